@@ -1,0 +1,89 @@
+"""Machine-readable failure codes and the pipeline stages they belong to.
+
+Every verdict that is not ``valid`` carries exactly one :class:`FailureCode` and the
+:class:`Stage` at which verification stopped.  Codes are stable strings: tools parse them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["FailureCode", "Stage"]
+
+
+class Stage(StrEnum):
+    """The stage of the HC1 pipeline (and the checks after it) a verdict refers to."""
+
+    INPUT = "input"
+    IMAGE = "image"
+    PREFIX = "prefix"
+    BASE45 = "base45"
+    COMPRESSION = "compression"
+    COSE = "cose"
+    TRUST = "trust"
+    SIGNATURE = "signature"
+    CWT = "cwt"
+    TIME = "time"
+    KEY_USAGE = "key_usage"
+    PAYLOAD = "payload"
+    SCHEMA = "schema"
+    VALUESET = "valueset"
+    REVOCATION = "revocation"
+    POLICY = "policy"
+    DONE = "done"
+
+
+class FailureCode(StrEnum):
+    """Why a certificate was rejected.  ``OK`` is used only for valid results."""
+
+    OK = "OK"
+    # input / image
+    INPUT_TOO_LARGE = "INPUT_TOO_LARGE"
+    INPUT_NOT_TEXT = "INPUT_NOT_TEXT"
+    IMAGE_UNREADABLE = "IMAGE_UNREADABLE"
+    NO_QR_FOUND = "NO_QR_FOUND"
+    QR_NOT_ALPHANUMERIC = "QR_NOT_ALPHANUMERIC"
+    NOT_A_CERTIFICATE = "NOT_A_CERTIFICATE"
+    # prefix / base45 / zlib
+    PREFIX_MISSING = "PREFIX_MISSING"
+    PREFIX_UNSUPPORTED = "PREFIX_UNSUPPORTED"
+    BASE45_INVALID = "BASE45_INVALID"
+    NOT_COMPRESSED = "NOT_COMPRESSED"
+    DECOMPRESSION_FAILED = "DECOMPRESSION_FAILED"
+    DECOMPRESSED_TOO_LARGE = "DECOMPRESSED_TOO_LARGE"
+    # COSE
+    CBOR_INVALID = "CBOR_INVALID"
+    CBOR_TOO_DEEP = "CBOR_TOO_DEEP"
+    COSE_INVALID_STRUCTURE = "COSE_INVALID_STRUCTURE"
+    COSE_UNEXPECTED_TAG = "COSE_UNEXPECTED_TAG"
+    ALGORITHM_MISSING = "ALGORITHM_MISSING"
+    ALGORITHM_UNSUPPORTED = "ALGORITHM_UNSUPPORTED"
+    ALGORITHM_KEY_MISMATCH = "ALGORITHM_KEY_MISMATCH"
+    KID_MISSING = "KID_MISSING"
+    KID_INVALID_LENGTH = "KID_INVALID_LENGTH"
+    # trust / signature
+    KID_UNKNOWN = "KID_UNKNOWN"
+    SIGNATURE_MALFORMED = "SIGNATURE_MALFORMED"
+    SIGNATURE_INVALID = "SIGNATURE_INVALID"
+    TRUST_LIST_INVALID = "TRUST_LIST_INVALID"
+    TRUST_LIST_STALE = "TRUST_LIST_STALE"
+    DSC_NOT_YET_VALID = "DSC_NOT_YET_VALID"
+    DSC_EXPIRED = "DSC_EXPIRED"
+    DSC_CHAIN_INVALID = "DSC_CHAIN_INVALID"
+    # CWT
+    CWT_INVALID = "CWT_INVALID"
+    CWT_TIME_INVALID = "CWT_TIME_INVALID"
+    ISSUER_COUNTRY_INVALID = "ISSUER_COUNTRY_INVALID"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    EXPIRED = "EXPIRED"
+    # content
+    KEY_USAGE_MISMATCH = "KEY_USAGE_MISMATCH"
+    PAYLOAD_MISSING = "PAYLOAD_MISSING"
+    PAYLOAD_MULTIPLE_TYPES = "PAYLOAD_MULTIPLE_TYPES"
+    PAYLOAD_MULTIPLE_ENTRIES = "PAYLOAD_MULTIPLE_ENTRIES"
+    SCHEMA_VERSION_UNKNOWN = "SCHEMA_VERSION_UNKNOWN"
+    SCHEMA_INVALID = "SCHEMA_INVALID"
+    VALUESET_UNKNOWN_CODE = "VALUESET_UNKNOWN_CODE"
+    REVOKED = "REVOKED"
+    # internal safety net: a bug, never expected
+    INTERNAL_ERROR = "INTERNAL_ERROR"

@@ -1,0 +1,54 @@
+"""Exceptions raised by vaxcert.
+
+Issuing with bad input raises; verifying never raises for bad input (it returns a
+:class:`vaxcert.verifier.VerificationResult`).  Stage functions raise :class:`DecodeError`,
+which the verifier turns into a result.
+"""
+
+from __future__ import annotations
+
+from .codes import FailureCode, Stage
+
+__all__ = [
+    "ConfigurationError",
+    "DecodeError",
+    "InputError",
+    "KeyLoadError",
+    "SigningError",
+    "VaxcertError",
+]
+
+
+class VaxcertError(Exception):
+    """Root of every exception vaxcert raises on purpose."""
+
+
+class InputError(VaxcertError, ValueError):
+    """Input to issuance is invalid.  ``field`` names the offending field (a JSON path)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class DecodeError(VaxcertError):
+    """A stage could not decode its input.  Carries a failure code and the stage."""
+
+    def __init__(self, code: FailureCode, stage: Stage, message: str) -> None:
+        super().__init__(f"{stage}: {code}: {message}")
+        self.code = code
+        self.stage = stage
+        self.message = message
+
+
+class ConfigurationError(VaxcertError):
+    """Keys, certificates, trust lists or options are unusable (the user must fix a setup)."""
+
+
+class KeyLoadError(ConfigurationError):
+    """A key cannot be loaded (wrong password, wrong format, unsupported algorithm)."""
+
+
+class SigningError(VaxcertError):
+    """A signer failed to produce a signature (HSM unavailable, key refused, ...)."""

@@ -1,0 +1,232 @@
+"""CSCA and Document Signer Certificates (DSC), key-usage OIDs and certificate loading.
+
+A ministry holds a self-signed Country Signing CA (CSCA); each facility gets a DSC signed by
+it.  A DSC may restrict the certificate types it signs through extended-key-usage OIDs
+(1.3.6.1.4.1.1847.2021.1.1 test, .2 vaccination, .3 recovery; the legacy spellings
+1.3.6.1.4.1.0.1847.2021.1.x are read too).  A DSC with none of these OIDs may sign every
+type.  The facility's identifier is carried in the subject's serialNumber attribute.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+
+from .errors import ConfigurationError
+from .keys import PrivateKey
+
+__all__ = [
+    "CERT_TYPES",
+    "OID_RECOVERY",
+    "OID_TEST",
+    "OID_VACCINATION",
+    "allowed_types",
+    "certificate_pem",
+    "country_of",
+    "create_csca",
+    "create_dsc",
+    "facility_id_of",
+    "load_certificate_file",
+    "load_certificates",
+    "read_certificate_file",
+    "split_certificates",
+    "subject_summary",
+    "types_from_oids",
+]
+
+CERT_TYPES = ("v", "t", "r")
+OID_TEST = "1.3.6.1.4.1.1847.2021.1.1"
+OID_VACCINATION = "1.3.6.1.4.1.1847.2021.1.2"
+OID_RECOVERY = "1.3.6.1.4.1.1847.2021.1.3"
+_TYPE_OIDS = {
+    OID_TEST: "t",
+    OID_VACCINATION: "v",
+    OID_RECOVERY: "r",
+    "1.3.6.1.4.1.0.1847.2021.1.1": "t",
+    "1.3.6.1.4.1.0.1847.2021.1.2": "v",
+    "1.3.6.1.4.1.0.1847.2021.1.3": "r",
+}
+_OID_FOR_TYPE = {"t": OID_TEST, "v": OID_VACCINATION, "r": OID_RECOVERY}
+_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+def types_from_oids(oids: Iterable[str]) -> frozenset[str]:
+    """The certificate types (v, t, r) named by extended-key-usage OIDs; all three when none is."""
+    types = frozenset(_TYPE_OIDS[oid] for oid in oids if oid in _TYPE_OIDS)
+    return types or frozenset(CERT_TYPES)
+
+
+def allowed_types(certificate: x509.Certificate) -> frozenset[str]:
+    """The certificate types (v, t, r) a DSC may sign; all three when it names none."""
+    try:
+        eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return frozenset(CERT_TYPES)
+    return types_from_oids(oid.dotted_string for oid in eku)
+
+
+def split_certificates(data: bytes) -> list[bytes]:
+    """DER blobs from PEM (one or many), DER, or base64 DER without PEM armour (not parsed)."""
+    blocks = _PEM_BLOCK.findall(data)
+    try:
+        if blocks:
+            return [base64.b64decode(b"".join(b.split(b"-----")[2].split()), validate=True) for b in blocks]
+        stripped = data.strip()
+        if stripped[:1] == b"\x30":
+            return [stripped]
+        return [base64.b64decode(b"".join(stripped.split()), validate=True)]
+    except (ValueError, binascii.Error, IndexError):
+        raise ConfigurationError("not a certificate in PEM, DER or base64 form") from None
+
+
+def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    if not values:
+        return None
+    value = values[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def country_of(certificate: x509.Certificate) -> str | None:
+    """The subject's country (C), or the issuer's when the subject has none."""
+    return _attr(certificate.subject, NameOID.COUNTRY_NAME) or _attr(certificate.issuer, NameOID.COUNTRY_NAME)
+
+
+def facility_id_of(certificate: x509.Certificate) -> str | None:
+    """The facility identifier a vaxcert DSC carries in its subject serialNumber."""
+    return _attr(certificate.subject, NameOID.SERIAL_NUMBER)
+
+
+def subject_summary(certificate: x509.Certificate) -> str:
+    """The subject as an RFC 4514 string (certificates name institutions, not people)."""
+    return certificate.subject.rfc4514_string()
+
+
+def _name(country: str, common_name: str, organization: str | None, serial: str | None) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, country)]
+    if organization:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    if serial:
+        attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial))
+    return x509.Name(attrs)
+
+
+def _check_country(country: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise ConfigurationError("country must be an ISO 3166-1 alpha-2 code such as VN")
+    return country
+
+
+def create_csca(
+    key: PrivateKey,
+    *,
+    country: str,
+    name: str,
+    now: dt.datetime,
+    valid_days: int = 365 * 10,
+) -> x509.Certificate:
+    """A self-signed Country Signing CA certificate (CA, path length 0)."""
+    subject = _name(_check_country(country), name, name, None)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=valid_days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    return builder.sign(key, hashes.SHA256())
+
+
+def create_dsc(
+    key: PrivateKey,
+    *,
+    csca: x509.Certificate,
+    csca_key: PrivateKey,
+    facility_id: str,
+    facility_name: str,
+    now: dt.datetime,
+    types: Iterable[str] = CERT_TYPES,
+    valid_days: int = 730,
+) -> x509.Certificate:
+    """A Document Signer Certificate for a facility, signed by the CSCA.
+
+    The facility id goes into the subject serialNumber, the certificate types into
+    extended-key-usage OIDs; the validity never extends past the CSCA's.
+    """
+    types = tuple(dict.fromkeys(types))
+    bad = [t for t in types if t not in _OID_FOR_TYPE]
+    if bad or not types:
+        raise ConfigurationError("types must be a non-empty subset of v, t, r")
+    if not facility_id or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", facility_id):
+        raise ConfigurationError("facility id must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
+    country = country_of(csca) or "VN"
+    not_after = min(now + dt.timedelta(days=valid_days), csca.not_valid_after_utc)
+    eku = [x509.ObjectIdentifier(_OID_FOR_TYPE[t]) for t in types]
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(country, facility_name, _attr(csca.subject, NameOID.ORGANIZATION_NAME), facility_id))
+        .issuer_name(csca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
+        )
+        .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(csca.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+    )
+    return builder.sign(csca_key, hashes.SHA256())
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """Parse certificates from PEM (one or many), DER, or base64 DER without PEM armour."""
+    try:
+        return [x509.load_der_x509_certificate(der) for der in split_certificates(data)]
+    except ValueError:
+        raise ConfigurationError("not a well-formed X.509 certificate") from None
+
+
+def read_certificate_file(path: str | Path) -> list[bytes]:
+    """DER blobs of the certificates in one file, naming the file in any error."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read certificate file {path}: {exc.strerror}") from None
+    try:
+        return split_certificates(data)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from None
+
+
+def load_certificate_file(path: str | Path) -> list[x509.Certificate]:
+    """Load certificates from one file, naming the file in any error."""
+    try:
+        return [x509.load_der_x509_certificate(der) for der in read_certificate_file(path)]
+    except ValueError:
+        raise ConfigurationError(f"{path}: not a well-formed X.509 certificate") from None
+
+
+def certificate_pem(certificate: x509.Certificate) -> bytes:
+    """PEM encoding of a certificate."""
+    return certificate.public_bytes(serialization.Encoding.PEM)

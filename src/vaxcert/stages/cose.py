@@ -1,0 +1,163 @@
+"""COSE_Sign1 (RFC 9052) as used by HCERT: ES256 (raw r‖s) and PS256.
+
+Low level: building the Sig_structure, parsing the message and checking a signature with a
+given public key.  Which key to use (trust) is decided by the verifier, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import cbor2
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from ..codes import FailureCode, Stage
+from ..errors import DecodeError
+from . import cbor
+
+__all__ = [
+    "ALG_ES256",
+    "ALG_PS256",
+    "ALGORITHMS",
+    "CoseSign1",
+    "SignerLike",
+    "decode",
+    "encode",
+    "protected_header",
+    "sig_structure",
+    "verify_signature",
+]
+
+ALG_ES256 = -7
+ALG_PS256 = -37
+ALGORITHMS = {ALG_ES256: "ES256", ALG_PS256: "PS256"}
+HDR_ALG = 1
+HDR_KID = 4
+TAG_COSE_SIGN1 = 18
+TAG_CWT = 61
+KID_LENGTH = 8
+
+
+class SignerLike(Protocol):
+    """What the COSE stage needs from a signer (see :class:`vaxcert.keys.Signer`)."""
+
+    @property
+    def algorithm(self) -> int: ...
+
+    @property
+    def kid(self) -> bytes: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CoseSign1:
+    """A parsed COSE_Sign1 message; every part kept so tests can compare it with vectors."""
+
+    protected_bytes: bytes
+    protected: Mapping[Any, Any]
+    unprotected: Mapping[Any, Any]
+    payload: bytes
+    signature: bytes
+    algorithm: int
+    kid: bytes
+    kid_in_protected: bool
+
+    def to_be_signed(self) -> bytes:
+        """The Sig_structure bytes the signature covers."""
+        return sig_structure(self.protected_bytes, self.payload)
+
+
+def protected_header(algorithm: int, kid: bytes) -> bytes:
+    """The serialized protected header {1: alg, 4: kid}."""
+    return cbor2.dumps({HDR_ALG: algorithm, HDR_KID: kid})
+
+
+def sig_structure(protected_bytes: bytes, payload: bytes) -> bytes:
+    """Sig_structure = ["Signature1", protected, external_aad = h'', payload]."""
+    return cbor2.dumps(["Signature1", protected_bytes, b"", payload])
+
+
+def encode(payload: bytes, signer: SignerLike, *, protected: bytes | None = None, tagged: bool = True) -> bytes:
+    """Sign ``payload`` into a COSE_Sign1 message (tag 18 by default)."""
+    prot = protected if protected is not None else protected_header(signer.algorithm, signer.kid)
+    signature = signer.sign(sig_structure(prot, payload))
+    message = [prot, {}, payload, signature]
+    return cbor2.dumps(cbor2.CBORTag(TAG_COSE_SIGN1, message) if tagged else message)
+
+
+def _fail(code: FailureCode, message: str) -> DecodeError:
+    return DecodeError(code, Stage.COSE, message)
+
+
+def _untag(obj: Any) -> Any:
+    if isinstance(obj, cbor2.CBORTag) and obj.tag == TAG_CWT:
+        obj = obj.value
+        if not (isinstance(obj, cbor2.CBORTag) and obj.tag == TAG_COSE_SIGN1):
+            raise _fail(FailureCode.COSE_UNEXPECTED_TAG, "CWT tag 61 must wrap a COSE_Sign1 tag 18")
+    if isinstance(obj, cbor2.CBORTag):
+        if obj.tag != TAG_COSE_SIGN1:
+            raise _fail(FailureCode.COSE_UNEXPECTED_TAG, "not a COSE_Sign1 tag")
+        obj = obj.value
+    return obj
+
+
+def decode(data: bytes) -> CoseSign1:
+    """Parse COSE_Sign1 (untagged, tag 18, or tag 61 wrapping 18) and its header parameters."""
+    obj = _untag(cbor.loads(data, Stage.COSE))
+    if not isinstance(obj, list | tuple) or len(obj) != 4:
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "COSE_Sign1 must be an array of four items")
+    prot_bytes, unprotected, payload, signature = obj
+    if not isinstance(prot_bytes, bytes) or not isinstance(unprotected, Mapping):
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "bad protected or unprotected header")
+    if not isinstance(payload, bytes) or not isinstance(signature, bytes):
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "payload and signature must be byte strings")
+    protected = cbor.loads(prot_bytes, Stage.COSE) if prot_bytes else {}
+    if not isinstance(protected, Mapping):
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "protected header is not a map")
+
+    alg = protected.get(HDR_ALG, unprotected.get(HDR_ALG))
+    if alg is None:
+        raise _fail(FailureCode.ALGORITHM_MISSING, "no algorithm header")
+    if type(alg) is not int or alg not in ALGORITHMS:
+        raise _fail(FailureCode.ALGORITHM_UNSUPPORTED, "algorithm is not ES256 or PS256")
+
+    kid_in_protected = HDR_KID in protected
+    kid = protected[HDR_KID] if kid_in_protected else unprotected.get(HDR_KID)
+    if kid is None:
+        raise _fail(FailureCode.KID_MISSING, "no kid header")
+    if not isinstance(kid, bytes):
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "kid is not a byte string")
+    if len(kid) != KID_LENGTH:
+        raise _fail(FailureCode.KID_INVALID_LENGTH, f"kid is {len(kid)} bytes, not {KID_LENGTH}")
+    return CoseSign1(prot_bytes, protected, unprotected, payload, signature, alg, kid, kid_in_protected)
+
+
+def verify_signature(message: CoseSign1, public_key: object) -> None:
+    """Check the signature with ``public_key``; raise DecodeError at Stage.SIGNATURE on failure."""
+    data = message.to_be_signed()
+    try:
+        if message.algorithm == ALG_ES256:
+            if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
+                public_key.curve, ec.SECP256R1
+            ):
+                raise DecodeError(FailureCode.ALGORITHM_KEY_MISMATCH, Stage.SIGNATURE, "ES256 needs a P-256 key")
+            sig = message.signature
+            if len(sig) != 64:
+                raise DecodeError(
+                    FailureCode.SIGNATURE_MALFORMED, Stage.SIGNATURE, "ES256 signature must be 64 bytes (r‖s)"
+                )
+            der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+            public_key.verify(der, data, ec.ECDSA(hashes.SHA256()))
+        else:
+            if not isinstance(public_key, rsa.RSAPublicKey):
+                raise DecodeError(FailureCode.ALGORITHM_KEY_MISMATCH, Stage.SIGNATURE, "PS256 needs an RSA key")
+            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+            public_key.verify(message.signature, data, pss, hashes.SHA256())
+    except InvalidSignature:
+        raise DecodeError(FailureCode.SIGNATURE_INVALID, Stage.SIGNATURE, "signature does not verify") from None

@@ -1,0 +1,72 @@
+"""CWT claims for HCERT: {1 iss, 4 exp, 6 iat, -260 {1 payload}}."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..codes import FailureCode, Stage
+from ..errors import DecodeError
+from . import cbor
+
+__all__ = ["CLAIM_EXP", "CLAIM_HCERT", "CLAIM_IAT", "CLAIM_ISS", "Claims", "decode", "encode"]
+
+CLAIM_ISS = 1
+CLAIM_EXP = 4
+CLAIM_IAT = 6
+CLAIM_HCERT = -260
+HCERT_EU_DCC = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """Decoded CWT claims.  ``payload`` is the DCC JSON object (plain JSON types)."""
+
+    issuer: str | None
+    issued_at: int | float
+    expires_at: int | float
+    payload: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"Claims(issuer={self.issuer!r}, issued_at={self.issued_at}, expires_at={self.expires_at}, payload=<redacted>)"
+
+
+def encode(payload: Mapping[str, Any], *, issuer: str, issued_at: int, expires_at: int) -> bytes:
+    """Encode claims; times must be integers (seconds since the epoch)."""
+    if type(issued_at) is not int or type(expires_at) is not int:
+        raise TypeError("CWT times must be int seconds since the epoch")
+    return cbor.dumps(
+        {CLAIM_ISS: issuer, CLAIM_IAT: issued_at, CLAIM_EXP: expires_at, CLAIM_HCERT: {HCERT_EU_DCC: payload}}
+    )
+
+
+def _time_claim(claims: Mapping[Any, Any], key: int, name: str) -> int | float:
+    """A NumericDate (RFC 8392): vaxcert issues integers, and accepts finite floats on reading,
+    because RFC 8392 allows them and real issuers (e.g. Spain in 2021) used them."""
+    value = claims.get(key)
+    if value is None:
+        raise DecodeError(FailureCode.CWT_TIME_INVALID, Stage.CWT, f"claim {name} missing")
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return value
+    raise DecodeError(FailureCode.CWT_TIME_INVALID, Stage.CWT, f"claim {name} is not a number")
+
+
+def decode(data: bytes) -> Claims:
+    """Decode the COSE payload bytes into Claims or raise DecodeError at Stage.CWT."""
+    claims = cbor.loads(data, Stage.CWT)
+    if not isinstance(claims, Mapping):
+        raise DecodeError(FailureCode.CWT_INVALID, Stage.CWT, "CWT claims are not a map")
+    issuer = claims.get(CLAIM_ISS)
+    if issuer is not None and not isinstance(issuer, str):
+        raise DecodeError(FailureCode.CWT_INVALID, Stage.CWT, "claim iss is not text")
+    iat = _time_claim(claims, CLAIM_IAT, "iat")
+    exp = _time_claim(claims, CLAIM_EXP, "exp")
+    hcert = claims.get(CLAIM_HCERT)
+    if not isinstance(hcert, Mapping) or HCERT_EU_DCC not in hcert:
+        raise DecodeError(FailureCode.PAYLOAD_MISSING, Stage.CWT, "no hcert claim (-260 / 1)")
+    payload = hcert[HCERT_EU_DCC]
+    if not isinstance(payload, Mapping):
+        raise DecodeError(FailureCode.CWT_INVALID, Stage.CWT, "hcert payload is not a map")
+    return Claims(issuer, iat, exp, cbor.to_json_compatible(payload))

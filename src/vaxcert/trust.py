@@ -1,0 +1,160 @@
+"""Trust lists: which Document Signer Certificates a verifier accepts, looked up by kid.
+
+This module holds the in-memory :class:`TrustList` and loading from PEM/DER files or
+directories.  Several certificates may share a kid (8 bytes is a short hash); the verifier
+tries each.  Signed trust lists and the EU gateway format are layered on top of this class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from .codes import FailureCode
+from .errors import ConfigurationError
+from .pki import read_certificate_file, types_from_oids
+
+__all__ = ["TrustList", "TrustStore", "TrustedSigner"]
+
+_CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TrustedSigner:
+    """One trusted DSC with what verification needs precomputed.
+
+    Built from DER with a tolerant parser (asn1crypto), because real signer certificates
+    are not always strict DER (e.g. an empty extended-key-usage sequence, which the strict
+    parser in ``cryptography`` refuses).  ``certificate`` is the strict parse when it works.
+    """
+
+    der: bytes
+    kid: bytes
+    public_key: object
+    subject: str
+    country: str | None
+    types: frozenset[str]
+    not_before: dt.datetime
+    not_after: dt.datetime
+    certificate: x509.Certificate | None = None
+
+    @classmethod
+    def from_der(cls, der: bytes) -> TrustedSigner:
+        """Precompute kid, key, country, allowed types and validity of a DSC."""
+        try:
+            parsed = asn1_x509.Certificate.load(der)
+            tbs = parsed["tbs_certificate"]
+            public_key = serialization.load_der_public_key(tbs["subject_public_key_info"].dump())
+            eku = parsed.extended_key_usage_value
+            oids = [oid.dotted for oid in eku] if eku is not None else []
+            subject, issuer = parsed.subject.native, parsed.issuer.native
+            country = subject.get("country_name") or issuer.get("country_name")
+            not_before = tbs["validity"]["not_before"].native
+            not_after = tbs["validity"]["not_after"].native
+        except Exception:  # noqa: BLE001 - asn1crypto raises assorted types on bad DER
+            raise ConfigurationError("not a usable X.509 certificate") from None
+        try:
+            strict: x509.Certificate | None = x509.load_der_x509_certificate(der)
+        except ValueError:
+            strict = None
+        return cls(
+            der=der,
+            kid=hashlib.sha256(der).digest()[:8],
+            public_key=public_key,
+            subject=strict.subject.rfc4514_string() if strict else parsed.subject.human_friendly,
+            country=country if isinstance(country, str) else None,
+            types=types_from_oids(oids),
+            not_before=not_before,
+            not_after=not_after,
+            certificate=strict,
+        )
+
+    @classmethod
+    def from_certificate(cls, certificate: x509.Certificate) -> TrustedSigner:
+        """Trust a certificate object."""
+        return cls.from_der(certificate.public_bytes(serialization.Encoding.DER))
+
+    def __repr__(self) -> str:
+        return f"TrustedSigner(kid={self.kid.hex()}, country={self.country}, types={''.join(sorted(self.types))})"
+
+
+class TrustStore(Protocol):
+    """What the verifier needs from a trust source."""
+
+    def candidates(self, kid: bytes) -> Sequence[TrustedSigner]:
+        """Every trusted signer with this kid (possibly several, possibly none)."""
+        ...
+
+    def problem(self, now: dt.datetime) -> FailureCode | None:
+        """A reason the whole list cannot be used at ``now`` (e.g. stale), or None."""
+        ...
+
+
+class TrustList:
+    """An immutable set of trusted DSCs indexed by kid."""
+
+    __slots__ = ("_by_kid",)
+
+    def __init__(self, signers: Iterable[TrustedSigner] = ()) -> None:
+        by_kid: dict[bytes, list[TrustedSigner]] = {}
+        seen: set[bytes] = set()
+        for signer in signers:
+            if signer.der in seen:
+                continue
+            seen.add(signer.der)
+            by_kid.setdefault(signer.kid, []).append(signer)
+        self._by_kid = {k: tuple(v) for k, v in by_kid.items()}
+
+    @classmethod
+    def from_certificates(cls, certificates: Iterable[x509.Certificate]) -> TrustList:
+        """Trust these DSCs."""
+        return cls(TrustedSigner.from_certificate(c) for c in certificates)
+
+    @classmethod
+    def from_der(cls, blobs: Iterable[bytes]) -> TrustList:
+        """Trust DSCs given as DER."""
+        return cls(TrustedSigner.from_der(der) for der in blobs)
+
+    @classmethod
+    def from_paths(cls, paths: Iterable[str | Path]) -> TrustList:
+        """Load DSCs from PEM/DER files, or directories of such files (non-recursive)."""
+        certs: list[bytes] = []
+        for raw in paths:
+            path = Path(raw)
+            if path.is_dir():
+                files = sorted(p for p in path.iterdir() if p.suffix.lower() in _CERT_SUFFIXES and p.is_file())
+                if not files:
+                    raise ConfigurationError(f"{path}: no .pem, .crt, .cer or .der files in directory")
+                for f in files:
+                    certs.extend(read_certificate_file(f))
+            else:
+                certs.extend(read_certificate_file(path))
+        return cls.from_der(certs)
+
+    def candidates(self, kid: bytes) -> Sequence[TrustedSigner]:
+        return self._by_kid.get(kid, ())
+
+    def problem(self, now: dt.datetime) -> FailureCode | None:
+        return None
+
+    def merged(self, other: TrustList) -> TrustList:
+        """A list trusting the signers of both."""
+        return TrustList([*self, *other])
+
+    def __iter__(self) -> Iterator[TrustedSigner]:
+        for signers in self._by_kid.values():
+            yield from signers
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_kid.values())
+
+    def __repr__(self) -> str:
+        return f"TrustList({len(self)} signers)"
