@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Create .venv and install vaxcert with its test extras (idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+stamp=.venv/.vaxcert-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 \
+        | grep -v "^WARNING: Location" || true
+    .venv/bin/python -c "import vaxcert" && touch "$stamp"
+fi

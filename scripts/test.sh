@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up everything and run the whole test suite (this is what CI runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+./scripts/start-services.sh
+# shellcheck disable=SC1091
+. .services/env
+export VAXCERT_REQUIRE_SERVICES=1   # tests needing PostgreSQL / SoftHSM fail instead of skipping
+.venv/bin/python -m pytest -n 2 -q "$@"

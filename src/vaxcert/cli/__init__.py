@@ -1,0 +1,33 @@
+"""The ``vaxcert`` command line: a thin layer over the public API.
+
+Exit codes: 0 success / valid, 1 invalid certificate (or a failed check), 2 usage or
+configuration error.  Personal data is printed only where the user asks for it
+(``--show-payload``) or where it is the requested output (an HC1 string from ``issue``).
+"""
+
+from __future__ import annotations
+
+import click
+
+from ._common import run_main
+from .certs import issue_cmd, qr_cmd, verify_cmd
+from .keys import keys
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vaxcert")
+def cli() -> None:
+    """Issue and verify EU DCC-style vaccination certificates (HC1 QR codes)."""
+
+
+cli.add_command(keys)
+cli.add_command(issue_cmd)
+cli.add_command(verify_cmd)
+cli.add_command(qr_cmd)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    run_main(cli)
