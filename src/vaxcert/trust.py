@@ -86,6 +86,15 @@ class TrustedSigner:
         return f"TrustedSigner(kid={self.kid.hex()}, country={self.country}, types={''.join(sorted(self.types))})"
 
 
+def _is_other_pem(path: Path) -> bool:
+    """True for PEM files holding something other than certificates (keys, CSRs)."""
+    try:
+        head = path.read_bytes()
+    except OSError:
+        return False
+    return b"-----BEGIN" in head and b"CERTIFICATE-----" not in head
+
+
 class TrustStore(Protocol):
     """What the verifier needs from a trust source."""
 
@@ -134,6 +143,8 @@ class TrustList:
                 if not files:
                     raise ConfigurationError(f"{path}: no .pem, .crt, .cer or .der files in directory")
                 for f in files:
+                    if _is_other_pem(f):  # e.g. the private key beside a DSC: not a certificate
+                        continue
                     certs.extend(read_certificate_file(f))
             else:
                 certs.extend(read_certificate_file(path))
