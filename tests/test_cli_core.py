@@ -10,12 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from test_issue_verify import VACCINATION
 
 PASSWORD = "correct horse battery staple"
 
 
-def run(*args: str, stdin: str | None = None, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, stdin: str | None = None, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the vaxcert CLI in a subprocess."""
     env = {**os.environ, "VAXCERT_KEY_PASSWORD": PASSWORD, **(env_extra or {})}
     return subprocess.run([sys.executable, "-m", "vaxcert.cli", *args], input=stdin, capture_output=True,

@@ -7,11 +7,11 @@ from typing import Any
 
 import cbor2
 import pytest
-from conftest import NOW, Pki
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_issue_verify import VACCINATION
 
+from conftest import NOW, Pki
+from test_issue_verify import VACCINATION
 from vaxcert import FailureCode, Issuer, KeySigner, Verifier
 from vaxcert.stages import base45, compression, prefix
 from vaxcert.verifier import MAX_INPUT_CHARS

@@ -8,8 +8,8 @@ from typing import Any
 
 import cbor2
 import pytest
-from conftest import NOW, Pki, make_pki
 
+from conftest import NOW, Pki, make_pki
 from vaxcert import FailureCode, InputError, Issuer, Stage, TrustList, Verifier, issue, verify
 from vaxcert.errors import ConfigurationError
 from vaxcert.keys import KeySigner, generate_private_key
@@ -187,7 +187,9 @@ def test_kid_placement(pki: Pki, protected: str | None, unprotected: str | None,
     assert (result.valid, result.code) == (valid, code)
 
 
-@pytest.mark.parametrize("alg", [-35, -36, -8, 1, -257, "ES256"], ids=["ES384", "ES512", "EdDSA", "A128GCM", "RS256", "text"])
+@pytest.mark.parametrize(
+    "alg", [-35, -36, -8, 1, -257, "ES256"], ids=["ES384", "ES512", "EdDSA", "A128GCM", "RS256", "text"]
+)
 def test_algorithm_allow_list(pki: Pki, alg: object) -> None:
     """Algorithms other than ES256 / PS256 are refused (CO4)."""
     result = Verifier(pki.trust).verify(_signed(pki, {1: alg, 4: pki.signer.kid}), now=NOW)

@@ -36,7 +36,7 @@ __all__ = [
     "save_private_key",
 ]
 
-PASSWORD_ENV = "VAXCERT_KEY_PASSWORD"
+PASSWORD_ENV = "VAXCERT_KEY_PASSWORD"  # noqa: S105 - the variable name, not a password
 KeyKind = Literal["ec", "rsa2048", "rsa3072"]
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -135,7 +135,8 @@ class KeySigner:
     __slots__ = ("_algorithm", "_certificate", "_ecdsa", "_key", "_kid", "_pss")
 
     def __init__(self, key: PrivateKey, certificate: x509.Certificate, *, deterministic: bool = False) -> None:
-        if key.public_key().public_numbers() != certificate.public_key().public_numbers():
+        spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
             raise ConfigurationError("the private key does not belong to the certificate")
         self._key = key
         self._certificate = certificate

@@ -19,6 +19,7 @@ from . import schema
 from .codes import FailureCode, Stage
 from .errors import DecodeError
 from .stages import base45, compression, cose, cwt, prefix
+from .stages.cose import CoseSign1
 from .trust import TrustedSigner, TrustStore
 
 __all__ = [
@@ -40,7 +41,7 @@ MAX_INPUT_CHARS = 8192
 class RevocationChecker(Protocol):
     """What the verifier needs from revocation lists (see :mod:`vaxcert.revocation`)."""
 
-    def check(self, message: cose.CoseSign1, payload: Mapping[str, Any], now: dt.datetime) -> FailureCode | None:
+    def check(self, message: CoseSign1, payload: Mapping[str, Any], now: dt.datetime) -> FailureCode | None:
         """REVOKED, a list problem (e.g. stale), or None when the certificate is not revoked."""
         ...
 
@@ -52,7 +53,7 @@ class Trace:
     base45: str | None = None
     compressed: bytes | None = None
     cose: bytes | None = None
-    message: cose.CoseSign1 | None = None
+    message: CoseSign1 | None = None
     claims: cwt.Claims | None = None
 
     def __repr__(self) -> str:
@@ -142,7 +143,7 @@ class _Run:
         self.text: str | None = None
         self.compressed: bytes | None = None
         self.cose_bytes: bytes | None = None
-        self.message: cose.CoseSign1 | None = None
+        self.message: CoseSign1 | None = None
         self.signer: TrustedSigner | None = None
         self.claims: cwt.Claims | None = None
         self.type: str | None = None
@@ -175,7 +176,7 @@ class Verifier:
             return self._verify(data, now, run)
         except DecodeError as exc:
             return self._failure(run, exc.code, exc.stage, exc.message)
-        except Exception as exc:  # noqa: BLE001 - the safety net: hostile input must not crash callers
+        except Exception as exc:
             log.error("internal error during verification: %s", type(exc).__name__)
             return self._failure(run, FailureCode.INTERNAL_ERROR, Stage.INPUT, "internal error")
 

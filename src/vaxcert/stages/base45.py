@@ -1,17 +1,15 @@
-"""Base45 (RFC 9285), table driven.
+"""Base45 (RFC 9285), vectorised with numpy.
 
-Encoding maps each big-endian 16-bit word to three characters through a precomputed table;
-decoding maps each three-character group back through a dictionary.  Both loops run in C
-(``map`` over the tables), which makes this codec several times faster than a per-character
-Python loop (see benchmarks/bench_pipeline.py).  Decoding is strict: characters outside the
-alphabet, a dangling single character, and groups whose value overflows are all rejected.
+Each big-endian 16-bit word becomes three characters (c0 + 45·c1 + 2025·c2); a trailing byte
+becomes two.  Both directions run as a handful of array operations, which is 2-5× faster than
+a per-group Python loop and than the ``base45`` package (see benchmarks/bench_pipeline.py).
+Decoding is strict: characters outside the alphabet, a dangling single character, and groups
+whose value overflows (> 65535, or > 255 for a final pair) are all rejected.
 """
 
 from __future__ import annotations
 
-import re
-import struct
-from functools import cache
+import numpy as np
 
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
@@ -19,50 +17,52 @@ from ..errors import DecodeError
 __all__ = ["ALPHABET", "decode", "encode"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_CHUNK3 = re.compile(r"[\s\S]{3}")
-
-
-@cache
-def _encode_word_table() -> tuple[str, ...]:
-    a = ALPHABET
-    return tuple(a[n % 45] + a[(n // 45) % 45] + a[n // 2025] for n in range(65536))
-
-
-@cache
-def _decode_word_table() -> dict[str, bytes]:
-    return {text: n.to_bytes(2, "big") for n, text in enumerate(_encode_word_table())}
-
-
-@cache
-def _decode_pair_table() -> dict[str, bytes]:
-    a = ALPHABET
-    return {a[n % 45] + a[n // 45]: bytes((n,)) for n in range(256)}
+_ALPHA = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+_INVALID = 255
+_VALUE = np.full(256, _INVALID, dtype=np.uint8)
+_VALUE[_ALPHA] = np.arange(45, dtype=np.uint8)
 
 
 def encode(data: bytes) -> str:
     """Encode bytes as Base45 text."""
-    table = _encode_word_table()
-    even = len(data) & ~1
-    words = struct.unpack(f">{even // 2}H", data[:even])
-    text = "".join(map(table.__getitem__, words))
+    words = np.frombuffer(data, dtype=">u2", count=len(data) // 2).astype(np.uint32)
+    out = np.empty((len(words), 3), dtype=np.uint8)
+    out[:, 0] = _ALPHA[words % 45]
+    high = words // 45
+    out[:, 1] = _ALPHA[high % 45]
+    out[:, 2] = _ALPHA[high // 45]
+    text = out.tobytes().decode("ascii")
     if len(data) & 1:
         n = data[-1]
         text += ALPHABET[n % 45] + ALPHABET[n // 45]
     return text
 
 
+def _invalid(message: str) -> DecodeError:
+    return DecodeError(FailureCode.BASE45_INVALID, Stage.BASE45, message)
+
+
 def decode(text: str) -> bytes:
     """Decode Base45 text; raise DecodeError(BASE45_INVALID) for anything not canonical Base45."""
-    full = len(text) - len(text) % 3
-    rest = text[full:]
-    if len(rest) == 1:
-        raise DecodeError(FailureCode.BASE45_INVALID, Stage.BASE45, "length leaves a single character")
     try:
-        out = b"".join(map(_decode_word_table().__getitem__, _CHUNK3.findall(text, 0, full)))
-        if rest:
-            out += _decode_pair_table()[rest]
-    except KeyError:
-        raise DecodeError(
-            FailureCode.BASE45_INVALID, Stage.BASE45, "invalid character or group value out of range"
-        ) from None
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise _invalid("non-ASCII character") from None
+    size = len(raw)
+    if size % 3 == 1:
+        raise _invalid("length leaves a single character")
+    values = _VALUE[np.frombuffer(raw, dtype=np.uint8)]
+    if (values == _INVALID).any():
+        raise _invalid("character outside the Base45 alphabet")
+    full = size - size % 3
+    groups = values[:full].reshape(-1, 3).astype(np.uint32)
+    words = groups[:, 0] + groups[:, 1] * 45 + groups[:, 2] * 2025
+    if (words > 0xFFFF).any():
+        raise _invalid("group value out of range")
+    out = words.astype(">u2").tobytes()
+    if full < size:
+        last = int(values[full]) + int(values[full + 1]) * 45
+        if last > 0xFF:
+            raise _invalid("group value out of range")
+        out += bytes((last,))
     return out

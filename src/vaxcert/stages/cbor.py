@@ -37,16 +37,41 @@ def loads(data: bytes, stage: Stage = Stage.COSE) -> Any:
         raise DecodeError(code, stage, "malformed CBOR") from None
     except (RecursionError, MemoryError):
         raise DecodeError(FailureCode.CBOR_TOO_DEEP, stage, "CBOR nesting too deep") from None
-    except Exception:  # noqa: BLE001 - cbor2 raises assorted types on crafted input
+    except Exception:
         raise DecodeError(FailureCode.CBOR_INVALID, stage, "malformed CBOR") from None
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _is_plain(obj: object) -> bool:
+    """True when ``obj`` already is plain JSON (dict/list/str/int/bool/None/finite float)."""
+    kind = type(obj)
+    if kind is dict:
+        for key, value in obj.items():  # type: ignore[attr-defined]
+            if type(key) is not str or (type(value) not in _SCALARS and not _is_plain(value)):
+                return False
+        return True
+    if kind is list:
+        return all(type(v) in _SCALARS or _is_plain(v) for v in obj)  # type: ignore[attr-defined]
+    if kind is float:
+        return math.isfinite(obj)  # type: ignore[arg-type]
+    return kind in _SCALARS
 
 
 def to_json_compatible(obj: object, path: str = "$") -> Any:
     """Convert a decoded CBOR payload to plain JSON types, or raise DecodeError naming the path.
 
     Text keys only; integers, finite floats, text, booleans, null, arrays and maps.  A CBOR
-    date/time tag is rendered as an RFC 3339 string (some issuers tag ``sc``).
+    date/time tag is rendered as an RFC 3339 string (some issuers tag ``sc``).  Payloads that
+    already are plain JSON (the normal case) are returned as they are, without copying.
     """
+    if _is_plain(obj):
+        return obj
+    return _convert(obj, path)
+
+
+def _convert(obj: object, path: str) -> Any:
     if obj is None or isinstance(obj, (str, bool, int)):
         return obj
     if isinstance(obj, float):
@@ -54,13 +79,13 @@ def to_json_compatible(obj: object, path: str = "$") -> Any:
             return obj
         raise DecodeError(FailureCode.CWT_INVALID, Stage.PAYLOAD, f"{path}: non-finite number")
     if isinstance(obj, list | tuple):
-        return [to_json_compatible(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+        return [_convert(v, f"{path}[{i}]") for i, v in enumerate(obj)]
     if isinstance(obj, Mapping):
         out: dict[str, Any] = {}
         for key, value in obj.items():
             if not isinstance(key, str):
                 raise DecodeError(FailureCode.CWT_INVALID, Stage.PAYLOAD, f"{path}: non-text map key")
-            out[key] = to_json_compatible(value, f"{path}.{key}")
+            out[key] = _convert(value, f"{path}.{key}")
         return out
     if isinstance(obj, _dt.datetime):
         return obj.isoformat().replace("+00:00", "Z")

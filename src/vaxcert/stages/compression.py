@@ -30,7 +30,7 @@ def decompress(data: bytes, max_size: int = MAX_DECOMPRESSED) -> bytes:
     d = zlib_ng.decompressobj()
     try:
         out = d.decompress(data, max_size)
-    except zlib_ng.error:
+    except zlib_ng.error:  # type: ignore[misc]  # zlib_ng.error is zlib.error, untyped in stubs
         raise DecodeError(FailureCode.DECOMPRESSION_FAILED, Stage.COMPRESSION, "corrupt zlib stream") from None
     if d.unconsumed_tail:
         raise DecodeError(

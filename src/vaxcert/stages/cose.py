@@ -21,9 +21,9 @@ from ..errors import DecodeError
 from . import cbor
 
 __all__ = [
+    "ALGORITHMS",
     "ALG_ES256",
     "ALG_PS256",
-    "ALGORITHMS",
     "CoseSign1",
     "SignerLike",
     "decode",

@@ -30,7 +30,8 @@ class Claims:
     payload: dict[str, Any]
 
     def __repr__(self) -> str:
-        return f"Claims(issuer={self.issuer!r}, issued_at={self.issued_at}, expires_at={self.expires_at}, payload=<redacted>)"
+        return (f"Claims(issuer={self.issuer!r}, issued_at={self.issued_at}, "
+                f"expires_at={self.expires_at}, payload=<redacted>)")
 
 
 def encode(payload: Mapping[str, Any], *, issuer: str, issued_at: int, expires_at: int) -> bytes:
