@@ -1,0 +1,490 @@
+"""Building DCC payloads from records, and the checks a payload must pass before it is signed.
+
+* :func:`build_payload` turns a :class:`~vaxcert.model.Person` and one entry into the DCC JSON
+  (``ver``, ``nam``, ``dob`` and exactly one of ``v`` / ``t`` / ``r`` with one entry).
+* :func:`payload_from_record` builds, and checks, the certificate for the latest dose of a
+  :class:`~vaxcert.model.DoseRecord`, filling ``ma`` / ``vp`` from :data:`PRODUCTS` when the
+  record omits them and reporting problems against the record's own fields (``doses[2].date``).
+* :func:`check_issuable` refuses, with :class:`~vaxcert.errors.InputError` naming the field,
+  anything vaxcert must not sign: see its docstring for the list.
+* :func:`normalize_payload` returns a copy whose strings are NFC-normalised and trimmed (and
+  whose names have single spaces); :func:`check_issuable` refuses payloads that are not.
+
+vaxcert builds DCC 1.3.x payloads (:data:`SUPPORTED_VERSIONS`); :func:`check_issuable` also
+accepts a ready payload of any version vaxcert has a schema for (e.g. the JSON of a test vector).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from . import uvci as _uvci
+from .errors import InputError
+from .model import (
+    Dose,
+    DoseRecord,
+    Person,
+    RecoveryEntry,
+    TestEntry,
+    VaccinationEntry,
+    dob_earliest,
+    parse_dob,
+)
+from .translit import ICAO_PATTERN, normalize_name
+
+__all__ = [
+    "DEFAULT_VERSION",
+    "EARLIEST_EVENT",
+    "PRODUCTS",
+    "SUPPORTED_VERSIONS",
+    "Product",
+    "ValueSetLookup",
+    "build_payload",
+    "check_issuable",
+    "entry_from_dose",
+    "normalize_payload",
+    "payload_from_record",
+]
+
+DEFAULT_VERSION = "1.3.0"
+SUPPORTED_VERSIONS = ("1.3.0", "1.3.1", "1.3.2")
+"""DCC versions vaxcert issues.  Older versions differ in entries and limits (50 characters)."""
+
+EARLIEST_EVENT = _dt.date(2020, 1, 1)
+"""No COVID-19 vaccination, test or infection can predate this: earlier dates are typing errors."""
+
+RAPID_ANTIGEN_TEST = "LP217198-3"
+
+_LATEST_OFFSET = _dt.timedelta(hours=14)
+_VERSION_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+
+
+class ValueSetLookup(Protocol):
+    """What :func:`check_issuable` needs of :class:`vaxcert.valuesets.ValueSets`."""
+
+    def contains(self, name: str, code: str) -> bool: ...
+
+    def is_active(self, name: str, code: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """Defaults for a vaccine product: marketing authorisation holder and vaccine type."""
+
+    mp: str
+    ma: str
+    vp: str
+    name: str
+
+
+def _products(*items: Product) -> Mapping[str, Product]:
+    return MappingProxyType({p.mp: p for p in items})
+
+
+# mRNA 1119349007; viral vector 29061000087103; inactivated 1157024006;
+# recombinant spike protein 1162643001 (EU DCC value sets vaccine-prophylaxis / -mah-manf).
+PRODUCTS: Mapping[str, Product] = _products(
+    Product("EU/1/20/1528", "ORG-100030215", "1119349007", "Comirnaty (Pfizer-BioNTech)"),
+    Product("EU/1/20/1507", "ORG-100031184", "1119349007", "Spikevax (Moderna)"),
+    Product("EU/1/21/1529", "ORG-100001699", "29061000087103", "Vaxzevria (AstraZeneca)"),
+    Product("Covishield", "ORG-100001981", "29061000087103", "Covishield (Serum Institute of India)"),
+    Product("EU/1/20/1525", "ORG-100001417", "29061000087103", "Jcovden (Janssen)"),
+    Product("Sputnik-V", "Gamaleya-Research-Institute", "29061000087103", "Sputnik V"),
+    Product("BBIBP-CorV", "ORG-100020693", "1157024006", "BBIBP-CorV (Sinopharm Beijing)"),
+    Product("CoronaVac", "Sinovac-Biotech", "1157024006", "CoronaVac (Sinovac)"),
+    Product("Hayat-Vax", "ORG-100023050", "1157024006", "Hayat-Vax"),
+    Product("Abdala", "CIGB", "1162643001", "Abdala"),
+    Product("EU/1/21/1618", "ORG-100032020", "1162643001", "Nuvaxovid (Novavax)"),
+)
+"""Known products, keyed by ``mp``, used when a dose record leaves ``ma`` / ``vp`` out."""
+
+_KEYS = {
+    "top": frozenset({"ver", "nam", "dob", "v", "t", "r"}),
+    "nam": frozenset({"fn", "fnt", "gn", "gnt"}),
+}
+_ENTRY_TYPES: Mapping[str, type[VaccinationEntry] | type[TestEntry] | type[RecoveryEntry]] = MappingProxyType(
+    {"v": VaccinationEntry, "t": TestEntry, "r": RecoveryEntry}
+)
+_VALUE_SETS = MappingProxyType(
+    {
+        "v": (("tg", "disease-agent-targeted"), ("vp", "vaccine-prophylaxis"),
+              ("mp", "vaccine-medicinal-product"), ("ma", "vaccine-mah-manf"), ("co", "country-2-codes")),
+        "t": (("tg", "disease-agent-targeted"), ("tt", "test-type"), ("tr", "test-result"),
+              ("ma", "test-manf"), ("co", "country-2-codes")),
+        "r": (("tg", "disease-agent-targeted"), ("co", "country-2-codes")),
+    }
+)  # fmt: skip
+# payload field -> dose record field, to report payload_from_record problems on the record.
+_RECORD_FIELDS = MappingProxyType(
+    {"dt": "date", "mp": "product", "ma": "manufacturer", "vp": "prophylaxis", "dn": "dose_number",
+     "sd": "series_total", "co": "country", "tg": "disease"}
+)  # fmt: skip
+
+_PAYLOAD_TO_RECORD = MappingProxyType(
+    {"v[0].is": "issuer", "v[0].ci": "ci", "nam.fn": "person.name.family", "nam.fnt": "person.name.family",
+     "nam.gn": "person.name.given", "nam.gnt": "person.name.given", "dob": "person.dob"}
+)  # fmt: skip
+
+
+def _max_name_length(version: str) -> int:
+    return 80 if tuple(int(p) for p in version.split(".")) >= (1, 3, 0) else 50
+
+
+def _check_version(version: object, field: str = "ver", allowed: tuple[str, ...] = SUPPORTED_VERSIONS) -> str:
+    if not isinstance(version, str) or not _VERSION_RE.fullmatch(version):
+        raise InputError(field, "must be a version MAJOR.MINOR.PATCH")
+    if version not in allowed:
+        raise InputError(field, f"vaxcert handles DCC versions {', '.join(allowed)} only")
+    return version
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_payload(
+    person: Person,
+    entry: VaccinationEntry | TestEntry | RecoveryEntry,
+    *,
+    version: str = DEFAULT_VERSION,
+) -> dict[str, Any]:
+    """The DCC payload for ``person`` and one ``entry``.
+
+    ``gn`` / ``gnt`` are omitted when the person has no given name.  The result is not checked:
+    pass it to :func:`check_issuable` (as :func:`payload_from_record` and the issuer do).
+    """
+    _check_version(version)
+    if not isinstance(person, Person):
+        raise InputError("person", "must be a Person")
+    if not isinstance(entry, (VaccinationEntry, TestEntry, RecoveryEntry)):
+        raise InputError("entry", "must be a VaccinationEntry, TestEntry or RecoveryEntry")
+    limit = _max_name_length(version)
+    nam: dict[str, str] = {"fn": person.name.family, "fnt": person.name.fnt(limit)}
+    gnt = person.name.gnt(limit)
+    if person.name.given is not None and gnt is not None:
+        nam["gn"] = person.name.given
+        nam["gnt"] = gnt
+    return {"ver": version, "nam": nam, "dob": person.dob, entry.KIND: [entry.to_json()]}
+
+
+def entry_from_dose(dose: Dose, *, ci: str, issuer: str) -> VaccinationEntry:
+    """The DCC vaccination entry for one dose (``ma``/``vp`` from :data:`PRODUCTS` if omitted)."""
+    known = PRODUCTS.get(dose.product)
+    ma = dose.manufacturer or (known.ma if known else None)
+    vp = dose.prophylaxis or (known.vp if known else None)
+    if ma is None:
+        raise InputError("manufacturer", "is required for a product vaxcert does not know")
+    if vp is None:
+        raise InputError("prophylaxis", "is required for a product vaxcert does not know")
+    try:
+        return VaccinationEntry(
+            tg=dose.disease, vp=vp, mp=dose.product, ma=ma, dn=dose.dose_number, sd=dose.series_total,
+            dt=dose.date, co=dose.country, is_=issuer, ci=ci,
+        )  # fmt: skip
+    except InputError as exc:
+        raise InputError(_RECORD_FIELDS.get(exc.field, exc.field), exc.message) from None
+
+
+def _record_field(field: str, index: int) -> str:
+    """Translate a payload field path to the dose record path it came from."""
+    if field in _PAYLOAD_TO_RECORD:
+        return _PAYLOAD_TO_RECORD[field]
+    rest = field.removeprefix("v[0].")
+    if rest != field and rest in _RECORD_FIELDS:
+        return f"doses[{index}].{_RECORD_FIELDS[rest]}"
+    return field
+
+
+def payload_from_record(
+    record: DoseRecord,
+    *,
+    ci: str,
+    issuer: str,
+    now: _dt.datetime,
+    version: str = DEFAULT_VERSION,
+    valuesets: ValueSetLookup | None = None,
+    allow_dn_over_sd: bool = False,
+) -> dict[str, Any]:
+    """Build and check the certificate payload for the latest dose of ``record``.
+
+    ``ci`` is the UVCI (see :func:`vaxcert.uvci.generate`), ``issuer`` the DCC ``is`` text.
+    Problems are reported against the record (``doses[2].date``, ``person.dob``) where the field
+    comes from the record, else against the payload (``v[0].ci``).
+    """
+    if not isinstance(record, DoseRecord):
+        raise InputError("record", "must be a DoseRecord")
+    index = record.latest_index
+    try:
+        entry = entry_from_dose(record.latest, ci=ci, issuer=issuer)
+    except InputError as exc:
+        field = {"is": "issuer", "ci": "ci"}.get(exc.field, f"doses[{index}].{exc.field}")
+        raise InputError(field, exc.message) from None
+    payload = build_payload(record.person, entry, version=version)
+    try:
+        check_issuable(payload, now=now, valuesets=valuesets, allow_dn_over_sd=allow_dn_over_sd)
+    except InputError as exc:
+        raise InputError(_record_field(exc.field, index), exc.message) from None
+    identity = record.person.identity
+    if identity is not None and identity.nationality is not None:
+        vs = valuesets if valuesets is not None else _bundled_valuesets()
+        if not vs.contains("country-2-codes", identity.nationality):
+            raise InputError("person.identity.nationality", "is not in the value set country-2-codes")
+    return payload
+
+
+# --------------------------------------------------------------------------- normalising
+
+
+def normalize_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``payload`` with strings NFC-normalised and trimmed, names single-spaced."""
+    out = _normalize(payload, "")
+    if not isinstance(out, dict):
+        raise InputError("$", "must be a JSON object")
+    return out
+
+
+def _normalize(value: Any, path: str) -> Any:
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFC", value).strip()
+        return normalize_name(text) if path in ("nam.fn", "nam.gn") else text
+    if isinstance(value, Mapping):
+        return {k: _normalize(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normalize(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+_EDGE_SPACE = re.compile(r'"\s|\s"')
+
+
+def _obviously_normalized(payload: Mapping[str, Any]) -> bool:
+    """A fast sufficient test for :func:`_check_normalized` on the whole payload at once.
+
+    In a compact JSON dump without escapes, every string is delimited by ``"``, a starter that
+    composes with nothing, so the dump is NFC exactly when every string is; a string with
+    leading or trailing whitespace shows as ``"`` next to whitespace.  Anything unusual (escapes,
+    non-JSON types) falls back to the exact walk, which also names the field.
+    """
+    try:
+        dump = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return False
+    if "\\" in dump or _EDGE_SPACE.search(dump) or not unicodedata.is_normalized("NFC", dump):
+        return False
+    nam = payload.get("nam")
+    if isinstance(nam, Mapping):
+        for key in ("fn", "gn"):
+            name = nam.get(key)
+            if isinstance(name, str) and normalize_name(name) != name:
+                return False
+    return True
+
+
+def _check_normalized(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        if not unicodedata.is_normalized("NFC", value):
+            raise InputError(path, "is not NFC-normalised (see normalize_payload)")
+        if value.strip() != value:
+            raise InputError(path, "has leading or trailing spaces (see normalize_payload)")
+        if path in ("nam.fn", "nam.gn") and normalize_name(value) != value:
+            raise InputError(path, "has repeated spaces (see normalize_payload)")
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_normalized(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_normalized(v, f"{path}[{i}]")
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _bundled_valuesets() -> ValueSetLookup:
+    from .valuesets import ValueSets  # lazy: loads files
+
+    vs: ValueSetLookup = ValueSets.bundled()
+    return vs
+
+
+def _latest_local_date(now: _dt.datetime) -> _dt.date:
+    """The latest calendar date anywhere on Earth at ``now`` (UTC+14)."""
+    return (now.astimezone(_dt.UTC) + _LATEST_OFFSET).date()
+
+
+def _unknown_keys(obj: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            shown = "".join(ch if ch.isprintable() else "?" for ch in str(key))[:40]
+            raise InputError(f"{path}.{shown}" if path else shown, "unknown key")
+
+
+def _check_names(nam: object, version: str) -> None:
+    if not isinstance(nam, Mapping):
+        raise InputError("nam", "is required and must be an object")
+    _unknown_keys(nam, _KEYS["nam"], "nam")
+    limit = _max_name_length(version)
+    # No schema version requires fn, and 1.3.2 accepts gnt alone; vaxcert requires fn and fnt:
+    # ICAO 9303 puts a single name in the primary identifier (so every holder has one), verifiers
+    # match fn/fnt against the travel document's surname field, and a certificate without the
+    # printed surname cannot be checked by a person reading it.
+    for key in ("fn", "fnt"):
+        if key not in nam:
+            raise InputError(f"nam.{key}", "is required by vaxcert (put a single name in fn / fnt)")
+    if ("gn" in nam) != ("gnt" in nam):
+        missing = "gnt" if "gn" in nam else "gn"
+        raise InputError(f"nam.{missing}", "is required when the other given-name field is present")
+    for key in ("fn", "gn"):
+        if key in nam:
+            value = nam[key]
+            if not isinstance(value, str) or not value:
+                raise InputError(f"nam.{key}", "must be a non-empty string")
+            if len(value) > limit:
+                raise InputError(f"nam.{key}", f"is longer than {limit} characters")
+    for key in ("fnt", "gnt"):
+        if key in nam:
+            value = nam[key]
+            if not isinstance(value, str) or not value:
+                raise InputError(f"nam.{key}", "must be a non-empty string")
+            if not ICAO_PATTERN.fullmatch(value) or value.startswith("<") or value.endswith("<"):
+                raise InputError(f"nam.{key}", "must be A-Z and '<' (ICAO 9303), not starting or ending with '<'")
+            if len(value) > limit:
+                raise InputError(f"nam.{key}", f"is longer than {limit} characters")
+
+
+def _check_dob(dob: object, today: _dt.date) -> None:
+    if dob is None:
+        raise InputError("dob", "is required")
+    if dob == "":
+        raise InputError("dob", "must not be empty (use YYYY when only the year is known)")
+    if not isinstance(dob, str):
+        raise InputError("dob", "must be a string")
+    parse_dob(dob, "dob")
+    if dob_earliest(dob) > today:
+        raise InputError("dob", "is in the future")
+
+
+def _check_uvci(ci: str, field: str) -> None:
+    """A UVCI; Viet Nam's (country VN, the ones vaxcert makes) must carry a correct check character.
+
+    Other countries' check characters follow other schemes (Belgium uses mod 36, some none), so
+    a foreign UVCI in a payload being re-signed is only checked for its form.
+    """
+    parsed = _uvci.parse(ci, field=field)
+    if parsed.country != "VN":
+        return
+    if parsed.checksum is None:
+        raise InputError(field, "has no check character (vaxcert issues UVCIs with '#<check>')")
+    if not parsed.checksum_ok:
+        raise InputError(field, "has a wrong check character")
+
+
+def check_issuable(
+    payload: Mapping[str, Any],
+    *,
+    now: _dt.datetime,
+    valuesets: ValueSetLookup | None = None,
+    allow_dn_over_sd: bool = False,
+) -> None:
+    """Raise :class:`InputError` naming the field unless ``payload`` may be signed at ``now``.
+
+    Refused, in this order:
+
+    * a payload that is not an object, strings that are not NFC / have surrounding spaces
+      (:func:`normalize_payload` fixes those), unknown keys;
+    * a ``ver`` vaxcert has no schema for (:func:`vaxcert.schema.versions`);
+    * none or more than one of ``v`` / ``t`` / ``r``, or not exactly one entry;
+    * missing ``fn`` or ``fnt`` (the schemas do not require ``fn`` and 1.3.2 accepts ``gnt``
+      alone; vaxcert requires both, see the comment in ``_check_names``), ``gn`` without ``gnt``
+      or the reverse, badly formed ``fnt``/``gnt``;
+    * a ``dob`` that is missing, empty, malformed, not a calendar date or in the future;
+    * entry fields with wrong types or formats (:mod:`vaxcert.model` rules), ``dn`` or ``sd``
+      below 1, ``dn`` greater than ``sd`` unless ``allow_dn_over_sd`` (the EU encodes a booster as
+      ``n/n``: 3/3 after two doses, 2/2 after a single-dose primary course; some issuers wrote
+      3/2 or 2/1, which vaxcert refuses unless the caller opts in);
+    * a vaccination date or first positive result later than today anywhere on Earth, a sample
+      collection time after ``now``, any of them before 2020 or before the birth date;
+      a recovery ``df`` before ``fr`` or ``du`` before ``df``; a rapid antigen test without ``ma``;
+    * codes outside the value sets (disease, vaccine type, product, manufacturer, test type,
+      test result, test device, country), or deprecated there (new certificates use current codes);
+    * a ``ci`` that is not a UVCI; for Viet Nam's UVCIs, one with no or a wrong check character;
+    * anything else the DCC schema of the payload's version rejects (:func:`vaxcert.schema.validate`).
+
+    ``now`` must be time-zone aware.  ``valuesets`` defaults to the bundled value sets.
+    """
+    if not isinstance(now, _dt.datetime) or now.tzinfo is None or now.utcoffset() is None:
+        raise InputError("now", "must be a time-zone-aware datetime")
+    if not isinstance(payload, Mapping):
+        raise InputError("$", "must be a JSON object")
+    today = _latest_local_date(now)
+    if not _obviously_normalized(payload):
+        _check_normalized(payload, "")
+    _unknown_keys(payload, _KEYS["top"], "")
+    if "ver" not in payload:
+        raise InputError("ver", "is required")
+    from . import schema  # lazy: compiles schemas
+
+    version = _check_version(payload["ver"], allowed=schema.versions())
+
+    kinds = [k for k in ("v", "t", "r") if k in payload]
+    if not kinds:
+        raise InputError("v", "one of v (vaccination), t (test) or r (recovery) is required")
+    if len(kinds) > 1:
+        raise InputError(kinds[1], f"only one of v, t, r may be present (found {', '.join(kinds)})")
+    kind = kinds[0]
+    entries = payload[kind]
+    if not isinstance(entries, (list, tuple)) or not entries:
+        raise InputError(kind, "must be an array holding one entry")
+    if len(entries) > 1:
+        raise InputError(f"{kind}[1]", "a certificate holds exactly one entry")
+
+    _check_names(payload.get("nam"), version)
+    _check_dob(payload.get("dob"), today)
+    earliest = max(EARLIEST_EVENT, dob_earliest(payload["dob"]))
+
+    path = f"{kind}[0]"
+    entry = _ENTRY_TYPES[kind].from_json(entries[0], path=path)
+    if isinstance(entry, VaccinationEntry):
+        if entry.dn > entry.sd and not allow_dn_over_sd:
+            raise InputError(
+                f"{path}.dn",
+                "is greater than sd (encode a booster as n/n, e.g. 3/3; pass allow_dn_over_sd to issue it)",
+            )
+        _check_day(entry.dt, f"{path}.dt", earliest, today)
+    elif isinstance(entry, TestEntry):
+        if entry.sc > now:
+            raise InputError(f"{path}.sc", "is in the future")
+        if entry.sc < _dt.datetime.combine(earliest, _dt.time(), _dt.UTC) - _LATEST_OFFSET:
+            raise InputError(f"{path}.sc", "is before 2020 or before the date of birth")
+        if entry.tt == RAPID_ANTIGEN_TEST and entry.ma is None:
+            raise InputError(f"{path}.ma", "is required for a rapid antigen test")
+    else:
+        _check_day(entry.fr, f"{path}.fr", earliest, today)
+
+    vs = valuesets if valuesets is not None else _bundled_valuesets()
+    raw = entries[0]
+    for key, name in _VALUE_SETS[kind]:
+        if key not in raw:
+            continue
+        if not vs.contains(name, raw[key]):
+            raise InputError(f"{path}.{key}", f"is not in the value set {name}")
+        if not vs.is_active(name, raw[key]):
+            raise InputError(f"{path}.{key}", f"is deprecated in the value set {name}; use its current code")
+    _check_uvci(entry.ci, f"{path}.ci")
+
+    errors = schema.validate(payload, version)
+    if errors:
+        field, _, reason = errors[0].partition(": ")
+        raise InputError(field or "$", f"does not match the DCC {version} schema: {reason or errors[0]}")
+
+
+def _check_day(day: _dt.date, field: str, earliest: _dt.date, today: _dt.date) -> None:
+    if day > today:
+        raise InputError(field, "is in the future")
+    if day < earliest:
+        raise InputError(field, "is before 2020 or before the date of birth")
