@@ -1,0 +1,515 @@
+"""A printable certificate card (PDF) a citizen can print and carry.
+
+Layout: one **A6 portrait** page (105 × 148 mm: a quarter of an A4 sheet, so it prints on any
+office printer and folds into a wallet), or A5 for long dose histories.  From the top:
+
+* the title in Vietnamese and English (vaccination, test or recovery certificate);
+* the QR code, its symbol :data:`QR_SIDE_MM` (38 mm) wide, so its diagonal (about 54 mm) is
+  inside the 35-60 mm the EU DCC specification recommends for print; the PNG is rendered at
+  600 dpi with whole-pixel modules by :func:`vaxcert.qr.render_png`, with its 4-module quiet zone;
+* the holder: name as written (with Vietnamese diacritics) and in ICAO transliteration, birth date;
+* the content: for a vaccination every dose (from the dose record when one is given, otherwise
+  the dose the certificate is for) with its date and the product's name from the value sets; for
+  a test its type, sample time and result; for a recovery the first positive test and validity;
+* the issuer, the country and the certificate identifier (UVCI).
+
+Labels are bilingual ("Họ và tên / Name").  Dates are written dd/mm/yyyy, the usage on
+Vietnamese documents.  Text is set in DejaVu Sans (Debian ``fonts-dejavu-core``, which
+``scripts/start-services.sh`` installs), embedded as a subset, which has every Vietnamese letter
+precomposed; ``VAXCERT_CARD_FONT`` (and ``VAXCERT_CARD_FONT_BOLD``, ``VAXCERT_CARD_FONT_MONO``)
+point to other TrueType files.  A text the font cannot print is refused, naming the field,
+rather than printed with missing letters.  The PDF's metadata hold no personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import os
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from fpdf import FPDF
+from PIL import Image
+
+from . import qr
+from .errors import ConfigurationError, InputError
+from .model import DoseRecord
+from .stages import base45, compression, cose, cwt, prefix
+
+__all__ = [
+    "FONT_DIRS",
+    "PAGE_SIZES",
+    "QR_DPI",
+    "QR_SIDE_MM",
+    "CardFonts",
+    "CardLayout",
+    "decode_payload",
+    "find_fonts",
+    "render_card",
+    "save_card",
+]
+
+PageFormat = Literal["A6", "A5"]
+
+#: Page sizes (width, height) in mm.
+PAGE_SIZES: Final[Mapping[str, tuple[float, float]]] = {"A6": (105.0, 148.0), "A5": (148.0, 210.0)}
+#: Side of the QR symbol (without its quiet zone) on paper.
+QR_SIDE_MM: Final = 38.0
+#: Resolution of the embedded QR image.
+QR_DPI: Final = 600
+#: Where the DejaVu fonts are looked for (Debian / Ubuntu, Fedora, Arch, macOS Homebrew).
+FONT_DIRS: Final = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu-sans-fonts"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+    Path("/usr/local/share/fonts"),
+    Path("/opt/homebrew/share/fonts"),
+)
+_FONT_FILES: Final = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "mono": "DejaVuSansMono.ttf"}
+_MISSING_FONT: Final = (
+    "no font with Vietnamese letters for the card: install the Debian package fonts-dejavu-core "
+    "(scripts/start-services.sh does) or set VAXCERT_CARD_FONT to a TrueType (.ttf) file"
+)
+
+_MARGIN: Final = 7.0
+_GREY: Final = (90, 90, 90)
+_RULE: Final = (170, 170, 170)
+_COVID_19: Final = "840539006"
+
+_TITLES: Final = {
+    "v": ("CHỨNG NHẬN TIÊM CHỦNG COVID-19", "COVID-19 vaccination certificate"),
+    "t": ("CHỨNG NHẬN XÉT NGHIỆM COVID-19", "COVID-19 test certificate"),
+    "r": ("CHỨNG NHẬN KHỎI BỆNH COVID-19", "COVID-19 recovery certificate"),
+}
+_TEST_TYPES: Final = {
+    "LP6464-4": "RT-PCR / NAAT",
+    "LP217198-3": "Nhanh kháng nguyên / Rapid antigen",
+}
+_TEST_RESULTS: Final = {
+    "260415000": "Âm tính / Not detected",
+    "260373001": "Dương tính / Detected",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CardFonts:
+    """The TrueType files the card is set in (``bold`` and ``mono`` fall back to ``regular``)."""
+
+    regular: Path
+    bold: Path
+    mono: Path
+
+
+@dataclass(frozen=True, slots=True)
+class CardLayout:
+    """Where the QR code sits on the page (mm) and its physical size, for checks and tests."""
+
+    page: str
+    page_mm: tuple[float, float]
+    qr_x_mm: float
+    qr_y_mm: float
+    qr_image_mm: float
+    qr_symbol_mm: float
+    qr_diagonal_mm: float
+    pages: int
+
+
+def find_fonts() -> CardFonts:
+    """The card's fonts: ``VAXCERT_CARD_FONT*`` variables, else DejaVu in :data:`FONT_DIRS`.
+
+    Raises :class:`ConfigurationError` with an install hint when no usable font is found.
+    """
+    override = os.environ.get("VAXCERT_CARD_FONT")
+    if override:
+        regular = Path(override)
+        if not regular.is_file():
+            raise ConfigurationError(f"VAXCERT_CARD_FONT: no such file: {regular}")
+        bold = _env_path("VAXCERT_CARD_FONT_BOLD") or regular
+        mono = _env_path("VAXCERT_CARD_FONT_MONO") or regular
+        return CardFonts(regular, bold, mono)
+    for directory in FONT_DIRS:
+        regular = directory / _FONT_FILES["regular"]
+        if regular.is_file():
+            bold = directory / _FONT_FILES["bold"]
+            mono = directory / _FONT_FILES["mono"]
+            return CardFonts(regular, bold if bold.is_file() else regular, mono if mono.is_file() else regular)
+    raise ConfigurationError(_MISSING_FONT)
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigurationError(f"{name}: no such file: {path}")
+    return path
+
+
+@functools.lru_cache(maxsize=8)
+def _codepoints(path: Path) -> frozenset[int]:
+    """The characters a TrueType font has glyphs for."""
+    from fontTools.ttLib import TTFont, TTLibError
+
+    try:
+        with TTFont(str(path), lazy=True) as font:
+            cmap = font.getBestCmap() or {}
+            return frozenset(cmap)
+    except (OSError, TTLibError, AssertionError) as exc:
+        raise ConfigurationError(f"card font {path} is not a usable TrueType font ({type(exc).__name__})") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the certificate
+
+
+def decode_payload(hc1: str) -> dict[str, Any]:
+    """The DCC payload inside an HC1 string, *without* checking its signature.
+
+    For printing a card for a certificate one already holds; use
+    :class:`vaxcert.verifier.Verifier` to know whether it is authentic.  Raises
+    :class:`InputError` (field ``hc1``) when the text is not a readable HC1 certificate.
+    """
+    try:
+        message = cose.decode(compression.decompress(base45.decode(prefix.strip(hc1.strip()))))
+        return dict(cwt.decode(message.payload).payload)
+    except Exception as exc:
+        raise InputError("hc1", f"not a readable HC1 certificate ({type(exc).__name__})") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting
+
+
+def _nfc(value: object) -> str:
+    return unicodedata.normalize("NFC", str(value)).strip() if value is not None else ""
+
+
+def _vn_date(value: object) -> str:
+    """``YYYY[-MM[-DD]]`` (or a date-time) as dd/mm/yyyy, mm/yyyy or yyyy; other text unchanged."""
+    text = _nfc(value)
+    parts = text[:10].split("-")
+    if all(p.isdigit() for p in parts) and [len(p) for p in parts] in ([4], [4, 2], [4, 2, 2]):
+        return "/".join(reversed(parts))
+    return text
+
+
+def _vn_datetime(value: object) -> str:
+    text = _nfc(value)
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return moment.strftime("%H:%M %d/%m/%Y")
+    offset = moment.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    zone = f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
+    return f"{moment.strftime('%H:%M %d/%m/%Y')} ({zone})"
+
+
+def _icao(nam: Mapping[str, Any]) -> str:
+    parts = [_nfc(nam.get("fnt")), _nfc(nam.get("gnt"))]
+    return " ".join(p.replace("<", " ").strip() for p in parts if p)
+
+
+def _display(valuesets: Any, name: str, code: object) -> str:
+    text = _nfc(code)
+    if valuesets is None or not text:
+        return text
+    try:
+        return _nfc(valuesets.display(name, text) or text)
+    except KeyError:
+        return text
+
+
+def _country(valuesets: Any, code: object) -> str:
+    text = _nfc(code)
+    if text == "VN":
+        return "Việt Nam / Viet Nam"
+    return _display(valuesets, "country-2-codes", text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    label: str
+    value: str
+    mono: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Content:
+    kind: str
+    name: str
+    name_icao: str
+    dob: str
+    doses: tuple[tuple[str, str, str], ...]
+    fields: tuple[_Field, ...]
+
+
+def _entry(payload: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    kinds = [k for k in ("v", "t", "r") if k in payload]
+    if len(kinds) != 1:
+        raise InputError("payload", "needs exactly one of v, t, r")
+    entries = payload[kinds[0]]
+    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], Mapping):
+        raise InputError(kinds[0], "needs exactly one entry")
+    return kinds[0], entries[0]
+
+
+def _check_record(record: DoseRecord, payload: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
+    """The dose record must be the certificate holder's and contain the certified dose."""
+    nam = payload.get("nam") if isinstance(payload.get("nam"), Mapping) else {}
+    assert isinstance(nam, Mapping)
+    if _nfc(nam.get("fn")) != record.person.name.family or _nfc(nam.get("gn") or "") != (
+        record.person.name.given or ""
+    ):
+        raise InputError("record.person.name", "does not match the certificate")
+    if _nfc(payload.get("dob")) != record.person.dob:
+        raise InputError("record.person.dob", "does not match the certificate")
+    certified = (entry.get("dn"), entry.get("sd"), _nfc(entry.get("dt"))[:10], entry.get("mp"))
+    doses = {(d.dose_number, d.series_total, d.date.isoformat(), d.product) for d in record.doses}
+    if certified not in doses:
+        raise InputError("record.doses", "do not contain the dose of the certificate")
+
+
+def _content(payload: Mapping[str, Any], record: DoseRecord | None, valuesets: Any) -> _Content:
+    kind, entry = _entry(payload)
+    nam = payload.get("nam")
+    if not isinstance(nam, Mapping):
+        raise InputError("nam", "is missing")
+    name = " ".join(p for p in (_nfc(nam.get("fn")), _nfc(nam.get("gn"))) if p) or _icao(nam)
+    doses: tuple[tuple[str, str, str], ...] = ()
+    fields: list[_Field] = []
+    if entry.get("tg", _COVID_19) != _COVID_19:
+        fields.append(_Field("Bệnh / Disease", _display(valuesets, "disease-agent-targeted", entry.get("tg"))))
+    if kind == "v":
+        if record is not None:
+            if not isinstance(record, DoseRecord):
+                raise InputError("record", "must be a DoseRecord")
+            _check_record(record, payload, entry)
+            ordered = sorted(record.doses, key=lambda d: d.dose_number)
+            doses = tuple(
+                (f"{d.dose_number}/{d.series_total}", _vn_date(d.date.isoformat()),
+                 _display(valuesets, "vaccine-medicinal-product", d.product))
+                for d in ordered
+            )  # fmt: skip
+        else:
+            doses = (
+                (f"{entry.get('dn')}/{entry.get('sd')}", _vn_date(entry.get("dt")),
+                 _display(valuesets, "vaccine-medicinal-product", entry.get("mp"))),
+            )  # fmt: skip
+    elif kind == "t":
+        fields += [
+            _Field("Loại xét nghiệm / Test type", _TEST_TYPES.get(_nfc(entry.get("tt")), _nfc(entry.get("tt")))),
+            _Field("Lấy mẫu / Sample collected", _vn_datetime(entry.get("sc"))),
+            _Field("Kết quả / Result", _TEST_RESULTS.get(_nfc(entry.get("tr")), _nfc(entry.get("tr")))),
+        ]
+        if entry.get("nm"):
+            fields.append(_Field("Tên xét nghiệm / Test name", _nfc(entry.get("nm"))))
+        if entry.get("ma"):
+            fields.append(_Field("Bộ xét nghiệm / Test device", _display(valuesets, "test-manf", entry.get("ma"))))
+        if entry.get("tc"):
+            fields.append(_Field("Cơ sở xét nghiệm / Testing centre", _nfc(entry.get("tc"))))
+    else:
+        fields += [
+            _Field("Dương tính lần đầu / First positive test", _vn_date(entry.get("fr"))),
+            _Field("Hiệu lực / Valid", f"{_vn_date(entry.get('df'))} – {_vn_date(entry.get('du'))}"),
+        ]
+    fields += [
+        _Field("Nơi cấp / Country", _country(valuesets, entry.get("co"))),
+        _Field("Đơn vị cấp / Issuer", _nfc(entry.get("is"))),
+        _Field("Mã chứng nhận / Certificate ID", _nfc(entry.get("ci")), mono=True),
+    ]
+    return _Content(kind, name, _icao(nam), _vn_date(payload.get("dob")), doses, tuple(fields))
+
+
+def _check_printable(content: _Content, fonts: CardFonts) -> None:
+    """Refuse text the fonts lack glyphs for, naming the field (never the text)."""
+    regular, bold, mono = _codepoints(fonts.regular), _codepoints(fonts.bold), _codepoints(fonts.mono)
+
+    def check(field: str, text: str, glyphs: frozenset[int]) -> None:
+        if any(ord(ch) not in glyphs for ch in text if not ch.isspace()):
+            raise InputError(field, "has characters the card font cannot print")
+
+    check("nam", content.name, bold)
+    check("nam", content.name_icao, regular)
+    check("dob", content.dob, bold)
+    for dose in content.doses:
+        for text in dose:
+            check("v", text, regular)
+    for item in content.fields:
+        check(item.label.split(" / ")[-1].lower(), item.value, mono if item.mono else regular)
+        check("label", item.label, regular)
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing
+
+
+class _Card(FPDF):
+    """An FPDF with the card's fonts and a few drawing helpers."""
+
+    def __init__(self, page: PageFormat, fonts: CardFonts) -> None:
+        super().__init__(orientation="P", unit="mm", format=PAGE_SIZES[page])
+        self.set_margins(_MARGIN, _MARGIN, _MARGIN)
+        self.set_auto_page_break(True, margin=_MARGIN)
+        self.add_font("card", "", str(fonts.regular))
+        self.add_font("card", "B", str(fonts.bold))
+        self.add_font("cardmono", "", str(fonts.mono))
+        self.set_title("COVID-19 certificate")
+        self.set_subject("EU DCC-style health certificate")
+        self.set_creator("vaxcert")
+        self.set_producer("vaxcert")
+
+    @property
+    def inner(self) -> float:
+        return float(self.w - 2 * _MARGIN)
+
+    def label(self, text: str) -> None:
+        self.set_font("card", "", 6.5)
+        self.set_text_color(*_GREY)
+        self.cell(self.inner, 3.2, text, new_x="LMARGIN", new_y="NEXT")
+
+    def value(self, text: str, *, size: float = 9.0, style: str = "", mono: bool = False) -> None:
+        self.set_font("cardmono" if mono else "card", "" if mono else style, size)
+        self.set_text_color(0, 0, 0)
+        self.multi_cell(self.inner, size * 0.45, text, new_x="LMARGIN", new_y="NEXT")
+        self.ln(1.0)
+
+    def rule(self) -> None:
+        self.set_draw_color(*_RULE)
+        self.set_line_width(0.2)
+        self.line(_MARGIN, self.y, self.w - _MARGIN, self.y)
+        self.ln(1.5)
+
+
+def _draw(pdf: _Card, content: _Content, png: bytes, image_mm: float) -> tuple[float, float]:
+    pdf.add_page()
+    vi, en = _TITLES[content.kind]
+    pdf.set_font("card", "B", 10)
+    pdf.cell(pdf.inner, 5, vi, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("card", "", 8)
+    pdf.set_text_color(*_GREY)
+    pdf.cell(pdf.inner, 4, en, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    qr_x = (pdf.w - image_mm) / 2
+    qr_y = pdf.y + 0.5
+    pdf.image(io.BytesIO(png), x=qr_x, y=qr_y, w=image_mm, h=image_mm)
+    pdf.set_y(qr_y + image_mm + 0.5)
+    pdf.rule()
+
+    pdf.label("Họ và tên / Name")
+    pdf.value(content.name, size=11, style="B")
+    if content.name_icao and content.name_icao != content.name:
+        pdf.set_y(pdf.y - 1.0)
+        pdf.value(content.name_icao, size=7.5)
+    pdf.label("Ngày sinh / Date of birth (dd/mm/yyyy)")
+    pdf.value(content.dob, style="B")
+
+    if content.doses:
+        _dose_table(pdf, content.doses)
+    for item in content.fields:
+        pdf.label(item.label)
+        pdf.value(item.value, size=7.5 if item.mono else 9.0, mono=item.mono)
+    pdf.rule()
+    pdf.set_font("card", "", 6.5)
+    pdf.set_text_color(*_GREY)
+    pdf.multi_cell(pdf.inner, 3, "Quét mã QR để xác thực chứng nhận. · Scan the QR code to verify this certificate.",
+                   align="C", new_x="LMARGIN", new_y="NEXT")
+    return qr_x, qr_y
+
+
+def _dose_table(pdf: _Card, doses: Sequence[tuple[str, str, str]]) -> None:
+    widths = (0.17, 0.28, 0.55)
+    headers = ("Mũi / Dose", "Ngày / Date", "Vắc xin / Vaccine")
+    pdf.set_font("card", "", 6.5)
+    pdf.set_text_color(*_GREY)
+    for header, share in zip(headers, widths, strict=True):
+        pdf.cell(pdf.inner * share, 3.4, header)
+    pdf.ln(3.4)
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font("card", "", 9)
+    for dose in doses:
+        for text, share in zip(dose, widths, strict=True):
+            pdf.cell(pdf.inner * share, 4.4, text)
+        pdf.ln(4.4)
+    pdf.ln(1.0)
+
+
+def _qr_png(hc1: str) -> tuple[bytes, float, float]:
+    """The QR PNG, its printed side with quiet zone and the symbol's side (mm)."""
+    png = qr.render_png(hc1, size_mm=QR_SIDE_MM, dpi=QR_DPI)
+    with Image.open(io.BytesIO(png)) as image:
+        pixels = image.size[0]
+    modules = qr.encode(hc1).size
+    image_mm = pixels / QR_DPI * 25.4
+    symbol_mm = image_mm * modules / (modules + 2 * qr.DEFAULT_BORDER)
+    return png, image_mm, symbol_mm
+
+
+def render_card(
+    hc1: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    record: DoseRecord | None = None,
+    page: PageFormat = "A6",
+    fonts: CardFonts | None = None,
+    valuesets: Any = None,
+    created: dt.datetime | None = None,
+) -> tuple[bytes, CardLayout]:
+    """The card as PDF bytes, and where its QR code is.
+
+    ``payload`` defaults to the one inside ``hc1`` (decoded without checking the signature).
+    ``record`` adds every dose of the holder's dose record; it must be the holder's and contain
+    the certified dose (:class:`InputError` otherwise).  ``valuesets`` (a
+    :class:`vaxcert.valuesets.ValueSets`) names products; default: the bundled ones.
+    ``created`` is the PDF creation date (default: now).
+    """
+    if page not in PAGE_SIZES:
+        raise InputError("page", f"must be one of {', '.join(PAGE_SIZES)}")
+    if payload is None:
+        payload = decode_payload(hc1)
+    if valuesets is None:
+        from .valuesets import ValueSets
+
+        valuesets = ValueSets.bundled()
+    fonts = fonts or find_fonts()
+    content = _content(payload, record, valuesets)
+    _check_printable(content, fonts)
+    png, image_mm, symbol_mm = _qr_png(hc1.strip())
+    pdf = _Card(page, fonts)
+    if created is not None:
+        pdf.set_creation_date(created)
+    qr_x, qr_y = _draw(pdf, content, png, image_mm)
+    layout = CardLayout(
+        page=page,
+        page_mm=PAGE_SIZES[page],
+        qr_x_mm=qr_x,
+        qr_y_mm=qr_y,
+        qr_image_mm=image_mm,
+        qr_symbol_mm=symbol_mm,
+        qr_diagonal_mm=symbol_mm * 2**0.5,
+        pages=pdf.pages_count,
+    )
+    return bytes(pdf.output()), layout
+
+
+def save_card(path: str | os.PathLike[str], hc1: str, payload: Mapping[str, Any] | None = None,
+              **options: Any) -> CardLayout:
+    """Write the card to ``path`` (see :func:`render_card`); return its layout."""
+    data, layout = render_card(hc1, payload, **options)
+    target = Path(path)
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {target}: {exc.strerror}") from None
+    return layout

@@ -1,0 +1,227 @@
+"""The printable certificate card (vaxcert.card and ``vaxcert card``)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pypdf
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives.serialization import Encoding
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+from conftest import NOW, Pki, make_pki
+from vaxcert import Issuer, card, qr
+from vaxcert.cli import cli
+from vaxcert.errors import ConfigurationError, InputError
+from vaxcert.model import DoseRecord
+from vaxcert.payload import payload_from_record
+from vaxcert.uvci import generate
+
+REPO = Path(__file__).resolve().parents[1]
+MM_PER_PT = 25.4 / 72
+
+
+def vaccination() -> dict[str, Any]:
+    """A vaccination payload with a Vietnamese name full of diacritics."""
+    return {"ver": "1.3.0",
+            "nam": {"fn": "Nguyễn", "gn": "Thị Thuỷ Trường", "fnt": "NGUYEN", "gnt": "THI<THUY<TRUONG"},
+            "dob": "1990-05-17",
+            "v": [{"tg": "840539006", "vp": "29061000087103", "mp": "EU/1/20/1525", "ma": "ORG-100001417",
+                   "dn": 1, "sd": 1, "dt": "2026-04-20", "co": "VN", "is": "Bộ Y tế Việt Nam",
+                   "ci": generate("VN")}]}
+
+
+def pdf_text(data: bytes) -> str:
+    """All text of a PDF, as pypdf extracts it."""
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture(scope="module")
+def issued(pki: Pki) -> tuple[str, dict[str, Any]]:
+    """An HC1 string and its payload."""
+    payload = vaccination()
+    return Issuer(pki.signer).issue(payload, now=NOW).hc1, payload
+
+
+@pytest.fixture(scope="module")
+def rendered(issued: tuple[str, dict[str, Any]]) -> tuple[bytes, card.CardLayout]:
+    """The card of ``issued``."""
+    return card.render_card(issued[0], created=NOW)
+
+
+def test_card_is_one_a6_page_with_bilingual_fields(rendered: tuple[bytes, card.CardLayout],
+                                                   issued: tuple[str, dict[str, Any]]) -> None:
+    """One A6 page with the name in diacritics, the ICAO name, birth date, dose, issuer and UVCI."""
+    data, layout = rendered
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1 and layout.pages == 1
+    box = reader.pages[0].mediabox
+    assert round(float(box.width) * MM_PER_PT) == 105 and round(float(box.height) * MM_PER_PT) == 148
+    text = pdf_text(data)
+    for expected in ("CHỨNG NHẬN TIÊM CHỦNG COVID-19", "COVID-19 vaccination certificate", "Họ và tên / Name",
+                     "Nguyễn Thị Thuỷ Trường", "NGUYEN THI THUY TRUONG", "17/05/1990", "1/1", "20/04/2026",
+                     "Jcovden", "Bộ Y tế Việt Nam", "Việt Nam / Viet Nam", issued[1]["v"][0]["ci"]):
+        assert expected in text
+
+
+def test_card_embeds_a_unicode_font(rendered: tuple[bytes, card.CardLayout]) -> None:
+    """The fonts are embedded TrueType subsets (Type0 with FontFile2), not standard PDF fonts."""
+    page = pypdf.PdfReader(io.BytesIO(rendered[0])).pages[0]
+    resources: Any = page["/Resources"]
+    fonts: list[Any] = [f.get_object() for f in resources["/Font"].values()]
+    assert fonts and all(f["/Subtype"] == "/Type0" for f in fonts)
+    for font in fonts:
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        assert "/FontFile2" in descriptor
+        assert "DejaVuSans" in str(font["/BaseFont"])
+
+
+def test_card_qr_decodes_and_has_print_size(rendered: tuple[bytes, card.CardLayout],
+                                            issued: tuple[str, dict[str, Any]]) -> None:
+    """The embedded QR image decodes to the HC1 string; its symbol is 35-42 mm, diagonal 35-60 mm."""
+    data, layout = rendered
+    page = pypdf.PdfReader(io.BytesIO(data)).pages[0]
+    (image,) = page.images
+    assert image.image is not None
+    codes = qr.decode_image(image.image)
+    assert [c.text for c in codes] == [issued[0]] and codes[0].alphanumeric
+    assert 35 <= layout.qr_symbol_mm <= 42 and 35 <= layout.qr_diagonal_mm <= 60
+    matrices = [ops for ops, op in pypdf.generic.ContentStream(page.get_contents(), page.pdf).operations
+                if op == b"cm"]
+    placed = [float(m[0]) * MM_PER_PT for m in matrices if float(m[0]) == float(m[3]) and float(m[0]) > 50]
+    assert placed and abs(placed[0] - layout.qr_image_mm) < 0.1
+
+
+def test_card_metadata_has_no_personal_data(rendered: tuple[bytes, card.CardLayout]) -> None:
+    """The PDF's document information names no person."""
+    meta = pypdf.PdfReader(io.BytesIO(rendered[0])).metadata
+    assert meta is not None and meta.title == "COVID-19 certificate"
+    assert "Nguy" not in json.dumps({k: str(v) for k, v in meta.items()}, ensure_ascii=False)
+
+
+def test_card_lists_every_dose_of_the_record(pki: Pki) -> None:
+    """With the dose record, each dose is listed with its date and product."""
+    record = DoseRecord.from_json(json.loads((REPO / "examples/records/03-mixed-astrazeneca-pfizer.json")
+                                             .read_text(encoding="utf-8")))
+    payload = payload_from_record(record, ci=generate("VN"), issuer="Bộ Y tế", now=NOW)
+    hc1 = Issuer(pki.signer).issue(payload, now=NOW).hc1
+    data, layout = card.render_card(hc1, record=record)
+    text = pdf_text(data)
+    assert layout.pages == 1
+    assert "1/2 02/08/2021 Vaxzevria" in text and "2/2 25/10/2021 Comirnaty" in text
+    assert "Phạm Thị Hương" in text
+
+
+def test_card_refuses_someone_elses_record(issued: tuple[str, dict[str, Any]]) -> None:
+    """A dose record of another person is refused rather than printed beside the QR code."""
+    record = DoseRecord.from_json(json.loads((REPO / "examples/records/01-astrazeneca-two-doses.json")
+                                             .read_text(encoding="utf-8")))
+    with pytest.raises(InputError, match="record"):
+        card.render_card(issued[0], record=record)
+
+
+def test_test_and_recovery_cards(pki: Pki) -> None:
+    """Test and recovery certificates print their own title and fields; A5 is available."""
+    name = {"fn": "Đặng", "gn": "Ngọc Ánh", "fnt": "DANG", "gnt": "NGOC<ANH"}
+    test = {"ver": "1.3.0", "nam": name, "dob": "2001",
+            "t": [{"tg": "840539006", "tt": "LP217198-3", "ma": "1232", "sc": "2026-05-31T09:30:00+07:00",
+                   "tr": "260415000", "tc": "Trung tâm Y tế quận Hoàn Kiếm", "co": "VN", "is": "Bộ Y tế",
+                   "ci": generate("VN")}]}
+    data, layout = card.render_card(Issuer(pki.signer).issue(test, now=NOW).hc1, page="A5")
+    text = pdf_text(data)
+    assert layout.page_mm == (148.0, 210.0)
+    for expected in ("CHỨNG NHẬN XÉT NGHIỆM COVID-19", "Nhanh kháng nguyên / Rapid antigen",
+                     "09:30 31/05/2026 (UTC+7)", "Âm tính / Not detected", "Hoàn Kiếm", "Đặng Ngọc Ánh"):
+        assert expected in text
+    rec = {"ver": "1.3.0", "nam": name, "dob": "2001-03",
+           "r": [{"tg": "840539006", "fr": "2026-04-01", "df": "2026-04-12", "du": "2026-09-28", "co": "VN",
+                  "is": "Bộ Y tế", "ci": generate("VN")}]}
+    text = pdf_text(card.render_card(Issuer(pki.signer).issue(rec, now=NOW).hc1)[0])
+    assert "CHỨNG NHẬN KHỎI BỆNH COVID-19" in text and "12/04/2026 – 28/09/2026" in text and "03/2001" in text
+
+
+def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, issued: tuple[str, dict[str, Any]]) -> None:
+    """Without DejaVu and without VAXCERT_CARD_FONT the error says what to install."""
+    monkeypatch.delenv("VAXCERT_CARD_FONT", raising=False)
+    monkeypatch.setattr(card, "FONT_DIRS", ())
+    with pytest.raises(ConfigurationError, match="fonts-dejavu-core"):
+        card.render_card(issued[0])
+    monkeypatch.setenv("VAXCERT_CARD_FONT", "/nonexistent/font.ttf")
+    with pytest.raises(ConfigurationError, match="VAXCERT_CARD_FONT"):
+        card.find_fonts()
+
+
+def _ascii_font(path: Path) -> None:
+    """Write a tiny TrueType font with glyphs for printable ASCII only."""
+    names = [".notdef"] + [f"c{code}" for code in range(32, 127)]
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(names)
+    fb.setupCharacterMap({code: f"c{code}" for code in range(32, 127)})
+    pen = TTGlyphPen(None)
+    pen.moveTo((0, 0))
+    pen.lineTo((0, 500))
+    pen.lineTo((400, 500))
+    pen.closePath()
+    glyph = pen.glyph()
+    fb.setupGlyf({name: glyph for name in names})
+    fb.setupHorizontalMetrics({name: (500, 0) for name in names})
+    fb.setupHorizontalHeader(ascent=800, descent=-200)
+    fb.setupNameTable({"familyName": "Ascii", "styleName": "Regular"})
+    fb.setupOS2(sTypoAscender=800, usWinAscent=800, usWinDescent=200)
+    fb.setupPost()
+    fb.save(str(path))
+
+
+def test_font_without_vietnamese_letters_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                    issued: tuple[str, dict[str, Any]]) -> None:
+    """A font lacking a letter of the name is refused naming the field, not printed with gaps."""
+    font = tmp_path / "ascii.ttf"
+    _ascii_font(font)
+    monkeypatch.setenv("VAXCERT_CARD_FONT", str(font))
+    with pytest.raises(InputError, match=r"^nam: ") as info:
+        card.render_card(issued[0])
+    assert "Nguy" not in str(info.value)
+
+
+def test_decode_payload_refuses_non_certificates() -> None:
+    """Text that is not an HC1 certificate is an InputError on field hc1."""
+    with pytest.raises(InputError, match=r"^hc1: "):
+        card.decode_payload("HC1:NOT-BASE45")
+
+
+def test_card_command(tmp_path: Path, issued: tuple[str, dict[str, Any]], pki: Pki) -> None:
+    """``vaxcert card --hc1 - -o FILE`` writes the PDF; with --trust a foreign certificate is refused."""
+    out = tmp_path / "card.pdf"
+    r = CliRunner().invoke(cli, ["card", "--hc1", "-", "-o", str(out)], input=issued[0] + "\n")
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes().startswith(b"%PDF-") and "Nguyễn" in pdf_text(out.read_bytes())
+    assert "Nguy" not in r.output and "mm" in r.output
+    other = tmp_path / "other.pem"
+    other.write_bytes(make_pki().dsc.public_bytes(Encoding.PEM))
+    refused = tmp_path / "refused.pdf"
+    r = CliRunner().invoke(cli, ["card", "--hc1", issued[0], "--trust", str(other), "--at", NOW.isoformat(),
+                                 "-o", str(refused)])
+    assert r.exit_code == 1 and "KID_UNKNOWN" in r.stderr and not refused.exists()
+    mine = tmp_path / "mine.pem"
+    mine.write_bytes(pki.dsc.public_bytes(Encoding.PEM))
+    r = CliRunner().invoke(cli, ["card", "--hc1", issued[0], "--trust", str(mine), "--at", NOW.isoformat(),
+                                 "--page", "a5", "-o", str(refused)])
+    assert r.exit_code == 0 and refused.exists()
+
+
+def test_card_command_with_record(tmp_path: Path, pki: Pki) -> None:
+    """``--record FILE`` lists the record's doses."""
+    source = REPO / "examples/records/02-pfizer-booster.json"
+    record = DoseRecord.from_json(json.loads(source.read_text(encoding="utf-8")))
+    payload = payload_from_record(record, ci=generate("VN"), issuer="Bộ Y tế", now=NOW)
+    hc1 = Issuer(pki.signer).issue(payload, now=NOW).hc1
+    out = tmp_path / "c.pdf"
+    r = CliRunner().invoke(cli, ["card", "--hc1", hc1, "--record", str(source), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    text = pdf_text(out.read_bytes())
+    assert "1/2 20/08/2021" in text and "3/3 15/01/2022" in text
