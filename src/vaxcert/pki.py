@@ -5,6 +5,16 @@ it.  A DSC may restrict the certificate types it signs through extended-key-usag
 (1.3.6.1.4.1.1847.2021.1.1 test, .2 vaccination, .3 recovery; the legacy spellings
 1.3.6.1.4.1.0.1847.2021.1.x are read too).  A DSC with none of these OIDs may sign every
 type.  The facility's identifier is carried in the subject's serialNumber attribute.
+
+Two vaxcert additions (see docs/trust.md):
+
+* A *ministry* DSC names no facility and carries the certificate policy
+  :data:`OID_MINISTRY_SIGNER`; only such a key may sign for doses given at any facility
+  (:mod:`vaxcert.authority`).
+* Key rotation: a DSC may carry the X.509 PrivateKeyUsagePeriod extension, the period in which
+  its key *signs*.  Its validity is that period plus the longest certificate lifetime, so
+  certificates signed near the end of the period stay verifiable until they expire, while the
+  issuing side refuses to sign outside the period (:func:`signing_period`).
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from .errors import ConfigurationError
@@ -25,18 +36,22 @@ from .keys import PrivateKey
 
 __all__ = [
     "CERT_TYPES",
+    "OID_MINISTRY_SIGNER",
     "OID_RECOVERY",
     "OID_TEST",
     "OID_VACCINATION",
+    "PublicKey",
     "allowed_types",
     "certificate_pem",
     "country_of",
     "create_csca",
     "create_dsc",
     "facility_id_of",
+    "is_ministry_signer",
     "load_certificate_file",
     "load_certificates",
     "read_certificate_file",
+    "signing_period",
     "split_certificates",
     "subject_summary",
     "types_from_oids",
@@ -55,6 +70,10 @@ _TYPE_OIDS = {
     "1.3.6.1.4.1.0.1847.2021.1.3": "r",
 }
 _OID_FOR_TYPE = {"t": OID_TEST, "v": OID_VACCINATION, "r": OID_RECOVERY}
+#: Certificate policy of a ministry DSC (one that may sign for every facility).  A UUID-based
+#: OID (ITU-T X.667, arc 2.25), so it needs no registration: urn:uuid:44b2a869-b53f-45ac-8294-8be31c249fcd.
+OID_MINISTRY_SIGNER = "2.25.91315148374057234283559755995779735501"
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
@@ -103,6 +122,37 @@ def country_of(certificate: x509.Certificate) -> str | None:
 def facility_id_of(certificate: x509.Certificate) -> str | None:
     """The facility identifier a vaxcert DSC carries in its subject serialNumber."""
     return _attr(certificate.subject, NameOID.SERIAL_NUMBER)
+
+
+def is_ministry_signer(certificate: x509.Certificate) -> bool:
+    """True for a ministry DSC: the policy :data:`OID_MINISTRY_SIGNER` and no facility id."""
+    try:
+        policies = certificate.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    except x509.ExtensionNotFound:
+        return False
+    flagged = any(p.policy_identifier.dotted_string == OID_MINISTRY_SIGNER for p in policies)
+    return flagged and facility_id_of(certificate) is None
+
+
+def signing_period(certificate: x509.Certificate) -> tuple[dt.datetime | None, dt.datetime | None] | None:
+    """The (start, end) of the PrivateKeyUsagePeriod extension (UTC), or None without one.
+
+    Either end may be None (open).  Outside this period the DSC's key must not sign, though
+    certificates it signed stay verifiable for the DSC's whole validity.
+    """
+    try:
+        period = certificate.extensions.get_extension_for_class(x509.PrivateKeyUsagePeriod).value
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError:
+        raise ConfigurationError("the certificate has a malformed PrivateKeyUsagePeriod") from None
+
+    def utc(moment: dt.datetime | None) -> dt.datetime | None:
+        if moment is None:
+            return None
+        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+    return utc(period.not_before), utc(period.not_after)
 
 
 def subject_summary(certificate: x509.Certificate) -> str:
@@ -154,35 +204,49 @@ def create_csca(
 
 
 def create_dsc(
-    key: PrivateKey,
+    key: PrivateKey | PublicKey,
     *,
     csca: x509.Certificate,
     csca_key: PrivateKey,
-    facility_id: str,
+    facility_id: str | None,
     facility_name: str,
     now: dt.datetime,
     types: Iterable[str] = CERT_TYPES,
     valid_days: int = 730,
+    signing_days: int | None = None,
+    ministry: bool = False,
 ) -> x509.Certificate:
-    """A Document Signer Certificate for a facility, signed by the CSCA.
+    """A Document Signer Certificate for a facility (or the ministry), signed by the CSCA.
 
+    ``key`` is the DSC's private key or only its public key (e.g. of a key kept in an HSM).
     The facility id goes into the subject serialNumber, the certificate types into
-    extended-key-usage OIDs; the validity never extends past the CSCA's.
+    extended-key-usage OIDs; the validity never extends past the CSCA's.  With
+    ``signing_days`` the DSC records its signing period [now, now + signing_days] in a
+    PrivateKeyUsagePeriod extension; ``valid_days`` must then cover it (signing period plus
+    the longest certificate lifetime).  ``ministry=True`` makes a ministry DSC: no facility
+    id, and the certificate policy :data:`OID_MINISTRY_SIGNER`.
     """
     types = tuple(dict.fromkeys(types))
     bad = [t for t in types if t not in _OID_FOR_TYPE]
     if bad or not types:
         raise ConfigurationError("types must be a non-empty subset of v, t, r")
-    if not facility_id or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", facility_id):
+    if ministry:
+        if facility_id:
+            raise ConfigurationError("a ministry DSC names no facility id")
+    elif not facility_id or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", facility_id):
         raise ConfigurationError("facility id must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
+    if signing_days is not None and not 0 < signing_days <= valid_days:
+        raise ConfigurationError("signing days must be positive and within the validity (valid days)")
+    public_key = key if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey) else key.public_key()
     country = country_of(csca) or "VN"
     not_after = min(now + dt.timedelta(days=valid_days), csca.not_valid_after_utc)
     eku = [x509.ObjectIdentifier(_OID_FOR_TYPE[t]) for t in types]
+    organization = _attr(csca.subject, NameOID.ORGANIZATION_NAME)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(country, facility_name, _attr(csca.subject, NameOID.ORGANIZATION_NAME), facility_id))
+        .subject_name(_name(country, facility_name, organization, None if ministry else facility_id))
         .issuer_name(csca.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
         .not_valid_after(not_after)
@@ -196,6 +260,12 @@ def create_dsc(
             critical=False,
         )
     )
+    if signing_days is not None:
+        period_end = min(now + dt.timedelta(days=signing_days), not_after)
+        builder = builder.add_extension(x509.PrivateKeyUsagePeriod(now, period_end), critical=False)
+    if ministry:
+        policy = x509.PolicyInformation(x509.ObjectIdentifier(OID_MINISTRY_SIGNER), None)
+        builder = builder.add_extension(x509.CertificatePolicies([policy]), critical=False)
     return builder.sign(csca_key, hashes.SHA256())
 
 

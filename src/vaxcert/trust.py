@@ -59,7 +59,7 @@ class TrustedSigner:
             country = subject.get("country_name") or issuer.get("country_name")
             not_before = tbs["validity"]["not_before"].native
             not_after = tbs["validity"]["not_after"].native
-        except Exception:  # noqa: BLE001 - asn1crypto raises assorted types on bad DER
+        except Exception:
             raise ConfigurationError("not a usable X.509 certificate") from None
         try:
             strict: x509.Certificate | None = x509.load_der_x509_certificate(der)

@@ -13,7 +13,7 @@ import click
 from ..codes import FailureCode, Stage
 from ..errors import ConfigurationError, InputError
 from ..issuer import Issuer
-from ..keys import KeySigner, password_from_env
+from ..keys import Signer
 from ..trust import TrustList
 from ..verifier import VerificationResult, Verifier
 from ._common import EXIT_INVALID, EXIT_OK, parse_time, read_file_arg, read_text_arg
@@ -21,9 +21,14 @@ from ._common import EXIT_INVALID, EXIT_OK, parse_time, read_file_arg, read_text
 RECORD_FORMAT_PREFIX = "vaxcert.dose-record/"
 
 
-def load_issue_input(data: bytes, *, signer: KeySigner, now: dt.datetime) -> dict[str, Any]:
-    """A DCC payload from either a vaxcert dose record or a plain DCC JSON payload."""
+def load_issue_input(data: bytes, *, signer: Signer, now: dt.datetime) -> dict[str, Any]:
+    """A DCC payload from either a vaxcert dose record or a plain DCC JSON payload.
+
+    A dose record is refused unless the signer may sign for its last dose's facility
+    (:func:`vaxcert.authority.check_facility`).
+    """
     from .. import payload as payload_mod
+    from ..authority import check_facility
     from ..model import DoseRecord
     from ..pki import country_of, subject_summary
 
@@ -37,13 +42,14 @@ def load_issue_input(data: bytes, *, signer: KeySigner, now: dt.datetime) -> dic
         from ..uvci import generate as new_uvci
 
         record = DoseRecord.from_json(document)
+        check_facility(record, signer.certificate)
         country = country_of(signer.certificate) or "VN"
         issuer_name = _issuer_name(signer) or subject_summary(signer.certificate)
         return payload_mod.payload_from_record(record, ci=new_uvci(country), issuer=issuer_name, now=now)
     return document
 
 
-def _issuer_name(signer: KeySigner) -> str | None:
+def _issuer_name(signer: Signer) -> str | None:
     from cryptography.x509.oid import NameOID
 
     attrs = signer.certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
@@ -51,8 +57,10 @@ def _issuer_name(signer: KeySigner) -> str | None:
 
 
 @click.command("issue")
-@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+@click.option("--key", "key_path", default=None, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The DSC's encrypted private key (password in VAXCERT_KEY_PASSWORD).")
+@click.option("--hsm-key", "hsm_key", default=None, metavar="LABEL",
+              help="Sign with this HSM key instead of --key (VAXCERT_PKCS11_MODULE, _HSM_TOKEN, _HSM_PIN).")
 @click.option("--cert", "cert_path", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The Document Signer Certificate.")
 @click.option("--valid-days", type=click.IntRange(1, 3650), default=365, show_default=True)
@@ -60,11 +68,15 @@ def _issuer_name(signer: KeySigner) -> str | None:
 @click.option("--qr", "qr_out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the QR code to this .png or .svg file.")
 @click.argument("source", default="-")
-def issue_cmd(key_path: Path, cert_path: Path, valid_days: int, at: str | None, qr_out: Path | None,
-              source: str) -> None:
+def issue_cmd(key_path: Path | None, hsm_key: str | None, cert_path: Path, valid_days: int, at: str | None,
+              qr_out: Path | None, source: str) -> None:
     """Sign SOURCE (a vaxcert dose record or a DCC JSON payload; '-' = stdin); print the HC1 string."""
-    signer = KeySigner.from_files(key_path, cert_path, password_from_env())
+    from ..authority import check_signing_period
+    from ._context import load_signer
+
+    signer = load_signer(key_path, cert_path, hsm_key, key_option="--key")
     now = parse_time(at)
+    check_signing_period(signer.certificate, now)
     payload = load_issue_input(read_file_arg(source), signer=signer, now=now)
     cert = Issuer(signer).issue(payload, now=now, validity=dt.timedelta(days=valid_days))
     if qr_out is not None:
@@ -99,7 +111,7 @@ def _image_input(image: Path) -> tuple[str | None, VerificationResult | None]:
 
     try:
         codes = qr.decode_file(image)
-    except Exception:  # noqa: BLE001 - any unreadable image is a verdict, not a crash
+    except Exception:
         return None, VerificationResult(False, FailureCode.IMAGE_UNREADABLE, Stage.IMAGE, "image unreadable")
     if not codes:
         return None, VerificationResult(False, FailureCode.NO_QR_FOUND, Stage.IMAGE, "no QR code found")
@@ -116,24 +128,35 @@ def _image_input(image: Path) -> tuple[str | None, VerificationResult | None]:
 @click.command("verify")
 @click.option("--trust", "trust_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Signer certificate file or directory (repeatable).")
+@click.option("--bundle", "bundle", default=None, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Signed offline bundle (trust list, revocation lists, value sets); needs --csca.")
+@click.option("--csca", "csca", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Trusted CSCA certificate anchoring signed lists and chain-checking --trust (repeatable).")
+@click.option("--revocation", "revocation", multiple=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Signed revocation list (repeatable); needs --csca.")
 @click.option("--at", "at", default=None, help="Validation time (ISO 8601); default now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-payload", is_flag=True, help="Also print the certificate contents (personal data).")
 @click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Read the QR code from an image instead of an HC1 argument.")
 @click.argument("hc1", required=False)
-def verify_cmd(trust_paths: tuple[Path, ...], at: str | None, fmt: str, show_payload: bool,
+def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
+               revocation: tuple[Path, ...], at: str | None, fmt: str, show_payload: bool,
                image: Path | None, hc1: str | None) -> None:
     """Verify HC1 (or '-' for stdin, or --image FILE).  Exit 0 valid, 1 invalid, 2 usage error."""
-    trust = load_trust(trust_paths)
+    from ._context import load_verification_context
+
     now = parse_time(at)
+    trust, revocation_checker = load_verification_context(trust_paths, bundle, csca, revocation, now)
     if image is not None:
         text, failure = _image_input(image)
     elif hc1 is None:
         raise click.UsageError("give an HC1 string, '-' for stdin, or --image FILE")
     else:
         text, failure = read_text_arg(hc1), None
-    result = failure if failure is not None else Verifier(trust).verify(text or "", now=now)
+    result = failure if failure is not None else Verifier(trust, revocation=revocation_checker).verify(
+        text or "", now=now)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(show_payload=show_payload), ensure_ascii=False))
     else:
