@@ -1,0 +1,230 @@
+"""``vaxcert scan``: checkpoint mode — many pictures (or HC1 lines), one pass verdict per code.
+
+Each QR code found gives one line: GREEN / YELLOW / RED with a reason code and a message in
+Vietnamese or English.  A picture with no code gives one RED ``NO_QR_FOUND`` line; a code that
+is not an HC1 certificate (a URL, another app's code) gives RED ``NOT_A_CERTIFICATE``.  Nothing
+personal is printed: no names, birth dates, identifiers or QR contents.
+
+Exit codes: 0 when every code found grants a pass (GREEN or YELLOW), 1 when any line is RED
+(including pictures without a code), 2 for usage or configuration errors (no trust, unreadable
+policy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Final
+
+import click
+
+from ..codes import FailureCode, Stage
+from ..rules import DEFAULT_POLICY, Assessment, Pass, Policy, assess, colour_label
+from ..verifier import VerificationResult, Verifier
+from ._common import EXIT_INVALID, EXIT_OK, parse_time
+from ._context import load_verification_context
+
+__all__ = ["IMAGE_SUFFIXES", "scan_cmd"]
+
+#: File suffixes taken from directories (files named on the command line are always read).
+IMAGE_SUFFIXES: Final = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".pgm",
+                                   ".ppm", ".pbm"})
+_STYLE: Final = {Pass.GREEN: "green", Pass.YELLOW: "yellow", Pass.RED: "red"}
+
+
+def _make_verifier(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
+                   revocation: tuple[Path, ...], now: dt.datetime) -> Verifier:
+    """The verifier for the trust options (the same as ``vaxcert verify``'s)."""
+    trust, checker = load_verification_context(trust_paths, bundle, csca, revocation, now)
+    return Verifier(trust, revocation=checker)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """One verdict: where the code came from, the verification result and the pass."""
+
+    source: str
+    index: int
+    result: VerificationResult
+    assessment: Assessment
+
+    def to_dict(self, lang: str) -> dict[str, Any]:
+        r, a = self.result, self.assessment
+        return {
+            "file": self.source,
+            "index": self.index,
+            "valid": r.valid,
+            "code": str(r.code),
+            "stage": str(r.stage),
+            "pass": str(a.colour),
+            "reason": str(a.reason),
+            "message": a.message(lang),
+            "type": r.cert_type,
+            "kid": r.kid.hex() if r.kid is not None else None,
+            "issued_at": _iso(r.issued_at),
+            "expires_at": _iso(r.expires_at),
+            "valid_from": _iso(a.valid_from),
+            "valid_until": _iso(a.valid_until),
+        }
+
+    def text(self, lang: str) -> str:
+        a = self.assessment
+        colour = click.style(f" {colour_label(a.colour, lang)} ", fg="black", bg=_STYLE[a.colour], bold=True)
+        detail = "" if self.result.valid else f" [{self.result.code}]"
+        return f"{self.source}#{self.index}\t{colour}\t{a.reason}\t{a.message(lang)}{detail}"
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _failure(code: FailureCode, stage: Stage, reason: str) -> VerificationResult:
+    return VerificationResult(False, code, stage, reason)
+
+
+class _Scanner:
+    """Verification and assessment of codes at one moment under one policy."""
+
+    def __init__(self, verifier: Verifier, policy: Policy, now: dt.datetime) -> None:
+        self.verifier = verifier
+        self.policy = policy
+        self.now = now
+
+    def line(self, source: str, index: int, result: VerificationResult) -> _Line:
+        return _Line(source, index, result, assess(result, self.policy, now=self.now))
+
+    def text(self, text: str, *, alphanumeric: bool = True) -> VerificationResult:
+        if not text.startswith("HC1:"):
+            return _failure(FailureCode.NOT_A_CERTIFICATE, Stage.PREFIX, "QR code is not a health certificate")
+        if not alphanumeric:
+            return _failure(FailureCode.QR_NOT_ALPHANUMERIC, Stage.IMAGE, "QR code not in alphanumeric mode")
+        return self.verifier.verify(text, now=self.now)
+
+    def image(self, path: Path) -> list[_Line]:
+        from .. import qr
+
+        source = str(path)
+        try:
+            codes = qr.decode_file(path)
+        except Exception:  # any unreadable picture is a verdict, not a crash
+            return [self.line(source, 0, _failure(FailureCode.IMAGE_UNREADABLE, Stage.IMAGE, "image unreadable"))]
+        if not codes:
+            return [self.line(source, 0, _failure(FailureCode.NO_QR_FOUND, Stage.IMAGE, "no QR code found"))]
+        return [self.line(source, i, self.text(code.text, alphanumeric=code.alphanumeric))
+                for i, code in enumerate(codes)]
+
+    def lines(self, stream: BinaryIO) -> Iterator[_Line]:
+        """One verdict per non-blank line; bytes that are not UTF-8 cannot be a certificate anyway."""
+        index = 0
+        for raw in stream:
+            text = raw.decode("utf-8", errors="replace").strip()
+            if not text:
+                continue
+            yield self.line("-", index, self.text(text))
+            index += 1
+
+
+def _expand(paths: tuple[str, ...]) -> list[str | Path]:
+    """The sources in order: '-' as is, files as given, directories as their image files (sorted)."""
+    out: list[str | Path] = []
+    for raw in paths:
+        if raw == "-":
+            out.append("-")
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                click.echo(f"warning: {path}: no pictures ({', '.join(sorted(IMAGE_SUFFIXES))})", err=True)
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
+
+
+def _show_progress(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    return sys.stderr.isatty()
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, allow_dash=True, path_type=str))
+@click.option("--trust", "trust_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Signer certificate file or directory, or a signed trust list (repeatable).")
+@click.option("--bundle", "bundle", default=None, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Signed offline bundle (trust list, revocation lists, value sets); needs --csca.")
+@click.option("--csca", "csca", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Trusted CSCA certificate anchoring signed lists and chain-checking --trust (repeatable).")
+@click.option("--revocation", "revocation", multiple=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Signed revocation list (repeatable); needs --csca.")
+@click.option("--at", "at", default=None, help="Checking time (ISO 8601); default now.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="One text line or one JSON object per code.")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Language of colours and messages.")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Pass policy (JSON or .toml); default: Viet Nam 2021-22 rules.")
+@click.option("--progress/--no-progress", "progress", default=None,
+              help="Progress bar on stderr (default: when stderr is a terminal).")
+def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
+             revocation: tuple[Path, ...], at: str | None, fmt: str, lang: str, policy_path: Path | None,
+             progress: bool | None) -> None:
+    """Checkpoint mode: the pass of every QR code in PATHS (images, directories, or '-' for HC1 lines).
+
+    Exit 0 when every code grants a pass (GREEN/YELLOW), 1 when any is RED, 2 on usage errors.
+    """
+    if paths.count("-") > 1:
+        raise click.UsageError("'-' (standard input) may be given once")
+    now = parse_time(at)
+    verifier = _make_verifier(trust_paths, bundle, csca, revocation, now)
+    policy = Policy.from_file(policy_path) if policy_path is not None else DEFAULT_POLICY
+    scanner = _Scanner(verifier, policy, now)
+    sources = _expand(paths)
+    show = _show_progress(progress)
+    any_red = False
+
+    def emit(line: _Line) -> None:
+        nonlocal any_red
+        any_red = any_red or line.assessment.colour is Pass.RED
+        if show and sys.stderr.isatty():
+            click.echo("\r\x1b[K", nl=False, err=True)  # clear the bar before printing a result line
+        if fmt == "json":
+            click.echo(json.dumps(line.to_dict(lang), ensure_ascii=False))
+        else:
+            click.echo(line.text(lang))
+
+    with _progress(sources, show) as bar:
+        for source in bar:
+            if source == "-":
+                for line in scanner.lines(sys.stdin.buffer):
+                    emit(line)
+            else:
+                for line in scanner.image(Path(source)):
+                    emit(line)
+    sys.exit(EXIT_INVALID if any_red else EXIT_OK)
+
+
+@contextlib.contextmanager
+def _progress(sources: list[str | Path], show: bool) -> Iterator[Iterable[str | Path]]:
+    """A click progress bar on a terminal; with --progress elsewhere (a log), one line per picture."""
+    if show and not sys.stderr.isatty():
+        yield _progress_lines(sources)
+        return
+    with click.progressbar(sources, label="scan", file=sys.stderr, hidden=not show,
+                           item_show_func=lambda s: None if s is None else str(s)) as bar:
+        yield bar
+
+
+def _progress_lines(sources: list[str | Path]) -> Iterator[str | Path]:
+    total = len(sources)
+    for number, source in enumerate(sources, 1):
+        click.echo(f"scan [{number}/{total}] {source}", err=True)
+        yield source
