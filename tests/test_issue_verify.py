@@ -318,3 +318,15 @@ def test_result_repr_and_dict_hide_personal_data(pki: Pki) -> None:
     for secret in ("NGUYEN", "Nguyễn", "1985-04-12", "TESTCERT0001", cert.hc1[4:40]):
         assert secret not in text
     assert result.to_dict(show_payload=True)["payload"] == VACCINATION
+
+
+def test_issuer_refuses_after_signing_period(pki: Pki) -> None:
+    """A rotated-out DSC (past its PrivateKeyUsagePeriod) may not sign; what it signed still verifies."""
+    key = generate_private_key("ec")
+    dsc = create_dsc(key, csca=pki.csca, csca_key=pki.csca_key, facility_id="VN-HN-001", facility_name="Old key",
+                     now=NOW - dt.timedelta(days=20), signing_days=10, valid_days=400)
+    issuer = Issuer(KeySigner(key, dsc))
+    cert = issuer.issue(VACCINATION, now=NOW - dt.timedelta(days=15), validity=dt.timedelta(days=300))
+    with pytest.raises(ConfigurationError, match="signing period"):
+        issuer.issue(VACCINATION, now=NOW)
+    assert Verifier(TrustList.from_certificates([dsc])).verify(cert.hc1, now=NOW).valid

@@ -3,7 +3,7 @@
 :class:`Issuer` binds a :class:`vaxcert.keys.Signer` (a facility's or the ministry's key and
 its DSC).  It refuses bad input with :class:`vaxcert.errors.InputError` naming the field, and
 refuses to sign a certificate type the DSC's key usage does not allow or outside the DSC's
-validity.
+validity or its signing period (the PrivateKeyUsagePeriod of a rotated DSC).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 from . import payload as payload_mod
 from .errors import ConfigurationError, InputError
 from .keys import Signer
-from .pki import allowed_types, country_of
+from .authority import check_signing_period
+from .pki import allowed_types, country_of, signing_period
 from .stages import base45, compression, cose, cwt, prefix
 from .verifier import certificate_type
 
@@ -73,6 +74,7 @@ class Issuer:
         self._protected = cose.protected_header(signer.algorithm, signer.kid)
         self._not_before = signer.certificate.not_valid_before_utc
         self._not_after = signer.certificate.not_valid_after_utc
+        self._signing_period = signing_period(signer.certificate)
 
     def issue(
         self, payload: Mapping[str, Any], *, now: dt.datetime, validity: dt.timedelta | None = None
@@ -90,6 +92,8 @@ class Issuer:
             raise InputError(f"{kind}", "the signer's certificate may not sign this certificate type")
         if not self._not_before <= now <= self._not_after:
             raise ConfigurationError("the signer certificate is not valid at the issuing time")
+        if self._signing_period is not None:
+            check_signing_period(self.signer.certificate, now)
         iat = int(now.timestamp())
         exp = int(min(now + (validity or self.validity), self._not_after).timestamp())
         claims = cwt.encode(payload, issuer=self.country, issued_at=iat, expires_at=exp)
