@@ -212,7 +212,7 @@ class Verifier:
         version = schema.resolve_version(run.claims.payload.get("ver"))
         if version is None:
             raise DecodeError(FailureCode.SCHEMA_VERSION_UNKNOWN, Stage.SCHEMA, "unsupported schema version")
-        errors = schema.validate(run.claims.payload, version)
+        errors = schema.validate(run.claims.payload, version, plain_json=True)
         if errors:
             raise DecodeError(FailureCode.SCHEMA_INVALID, Stage.SCHEMA, errors[0])
         if self.revocation is not None:

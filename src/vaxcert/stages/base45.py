@@ -18,9 +18,11 @@ __all__ = ["ALPHABET", "decode", "encode"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _ALPHA = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
-_INVALID = 255
-_VALUE = np.full(256, _INVALID, dtype=np.uint8)
-_VALUE[_ALPHA] = np.arange(45, dtype=np.uint8)
+# Character values as uint32; a character outside the alphabet maps to a value that pushes any
+# group it is in above 0xFFFF, so one comparison catches bad characters and overflows alike.
+_INVALID = 0x10000
+_VALUE = np.full(256, _INVALID, dtype=np.uint32)
+_VALUE[_ALPHA] = np.arange(45, dtype=np.uint32)
 
 
 def encode(data: bytes) -> str:
@@ -52,17 +54,21 @@ def decode(text: str) -> bytes:
     if size % 3 == 1:
         raise _invalid("length leaves a single character")
     values = _VALUE[np.frombuffer(raw, dtype=np.uint8)]
-    if (values == _INVALID).any():
-        raise _invalid("character outside the Base45 alphabet")
     full = size - size % 3
-    groups = values[:full].reshape(-1, 3).astype(np.uint32)
+    groups = values[:full].reshape(-1, 3)
     words = groups[:, 0] + groups[:, 1] * 45 + groups[:, 2] * 2025
-    if (words > 0xFFFF).any():
-        raise _invalid("group value out of range")
+    if words.size and words.max() > 0xFFFF:
+        raise _invalid(_reason(values))
     out = words.astype(">u2").tobytes()
     if full < size:
         last = int(values[full]) + int(values[full + 1]) * 45
         if last > 0xFF:
-            raise _invalid("group value out of range")
+            raise _invalid(_reason(values))
         out += bytes((last,))
     return out
+
+
+def _reason(values: np.ndarray) -> str:  # type: ignore[type-arg]
+    if (values == _INVALID).any():
+        return "character outside the Base45 alphabet"
+    return "group value out of range"

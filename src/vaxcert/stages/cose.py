@@ -41,6 +41,13 @@ HDR_KID = 4
 TAG_COSE_SIGN1 = 18
 TAG_CWT = 61
 KID_LENGTH = 8
+# What cbor2 decodes arrays and maps into (tuples and frozendicts inside tags); exact type
+# checks are several times cheaper than isinstance against the ABCs on this hot path.
+_ARRAY = (list, tuple)
+_MAP = (dict, cbor2.frozendict)
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_PSS_ANY_SALT = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+_SHA256 = hashes.SHA256()
 
 
 class SignerLike(Protocol):
@@ -110,15 +117,15 @@ def _untag(obj: Any) -> Any:
 def decode(data: bytes) -> CoseSign1:
     """Parse COSE_Sign1 (untagged, tag 18, or tag 61 wrapping 18) and its header parameters."""
     obj = _untag(cbor.loads(data, Stage.COSE))
-    if not isinstance(obj, list | tuple) or len(obj) != 4:
+    if type(obj) not in _ARRAY or len(obj) != 4:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "COSE_Sign1 must be an array of four items")
     prot_bytes, unprotected, payload, signature = obj
-    if not isinstance(prot_bytes, bytes) or not isinstance(unprotected, Mapping):
+    if type(prot_bytes) is not bytes or type(unprotected) not in _MAP:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "bad protected or unprotected header")
-    if not isinstance(payload, bytes) or not isinstance(signature, bytes):
+    if type(payload) is not bytes or type(signature) is not bytes:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "payload and signature must be byte strings")
     protected = cbor.loads(prot_bytes, Stage.COSE) if prot_bytes else {}
-    if not isinstance(protected, Mapping):
+    if type(protected) not in _MAP:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "protected header is not a map")
 
     alg = protected.get(HDR_ALG, unprotected.get(HDR_ALG))
@@ -153,11 +160,10 @@ def verify_signature(message: CoseSign1, public_key: object) -> None:
                     FailureCode.SIGNATURE_MALFORMED, Stage.SIGNATURE, "ES256 signature must be 64 bytes (r‖s)"
                 )
             der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
-            public_key.verify(der, data, ec.ECDSA(hashes.SHA256()))
+            public_key.verify(der, data, _ECDSA_SHA256)
         else:
             if not isinstance(public_key, rsa.RSAPublicKey):
                 raise DecodeError(FailureCode.ALGORITHM_KEY_MISMATCH, Stage.SIGNATURE, "PS256 needs an RSA key")
-            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
-            public_key.verify(message.signature, data, pss, hashes.SHA256())
+            public_key.verify(message.signature, data, _PSS_ANY_SALT, _SHA256)
     except InvalidSignature:
         raise DecodeError(FailureCode.SIGNATURE_INVALID, Stage.SIGNATURE, "signature does not verify") from None

@@ -57,7 +57,7 @@ def _time_claim(claims: Mapping[Any, Any], key: int, name: str) -> int | float:
 def decode(data: bytes) -> Claims:
     """Decode the COSE payload bytes into Claims or raise DecodeError at Stage.CWT."""
     claims = cbor.loads(data, Stage.CWT)
-    if not isinstance(claims, Mapping):
+    if type(claims) is not dict:
         raise DecodeError(FailureCode.CWT_INVALID, Stage.CWT, "CWT claims are not a map")
     issuer = claims.get(CLAIM_ISS)
     if issuer is not None and not isinstance(issuer, str):
@@ -65,9 +65,9 @@ def decode(data: bytes) -> Claims:
     iat = _time_claim(claims, CLAIM_IAT, "iat")
     exp = _time_claim(claims, CLAIM_EXP, "exp")
     hcert = claims.get(CLAIM_HCERT)
-    if not isinstance(hcert, Mapping) or HCERT_EU_DCC not in hcert:
+    if type(hcert) is not dict or HCERT_EU_DCC not in hcert:
         raise DecodeError(FailureCode.PAYLOAD_MISSING, Stage.CWT, "no hcert claim (-260 / 1)")
     payload = hcert[HCERT_EU_DCC]
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict:
         raise DecodeError(FailureCode.CWT_INVALID, Stage.CWT, "hcert payload is not a map")
     return Claims(issuer, iat, exp, cbor.to_json_compatible(payload))
