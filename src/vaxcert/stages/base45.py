@@ -68,7 +68,7 @@ def decode(text: str) -> bytes:
     return out
 
 
-def _reason(values: np.ndarray) -> str:  # type: ignore[type-arg]
+def _reason(values: np.ndarray) -> str:
     if (values == _INVALID).any():
         return "character outside the Base45 alphabet"
     return "group value out of range"
