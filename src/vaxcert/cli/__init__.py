@@ -10,8 +10,14 @@ from __future__ import annotations
 import click
 
 from ._common import run_main
+from .bundle import bundle
+from .card import card_cmd
 from .certs import issue_cmd, qr_cmd, verify_cmd
 from .keys import keys
+from .revoke import revoke
+from .scan import scan_cmd
+from .trust import trust
+from .vectors import vectors
 
 __all__ = ["cli", "main"]
 
@@ -26,6 +32,12 @@ cli.add_command(keys)
 cli.add_command(issue_cmd)
 cli.add_command(verify_cmd)
 cli.add_command(qr_cmd)
+cli.add_command(scan_cmd)
+cli.add_command(card_cmd)
+cli.add_command(trust)
+cli.add_command(revoke)
+cli.add_command(bundle)
+cli.add_command(vectors)
 
 
 def main() -> None:
