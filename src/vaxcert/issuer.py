@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import payload as payload_mod
+from .authority import check_signing_period
 from .errors import ConfigurationError, InputError
 from .keys import Signer
-from .authority import check_signing_period
 from .pki import allowed_types, country_of, signing_period
 from .stages import base45, compression, cose, cwt, prefix
 from .verifier import certificate_type
