@@ -14,6 +14,7 @@ from .bundle import bundle
 from .card import card_cmd
 from .certs import issue_cmd, qr_cmd, verify_cmd
 from .keys import keys
+from .registry import registry
 from .revoke import revoke
 from .scan import scan_cmd
 from .trust import trust
@@ -37,6 +38,7 @@ cli.add_command(card_cmd)
 cli.add_command(trust)
 cli.add_command(revoke)
 cli.add_command(bundle)
+cli.add_command(registry)
 cli.add_command(vectors)
 
 

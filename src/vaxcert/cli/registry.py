@@ -1,0 +1,419 @@
+"""``vaxcert registry``: the vaccination registry (init, import, issue, status, correct, report).
+
+Every command takes ``--db sqlite:///PATH`` or ``--db postgresql://...`` (or the environment
+variable ``VAXCERT_DB``).  Personal data is not printed unless ``--show-names`` is given:
+people appear by a masked identifier and their initials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..registry import Registry, open_registry
+from ._common import EXIT_INVALID, parse_time
+
+DB_OPTION = click.option("--db", "db", required=True, envvar="VAXCERT_DB", metavar="URL",
+                         help="sqlite:///PATH or postgresql://... (env VAXCERT_DB).")  # fmt: skip
+AT_OPTION = click.option("--at", "at", default=None, help="The time to act at (ISO 8601); default now.")
+QUIET_OPTION = click.option("--quiet", is_flag=True, help="No progress bar.")
+
+
+def _open(db: str, *, migrate: bool = False) -> Registry:
+    return open_registry(db, migrate=migrate)
+
+
+def person_key_from_id(text: str) -> str:
+    """``001090012345`` (citizen ID) or ``FR:21AB12345`` (nationality:passport) → the person key."""
+    value = text.strip().upper()
+    if re.fullmatch(r"[0-9]{12}", value):
+        return f"cccd:{value}"
+    m = re.fullmatch(r"([A-Z]{2})[:/]([A-Z0-9]{5,20})", value)
+    if m:
+        return f"passport:{m[1]}:{m[2]}"
+    raise click.BadParameter("give a 12-digit citizen ID or NATIONALITY:PASSPORT (e.g. FR:21AB12345)",
+                             param_hint="--person")  # fmt: skip
+
+
+def mask_key(person_key: str) -> str:
+    """A person key with the document number masked: ``cccd:0010******45``."""
+    kind, _, rest = person_key.partition(":")
+    prefix, _, number = rest.rpartition(":")
+    masked = number[:4] + "*" * max(len(number) - 6, 0) + number[-2:] if len(number) > 6 else "*" * len(number)
+    return f"{kind}:{prefix + ':' if prefix else ''}{masked}"
+
+
+def initials(fn: str | None, gn: str | None) -> str:
+    """``N.V.D.`` from family and given names."""
+    words = f"{fn or ''} {gn or ''}".split()
+    return "".join(w[0].upper() + "." for w in words if w)
+
+
+@click.group("registry")
+def registry() -> None:
+    """The vaccination registry: import dose records, issue certificates in bulk, corrections, reports."""
+
+
+@registry.command("init")
+@DB_OPTION
+def init_cmd(db: str) -> None:
+    """Create the registry (or apply pending schema migrations)."""
+    reg = _open(db, migrate=True)
+    version = reg.schema_version()
+    reg.close()
+    click.echo(f"registry ready ({reg.backend}, schema version {version})")
+
+
+@registry.command("import")
+@DB_OPTION
+@click.option("--register", "is_register", is_flag=True,
+              help="FILE is the population register (CSV: citizen_id, family_name, given_name, dob).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
+              help="Default: by file suffix (.csv, else JSON lines).")
+@click.option("--chunk", "chunk_size", type=click.IntRange(1, 100_000), default=2000, show_default=True)
+@click.option("--errors-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every rejected row (line, field, message) to this CSV file.")
+@AT_OPTION
+@QUIET_OPTION
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def import_cmd(db: str, is_register: bool, fmt: str | None, chunk_size: int, errors_out: Path | None,
+               at: str | None, quiet: bool, file: Path) -> None:  # fmt: skip
+    """Import FILE (a facility export, or with --register the population register), then reconcile.
+
+    Exit 1 when some rows were rejected (they are listed; the other rows are kept).
+    """
+    from ..registry.identity import load_register
+    from ..registry.importer import import_file
+    from ..registry.reconcile import reconcile
+
+    now = parse_time(at)
+    reg = _open(db)
+    try:
+        if is_register:
+            loaded = load_register(reg, file, now=now)
+            errors = loaded.errors or []
+            click.echo(f"population register: {loaded.rows} rows, {loaded.loaded} loaded, {loaded.rejected} rejected")
+            rejected = loaded.rejected
+        else:
+            result = import_file(reg, file, now=now, fmt=fmt, chunk_size=chunk_size, progress=not quiet)
+            errors = result.errors
+            click.echo(result.summary())
+            rejected = result.rejected
+        rec = reconcile(reg, now=now, progress=not quiet)
+        click.echo(rec.summary())
+    finally:
+        reg.close()
+    for error in errors[:20]:
+        click.echo(f"  rejected {error}", err=True)
+    if len(errors) > 20:
+        click.echo(f"  ... and {rejected - 20} more" + ("" if errors_out else " (use --errors-out FILE)"), err=True)
+    if errors_out is not None:
+        import csv
+
+        with errors_out.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["line", "field", "message"])
+            writer.writerows([e.line, e.field, e.message] for e in errors)
+    if rejected:
+        sys.exit(EXIT_INVALID)
+
+
+@registry.command("issue")
+@DB_OPTION
+@click.option("--keys", "keys_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Folder of facility key folders (DIR/<facility>/dsc.pem + dsc.key.pem); "
+                   "password in VAXCERT_KEY_PASSWORD.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Worker processes (default: one per core).")
+@click.option("--chunk", "chunk_size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--lease", "lease_seconds", type=click.FloatRange(1, 86_400), default=300, show_default=True,
+              help="Seconds a claimed chunk stays reserved for its worker.")
+@click.option("--break-leases", is_flag=True,
+              help="First release leases left by crashed workers (only when no other worker runs).")
+@click.option("--valid-days", type=click.IntRange(1, 3650), default=365, show_default=True)
+@click.option("--issuer-name", default=None, help="DCC 'is' text (default: the DSC's organisation).")
+@AT_OPTION
+@QUIET_OPTION
+def issue_cmd(db: str, keys_dir: Path, workers: int | None, chunk_size: int, lease_seconds: float,
+              break_leases: bool, valid_days: int, issuer_name: str | None, at: str | None,
+              quiet: bool) -> None:  # fmt: skip
+    """Issue certificates for every person whose record changed since their last certificate."""
+    from ..registry.batch import KeyDirectory, run
+    from ..registry.reconcile import reconcile
+
+    now = parse_time(at)
+    reg = _open(db)
+    try:
+        reconcile(reg, now=now, progress=False)
+        keys = KeyDirectory(str(keys_dir.resolve()), issuer_name=issuer_name, validity_days=valid_days)
+        result = run(reg, keys, now=now, workers=workers, chunk_size=chunk_size, lease_seconds=lease_seconds,
+                     progress=not quiet, break_leases=break_leases)  # fmt: skip
+    finally:
+        reg.close()
+    click.echo(result.summary())
+    for reason, n in sorted(result.failures.items()):
+        click.echo(f"  held: {n} × {reason}", err=True)
+
+
+def _overall_status(reg: Registry, now: dt.datetime) -> dict[str, Any]:
+    with reg.transaction() as tx:
+        states = dict(tx.query("SELECT state, COUNT(*) FROM persons GROUP BY state"))
+        certs = dict(tx.query("SELECT status, COUNT(*) FROM certificates GROUP BY status"))
+        pending = tx.query("SELECT COUNT(*) FROM persons WHERE state = 'ready' AND record_version > issued_version")
+        dirty = tx.query("SELECT COUNT(*) FROM persons WHERE dirty > 0")
+        doses = tx.query("SELECT COUNT(*) FROM doses")
+        problems = dict(tx.query("SELECT kind, COUNT(*) FROM problems GROUP BY kind"))
+        overdue = tx.query("SELECT COUNT(*) FROM correction_requests WHERE status = 'pending' AND deadline < ?",
+                           (int(now.timestamp()),))  # fmt: skip
+        pend_corr = tx.query("SELECT COUNT(*) FROM correction_requests WHERE status = 'pending'")
+    return {
+        "persons": {str(k): int(v) for k, v in states.items()},
+        "doses": int(doses[0][0]),
+        "awaiting_certificate": int(pending[0][0]),
+        "awaiting_reconciliation": int(dirty[0][0]),
+        "certificates": {str(k): int(v) for k, v in certs.items()},
+        "problems": {str(k): int(v) for k, v in problems.items()},
+        "corrections": {"pending": int(pend_corr[0][0]), "overdue": int(overdue[0][0])},
+    }
+
+
+def person_status(reg: Registry, person_key: str, *, show_names: bool) -> dict[str, Any] | None:
+    """One person's status (names only with ``show_names``)."""
+    with reg.transaction() as tx:
+        rows = tx.query(
+            "SELECT fn, gn, dob, state, state_reason, doses, complete, booster, last_facility, dn, sd,"
+            " record_version, issued_version FROM persons WHERE person_key = ?",
+            (person_key,),
+        )
+        if not rows:
+            return None
+        fn, gn, dob, state, reason, doses, complete, booster, facility, dn, sd, rv, iv = rows[0]
+        problems = tx.query("SELECT kind, blocking, detail FROM problems WHERE person_key = ? ORDER BY kind",
+                            (person_key,))  # fmt: skip
+        certs = tx.query("SELECT cert_id, record_version, status, kid, facility_id, issued_at FROM certificates"
+                         " WHERE person_key = ? ORDER BY cert_id", (person_key,))  # fmt: skip
+    out: dict[str, Any] = {
+        "person": person_key if show_names else mask_key(person_key),
+        "initials": initials(fn, gn),
+        "state": state, "reason": reason, "doses": doses,
+        "status": ("complete" if complete else "partial") if doses else "no doses",
+        "booster": bool(booster), "last_dose": f"{dn}/{sd}" if dn else None, "facility": facility,
+        "record_version": rv, "issued_version": iv,
+        "problems": [{"kind": k, "blocking": bool(b), "detail": d} for k, b, d in problems],
+        "certificates": [{"id": c, "version": v, "status": s, "kid": kid, "facility": f,
+                          "issued_at": dt.datetime.fromtimestamp(t, dt.UTC).isoformat().replace("+00:00", "Z")}
+                         for c, v, s, kid, f, t in certs],
+    }  # fmt: skip
+    if show_names:
+        out.update({"family_name": fn, "given_name": gn, "dob": dob})
+    return out
+
+
+@registry.command("status")
+@DB_OPTION
+@click.option("--person", "person_id", default=None, help="Citizen ID, or NATIONALITY:PASSPORT.")
+@click.option("--show-names", is_flag=True, help="Also print names and birth date (personal data).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@AT_OPTION
+def status_cmd(db: str, person_id: str | None, show_names: bool, fmt: str, at: str | None) -> None:
+    """Overall counts, or one person's status, problems and certificates."""
+    now = parse_time(at)
+    reg = _open(db)
+    try:
+        if person_id is None:
+            data = _overall_status(reg, now)
+        else:
+            found = person_status(reg, person_key_from_id(person_id), show_names=show_names)
+            if found is None:
+                click.echo("no such person in the registry", err=True)
+                sys.exit(EXIT_INVALID)
+            data = found
+    finally:
+        reg.close()
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        if isinstance(value, list):
+            click.echo(f"{key}:")
+            for item in value:
+                click.echo("  " + "  ".join(f"{k}={v}" for k, v in item.items()))
+        elif isinstance(value, dict):
+            click.echo(f"{key}: " + ", ".join(f"{k}={v}" for k, v in value.items()))
+        else:
+            click.echo(f"{key}: {value}")
+
+
+@registry.group("correct")
+def correct() -> None:
+    """Citizen correction requests (48-hour deadline) and their review by the facility."""
+
+
+def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter("use FIELD=VALUE", param_hint="--set")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@correct.command("request")
+@DB_OPTION
+@click.option("--person", "person_id", required=True, help="Citizen ID, or NATIONALITY:PASSPORT.")
+@click.option("--kind", type=click.Choice(["missing_dose", "change_dose", "remove_dose"]), required=True)
+@click.option("--dose-number", type=int, default=None, help="The recorded dose to change or remove.")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE",
+              help="Proposed dose fields (date, product, dose_number, series_total, facility, ...).")
+@click.option("--by", "by", required=True, help="Who asks (e.g. the citizen, or a call-centre agent).")
+@click.option("--note", default=None)
+@AT_OPTION
+def request_cmd(db: str, person_id: str, kind: str, dose_number: int | None, sets: tuple[str, ...], by: str,
+                note: str | None, at: str | None) -> None:  # fmt: skip
+    """Record a correction request; print its id and deadline."""
+    from ..registry.corrections import DEADLINE, request_correction
+
+    now = parse_time(at)
+    reg = _open(db)
+    try:
+        request_id = request_correction(reg, person_key=person_key_from_id(person_id), kind=kind,
+                                        proposed=_parse_sets(sets), requested_by=by, now=now,
+                                        dose_number=dose_number, note=note)  # fmt: skip
+    finally:
+        reg.close()
+    deadline = (now + DEADLINE).isoformat().replace("+00:00", "Z")
+    click.echo(f"correction request {request_id} recorded; review due by {deadline}")
+
+
+@correct.command("approve")
+@DB_OPTION
+@click.argument("request_id", type=int)
+@click.option("--by", "by", required=True, help="The reviewer.")
+@click.option("--reason", required=True)
+@click.option("--facility", default=None, help="The reviewing facility (checked against the request).")
+@click.option("--keys", "keys_dir", default=None, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Facility keys: reissue the certificate at once (else the next 'issue' does).")
+@AT_OPTION
+def approve_cmd(db: str, request_id: int, by: str, reason: str, facility: str | None, keys_dir: Path | None,
+                at: str | None) -> None:  # fmt: skip
+    """Approve a request: change the record, revoke the old certificate, reissue."""
+    from ..registry.batch import KeyDirectory
+    from ..registry.corrections import approve
+
+    now = parse_time(at)
+    keyring = KeyDirectory(str(keys_dir)).load() if keys_dir is not None else None
+    reg = _open(db)
+    try:
+        result = approve(reg, request_id, reviewer=by, reason=reason, now=now, facility=facility, keyring=keyring)
+    finally:
+        reg.close()
+    then = "new certificate issued" if result.reissued else "new certificate at the next issue run"
+    click.echo(f"request {request_id} approved: {result.revoked} certificate(s) revoked, {then}")
+
+
+@correct.command("reject")
+@DB_OPTION
+@click.argument("request_id", type=int)
+@click.option("--by", "by", required=True, help="The reviewer.")
+@click.option("--reason", required=True)
+@click.option("--facility", default=None, help="The reviewing facility (checked against the request).")
+@AT_OPTION
+def reject_cmd(db: str, request_id: int, by: str, reason: str, facility: str | None, at: str | None) -> None:
+    """Reject a request with a reason."""
+    from ..registry.corrections import reject
+
+    now = parse_time(at)
+    reg = _open(db)
+    try:
+        reject(reg, request_id, reviewer=by, reason=reason, now=now, facility=facility)
+    finally:
+        reg.close()
+    click.echo(f"request {request_id} rejected")
+
+
+@correct.command("list")
+@DB_OPTION
+@click.option("--overdue", is_flag=True, help="Only pending requests past their 48-hour deadline.")
+@click.option("--status", type=click.Choice(["pending", "approved", "rejected"]), default=None)
+@click.option("--facility", default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@AT_OPTION
+def list_cmd(db: str, overdue: bool, status: str | None, facility: str | None, fmt: str, at: str | None) -> None:
+    """List correction requests (people shown masked)."""
+    from ..registry.corrections import list_requests
+
+    now = parse_time(at)
+    reg = _open(db)
+    try:
+        found = list_requests(reg, status=status, overdue_at=now if overdue else None, facility=facility)
+    finally:
+        reg.close()
+
+    def iso(t: int | None) -> str | None:
+        return dt.datetime.fromtimestamp(t, dt.UTC).isoformat().replace("+00:00", "Z") if t is not None else None
+
+    items = [{"id": r.request_id, "person": mask_key(r.person_key), "facility": r.facility_id, "kind": r.kind,
+              "status": r.status, "requested_at": iso(r.requested_at), "deadline": iso(r.deadline),
+              "overdue": r.overdue(now), "reviewed_by": r.reviewed_by, "reason": r.review_reason}
+             for r in found]  # fmt: skip
+    if fmt == "json":
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("no correction requests")
+    for item in items:
+        flag = "  OVERDUE" if item["overdue"] else ""
+        click.echo(f"#{item['id']}  {item['kind']:<12} {item['status']:<8} {item['facility']:<12} "
+                   f"{item['person']}  due {item['deadline']}{flag}")  # fmt: skip
+
+
+@correct.command("revocations")
+@DB_OPTION
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--signer-key", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The key that signs revocation lists (the ministry's), password in VAXCERT_KEY_PASSWORD.")
+@click.option("--signer-cert", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--valid-hours", type=click.IntRange(1, 24 * 365), default=48, show_default=True)
+@AT_OPTION
+def revocations_cmd(db: str, out: Path, signer_key: Path, signer_cert: Path, valid_hours: int,
+                    at: str | None) -> None:  # fmt: skip
+    """Export the certificates revoked by corrections as a signed vaxcert revocation list."""
+    from ..keys import KeySigner, password_from_env
+    from ..registry.corrections import revocation_list
+
+    now = parse_time(at)
+    signer = KeySigner.from_files(signer_key, signer_cert, password_from_env())
+    reg = _open(db)
+    try:
+        listed = revocation_list(reg)
+    finally:
+        reg.close()
+    out.write_bytes(listed.sign(signer, now=now, valid_for=dt.timedelta(hours=valid_hours)))
+    click.echo(f"wrote {out} ({len(listed)} entries)")
+
+
+@registry.command("report")
+@DB_OPTION
+@click.option("--by", "by", type=click.Choice(["facility", "province"]), default="facility", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@AT_OPTION
+def report_cmd(db: str, by: str, fmt: str, at: str | None) -> None:
+    """Counts by facility or province: doses, people, certificates, holds, corrections."""
+    from ..registry.reports import render, report
+
+    now = parse_time(at)
+    reg = _open(db)
+    try:
+        rows = report(reg, now=now, by=by)  # type: ignore[arg-type]
+    finally:
+        reg.close()
+    click.echo(render(rows, fmt, by=by, generated_at=now), nl=False)  # type: ignore[arg-type]
+
+
+__all__ = ["person_key_from_id", "registry"]

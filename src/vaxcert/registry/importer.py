@@ -1,0 +1,515 @@
+"""Importing facility exports (CSV or JSON lines) into the registry.
+
+Each row is one dose given to one person.  Columns (CSV header / JSON keys):
+
+=================  ====================================================================
+``citizen_id``     12-digit citizen identity number (căn cước), or leave empty and give
+``passport_number`` + ``nationality`` (ISO 3166-1 alpha-2) for a foreigner
+``family_name``    family name as written (Vietnamese with diacritics, NFC)
+``given_name``     given names (may be empty)
+``dob``            birth date ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``
+``facility``       administering facility, e.g. ``VN-HN-001``
+``dose_number``    ``dn``; ``series_total``: ``sd``
+``date``           vaccination date ``YYYY-MM-DD``
+``product``        ``mp`` code; ``manufacturer`` (``ma``) and ``prophylaxis`` (``vp``) may be
+                   left empty for products vaxcert knows; ``country`` (default VN);
+                   ``disease`` (default COVID-19)
+=================  ====================================================================
+
+A JSON-lines file may also hold whole vaxcert dose records (``"format":
+"vaxcert.dose-record/1"``), one per line; each of their doses becomes a row.
+
+Every row is checked as strictly as issuance will check it (the model's rules, the value sets,
+dates not in the future, the DCC schema — :func:`vaxcert.payload.check_issuable`, except that
+``dn > sd`` is left to reconciliation, which reports it).  That is why batch issuance can sign
+with ``Issuer(..., check=False)``: records were validated on import.  A bad row is reported with
+its line number and field (never its values) and the other rows are kept.
+
+Re-importing a file changes nothing: a dose's key is a hash of its natural key (person, dose
+number, date, facility); a row whose key exists with the same content is counted as unchanged,
+with different content it is rejected (use a correction request).  A row that names a known
+person with a different name or birth date is rejected too.  Files are streamed in chunks,
+one transaction per chunk, with a progress bar on standard error.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .. import payload as payload_mod
+from ..errors import InputError
+from ..model import FORMAT, Dose, DoseRecord, IdentityDocument, Name, Person
+from ._progress import Progress
+from .protocol import Registry, placeholders
+from .reports import province_of
+
+__all__ = [
+    "COLUMNS",
+    "DoseRow",
+    "ImportResult",
+    "RowError",
+    "import_file",
+    "import_rows",
+    "parse_row",
+    "person_key",
+]
+
+COLUMNS = (
+    "citizen_id", "passport_number", "nationality", "family_name", "given_name", "dob", "facility",
+    "dose_number", "series_total", "date", "product", "manufacturer", "prophylaxis", "country", "disease",
+)  # fmt: skip
+
+_CHECK_UVCI = "URN:UVCI:01:VN:MOH/IMPORTCHECK#H"
+_CHECK_ISSUER = "Ministry of Health"
+
+# Where a model or payload field comes from in a flat row.
+_FIELD_TO_COLUMN = {
+    "family": "family_name", "given": "given_name", "family_icao": "family_name", "given_icao": "given_name",
+    "nam.fn": "family_name", "nam.fnt": "family_name", "nam.gn": "given_name", "nam.gnt": "given_name",
+    "dob": "dob", "person.dob": "dob", "identity.number": "citizen_id",
+    "v[0].dt": "date", "v[0].mp": "product", "v[0].ma": "manufacturer", "v[0].vp": "prophylaxis",
+    "v[0].dn": "dose_number", "v[0].sd": "series_total", "v[0].co": "country", "v[0].tg": "disease",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A rejected row: its line number, the field at fault and why (no values: personal data)."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class DoseRow:
+    """One validated row, normalised as the registry stores it."""
+
+    line: int
+    person_key: str
+    id_kind: str
+    id_number: str
+    nationality: str
+    fn: str
+    gn: str | None
+    fnt: str
+    gnt: str | None
+    dob: str
+    facility: str
+    dn: int
+    sd: int
+    date: str
+    tg: str
+    vp: str
+    mp: str
+    ma: str
+    co: str
+
+    @property
+    def dose_key(self) -> str:
+        """Hash of the natural key: person, dose number, date, facility."""
+        text = f"{self.person_key}|{self.dn}|{self.date}|{self.facility}"
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    @property
+    def row_hash(self) -> str:
+        """Hash of everything the row says."""
+        values = (self.person_key, self.fn, self.gn, self.dob, self.facility, self.dn, self.sd, self.date,
+                  self.tg, self.vp, self.mp, self.ma, self.co)  # fmt: skip
+        return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
+
+    def __repr__(self) -> str:
+        return f"DoseRow(line={self.line}, facility={self.facility!r}, <redacted>)"
+
+
+@dataclass
+class ImportResult:
+    """Counts of an import, and the rejected rows (the first ``max_errors`` of them)."""
+
+    rows: int = 0
+    inserted: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    new_persons: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.rows} rows: {self.inserted} new doses, {self.unchanged} unchanged, "
+                f"{self.rejected} rejected; {self.new_persons} new persons")  # fmt: skip
+
+
+def person_key(id_kind: str, number: str, nationality: str) -> str:
+    """The registry's key of a person: ``cccd:<number>`` or ``passport:<NAT>:<number>``."""
+    return f"cccd:{number}" if id_kind == "cccd" else f"passport:{nationality}:{number}"
+
+
+def _text(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(key, "must be text")
+    text = str(value).strip()
+    return text or None
+
+
+def _int(obj: Mapping[str, Any], key: str) -> int:
+    value = obj.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if value is None or value == "":
+        raise InputError(key, "is required")
+    raise InputError(key, "must be a whole number")
+
+
+def _date(obj: Mapping[str, Any], key: str) -> dt.date:
+    value = _text(obj, key)
+    if value is None:
+        raise InputError(key, "is required")
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(key, "must be a date YYYY-MM-DD") from None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _name(family: str, given: str | None) -> Name:
+    """Names repeat a lot in a national export; validating (transliterating) each once is enough."""
+    return Name(family, given)
+
+
+def _person_from_row(obj: Mapping[str, Any]) -> Person:
+    citizen = _text(obj, "citizen_id")
+    passport = _text(obj, "passport_number")
+    nationality = _text(obj, "nationality")
+    if citizen and passport:
+        raise InputError("passport_number", "give either citizen_id or passport_number, not both")
+    try:
+        if citizen:
+            identity = IdentityDocument("cccd", citizen, nationality)
+        elif passport:
+            identity = IdentityDocument("passport", passport.upper(), nationality.upper() if nationality else None)
+        else:
+            raise InputError("citizen_id", "a citizen_id, or a passport_number with nationality, is required")
+    except InputError as exc:
+        if exc.field == "number":
+            raise InputError("citizen_id" if citizen else "passport_number", exc.message) from None
+        raise
+    family = _text(obj, "family_name")
+    if family is None:
+        raise InputError("family_name", "is required")
+    dob = _text(obj, "dob")
+    if dob is None:
+        raise InputError("dob", "is required")
+    try:
+        name = _name(family, _text(obj, "given_name"))
+        return Person(name, dob, identity)
+    except InputError as exc:
+        raise InputError(_FIELD_TO_COLUMN.get(exc.field, exc.field), exc.message) from None
+
+
+def _dose_from_row(obj: Mapping[str, Any]) -> Dose:
+    product = _text(obj, "product")
+    facility = _text(obj, "facility")
+    if product is None:
+        raise InputError("product", "is required")
+    if facility is None:
+        raise InputError("facility", "is required")
+    kwargs: dict[str, Any] = {}
+    for key in ("manufacturer", "prophylaxis", "country", "disease"):
+        value = _text(obj, key)
+        if value is not None:
+            kwargs[key] = value
+    return Dose(
+        date=_date(obj, "date"), product=product, dose_number=_int(obj, "dose_number"),
+        series_total=_int(obj, "series_total"), facility=facility.upper(), **kwargs,
+    )  # fmt: skip
+
+
+def _validated(line: int, person: Person, dose: Dose, now: dt.datetime, prefix: str = "") -> DoseRow:
+    """Check a person and dose as issuance would; raise InputError naming a row column."""
+    from ..valuesets import ValueSets
+
+    if not ValueSets.bundled().contains("vaccine-medicinal-product", dose.product):
+        raise InputError(f"{prefix}product", "is not in the value set vaccine-medicinal-product")
+    try:
+        entry = payload_mod.entry_from_dose(dose, ci=_CHECK_UVCI, issuer=_CHECK_ISSUER)
+        payload = payload_mod.build_payload(person, entry)
+        payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=True)
+    except InputError as exc:
+        column = _FIELD_TO_COLUMN.get(exc.field, exc.field)
+        raise InputError(f"{prefix}{column}", exc.message) from None
+    identity = person.identity
+    assert identity is not None and identity.nationality is not None
+    if identity.kind == "passport":
+        if not ValueSets.bundled().contains("country-2-codes", identity.nationality):
+            raise InputError("nationality", "is not an ISO 3166-1 alpha-2 country code")
+    nam = payload["nam"]
+    v = payload["v"][0]
+    return DoseRow(
+        line=line, person_key=person_key(identity.kind, identity.number, identity.nationality),
+        id_kind=identity.kind, id_number=identity.number, nationality=identity.nationality,
+        fn=nam["fn"], gn=nam.get("gn"), fnt=nam["fnt"], gnt=nam.get("gnt"), dob=payload["dob"],
+        facility=dose.facility, dn=v["dn"], sd=v["sd"], date=v["dt"], tg=v["tg"], vp=v["vp"], mp=v["mp"],
+        ma=v["ma"], co=v["co"],
+    )  # fmt: skip
+
+
+def parse_row(line: int, obj: Mapping[str, Any], *, now: dt.datetime) -> list[DoseRow]:
+    """Validate one row (or one dose-record line); raise InputError naming the field."""
+    if not isinstance(obj, Mapping):
+        raise InputError("$", "must be a JSON object")
+    if obj.get("format") == FORMAT:
+        record = DoseRecord.from_json(obj)
+        if record.person.identity is None:
+            raise InputError("person.identity", "is required in the registry (citizen ID or passport)")
+        return [
+            _validated(line, record.person, dose, now, prefix=f"doses[{i}].")
+            for i, dose in enumerate(record.doses)
+        ]
+    unknown = [k for k in obj if k not in COLUMNS]
+    if unknown:
+        shown = "".join(ch if ch.isprintable() else "?" for ch in str(unknown[0]))[:40]
+        raise InputError(shown, "unknown column")
+    person = _person_from_row(obj)
+    try:
+        dose = _dose_from_row(obj)
+    except InputError as exc:
+        raise InputError(_FIELD_TO_COLUMN.get(exc.field, exc.field), exc.message) from None
+    return [_validated(line, person, dose, now)]
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+class _Counted:
+    """Bytes read so far from a binary file, for the progress bar."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.read = 0
+
+    def lines(self) -> Iterator[str]:
+        first = True
+        for raw in self.fh:
+            self.read += len(raw)
+            text = raw.decode("utf-8", errors="replace")
+            if first:
+                text = text.removeprefix("\ufeff")
+                first = False
+            yield text
+
+
+def _csv_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
+    reader = csv.reader(counted.lines())
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    names = [h.strip().lower() for h in header]
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(names):
+            yield reader.line_num, InputError("$", f"has {len(row)} fields, the header has {len(names)}")
+            continue
+        yield reader.line_num, {k: v for k, v in zip(names, row, strict=True) if v.strip() != ""}
+
+
+def _jsonl_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
+    for number, text in enumerate(counted.lines(), start=1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            yield number, InputError("$", "is not valid JSON")
+            continue
+        if not isinstance(obj, dict):
+            yield number, InputError("$", "must be a JSON object")
+            continue
+        yield number, obj
+
+
+def import_file(
+    registry: Registry,
+    path: str | Path,
+    *,
+    now: dt.datetime,
+    fmt: str | None = None,
+    chunk_size: int = 2000,
+    progress: bool = True,
+    max_errors: int = 10_000,
+) -> ImportResult:
+    """Import a CSV (``.csv``) or JSON-lines (``.jsonl``/``.ndjson``/``.json``) file, streaming."""
+    path = Path(path)
+    kind = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    if kind not in ("csv", "jsonl"):
+        raise InputError("format", "must be csv or jsonl")
+    total = path.stat().st_size
+    bar = Progress(f"import {path.name}", total, unit="bytes", enabled=progress)
+    with path.open("rb") as fh:
+        counted = _Counted(fh)
+        rows = _csv_rows(counted) if kind == "csv" else _jsonl_rows(counted)
+
+        def tick() -> None:
+            bar.update(shown=counted.read)
+
+        result = import_rows(registry, rows, now=now, source=path.name, chunk_size=chunk_size,
+                             max_errors=max_errors, on_chunk=tick)  # fmt: skip
+    bar.close(f"import {path.name}: {result.summary()}")
+    return result
+
+
+def _chunks(
+    rows: Iterable[tuple[int, Mapping[str, Any] | InputError]], size: int
+) -> Iterator[list[tuple[int, Mapping[str, Any] | InputError]]]:
+    chunk: list[tuple[int, Mapping[str, Any] | InputError]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def import_rows(
+    registry: Registry,
+    rows: Iterable[tuple[int, Mapping[str, Any] | InputError]],
+    *,
+    now: dt.datetime,
+    source: str | None = None,
+    chunk_size: int = 2000,
+    max_errors: int = 10_000,
+    on_chunk: Any = None,
+) -> ImportResult:
+    """Import ``(line, row)`` pairs (a row may be an InputError from the reader)."""
+    result = ImportResult()
+    for chunk in _chunks(rows, chunk_size):
+        valid: list[DoseRow] = []
+        for line, obj in chunk:
+            result.rows += 1
+            try:
+                if isinstance(obj, InputError):
+                    raise obj
+                valid.extend(parse_row(line, obj, now=now))
+            except InputError as exc:
+                _reject(result, RowError(line, exc.field, exc.message), max_errors)
+        if valid:
+            _store_chunk(registry, valid, result, now=now, source=source, max_errors=max_errors)
+        if on_chunk is not None:
+            on_chunk()
+    return result
+
+
+def _reject(result: ImportResult, error: RowError, max_errors: int) -> None:
+    result.rejected += 1
+    if len(result.errors) < max_errors:
+        result.errors.append(error)
+
+
+_DOSE_COLUMNS = (
+    "dose_key", "person_key", "facility_id", "dose_number", "series_total", "vaccination_date",
+    "tg", "vp", "mp", "ma", "co", "row_hash", "source", "source_line", "created_at", "updated_at",
+)  # fmt: skip
+_PERSON_COLUMNS = (
+    "person_key", "id_kind", "id_number", "nationality", "fn", "gn", "fnt", "gnt", "dob",
+    "dirty", "state", "created_at", "updated_at",
+)  # fmt: skip
+_COMPARE = (("series_total", "sd"), ("product", "mp"), ("manufacturer", "ma"), ("prophylaxis", "vp"),
+            ("country", "co"), ("disease", "tg"))  # fmt: skip
+
+
+def _store_chunk(
+    registry: Registry,
+    rows: Sequence[DoseRow],
+    result: ImportResult,
+    *,
+    now: dt.datetime,
+    source: str | None,
+    max_errors: int,
+) -> None:
+    stamp = int(now.timestamp())
+    keys = sorted({r.person_key for r in rows})
+    dose_keys = sorted({r.dose_key for r in rows})
+    with registry.transaction() as tx:
+        known: dict[str, tuple[str, str | None, str]] = {
+            k: (fn, gn, dob)
+            for k, fn, gn, dob in tx.query(
+                f"SELECT person_key, fn, gn, dob FROM persons WHERE person_key IN ({placeholders(len(keys))})",  # noqa: S608
+                keys,
+            )
+        }
+        stored: dict[str, tuple[Any, ...]] = {
+            row[0]: row[1:]
+            for row in tx.query(
+                "SELECT dose_key, row_hash, series_total, mp, ma, vp, co, tg FROM doses"  # noqa: S608
+                f" WHERE dose_key IN ({placeholders(len(dose_keys))})",
+                dose_keys,
+            )
+        }
+        new_persons: list[tuple[Any, ...]] = []
+        new_doses: list[tuple[Any, ...]] = []
+        touched: set[str] = set()
+        facilities: set[str] = set()
+        for r in rows:
+            identity = (r.fn, r.gn, r.dob)
+            previous = known.get(r.person_key)
+            if previous is None:
+                known[r.person_key] = identity
+                new_persons.append((r.person_key, r.id_kind, r.id_number, r.nationality, r.fn, r.gn, r.fnt,
+                                    r.gnt, r.dob, 1, "new", stamp, stamp))  # fmt: skip
+            elif previous != identity:
+                column = "dob" if previous[2] != r.dob else ("family_name" if previous[0] != r.fn else "given_name")
+                _reject(result, RowError(r.line, column, "differs from what is recorded for this person "
+                                                         "(ask for a correction)"), max_errors)  # fmt: skip
+                continue
+            key, digest = r.dose_key, r.row_hash
+            if key in stored:
+                if stored[key][0] == digest:
+                    result.unchanged += 1
+                    continue
+                values = {"sd": r.sd, "mp": r.mp, "ma": r.ma, "vp": r.vp, "co": r.co, "tg": r.tg}
+                old = dict(zip(("sd", "mp", "ma", "vp", "co", "tg"), stored[key][1:], strict=True))
+                column = next((c for c, f in _COMPARE if old[f] != values[f]), "dose_number")
+                _reject(result, RowError(r.line, column, "differs from the dose already recorded with this "
+                                                         "dose number, date and facility"), max_errors)  # fmt: skip
+                continue
+            stored[key] = (digest, r.sd, r.mp, r.ma, r.vp, r.co, r.tg)
+            new_doses.append((key, r.person_key, r.facility, r.dn, r.sd, r.date, r.tg, r.vp, r.mp, r.ma, r.co,
+                              digest, source, r.line, stamp, stamp))  # fmt: skip
+            touched.add(r.person_key)
+            facilities.add(r.facility)
+        if new_persons:
+            tx.copy_rows("persons", _PERSON_COLUMNS, new_persons)
+            result.new_persons += len(new_persons)
+        if new_doses:
+            tx.copy_rows("doses", _DOSE_COLUMNS, new_doses)
+            result.inserted += len(new_doses)
+        if touched:
+            marked = sorted(touched)
+            marks = placeholders(len(marked))
+            tx.execute(f"UPDATE persons SET dirty = dirty + 1, updated_at = ? WHERE person_key IN ({marks})",  # noqa: S608
+                       (stamp, *marked))  # fmt: skip
+        if facilities:
+            tx.executemany(
+                "INSERT INTO facilities (facility_id, name, province, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (facility_id) DO NOTHING",
+                [(f, None, province_of(f), stamp) for f in sorted(facilities)],
+            )

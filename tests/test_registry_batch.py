@@ -1,0 +1,307 @@
+"""Batch issuance: versions, holds, several worker processes, and a worker killed mid-batch (kill -9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from registry_support import (
+    BACKENDS,
+    NOW,
+    dose_row,
+    facility_signers,
+    fresh_registry,
+    key_directory,
+    keyring,
+    register_rows,
+    rows,
+    scalar,
+    trust_of,
+    write_csv,
+)
+from vaxcert import payload as payload_mod
+from vaxcert import uvci
+from vaxcert.model import Dose, IdentityDocument, Name, Person
+from vaxcert.registry import Registry
+from vaxcert.registry.batch import UvciMaker, build_payload, issue_pending, run
+from vaxcert.registry.identity import load_register
+from vaxcert.registry.importer import import_file
+from vaxcert.registry.reconcile import reconcile
+from vaxcert.verifier import Verifier
+
+REGISTER_HEADER = ("citizen_id", "family_name", "given_name", "dob")
+
+
+class Terminal(io.StringIO):
+    """A standard error that says it is a terminal, so progress bars are drawn."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(params=BACKENDS)
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    """A fresh registry of each backend."""
+    with fresh_registry(request.param, tmp_path) as reg:
+        yield reg
+
+
+def load(registry: Registry, tmp_path: Path, data: list[dict[str, str]], *, register: bool = True) -> None:
+    """Import rows (and a matching population register), then reconcile."""
+    name = f"doses-{time.monotonic_ns()}.csv"
+    write_csv(tmp_path / name, data)
+    assert import_file(registry, tmp_path / name, now=NOW, progress=False).rejected == 0
+    if register:
+        write_csv(tmp_path / "register.csv", register_rows(data), header=REGISTER_HEADER)
+        load_register(registry, tmp_path / "register.csv", now=NOW)
+    reconcile(registry, now=NOW)
+
+
+def assert_exactly_one_current(registry: Registry, persons: int) -> None:
+    """Every person has exactly one certificate and it is current; none was issued twice."""
+    total, distinct, current = rows(
+        registry,
+        "SELECT COUNT(*), COUNT(DISTINCT person_key), SUM(CASE WHEN status = 'current' THEN 1 ELSE 0 END)"
+        " FROM certificates",
+    )[0]
+    assert (total, distinct, current) == (persons, persons, persons)
+    assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE issued_version = record_version") == persons
+    assert scalar(registry, "SELECT COUNT(DISTINCT uvci) FROM certificates") == persons
+
+
+def test_fast_uvcis_are_valid_and_distinct() -> None:
+    """UvciMaker writes UVCIs whose check character vaxcert.uvci accepts, all different."""
+    make = UvciMaker("VN", "VNHN001")
+    made = {make() for _ in range(2000)}
+    assert len(made) == 2000
+    for value in list(made)[:300]:
+        assert uvci.is_valid(value, require_checksum=True)
+        assert uvci.parse(value).issuer == ("VNHN001",)
+
+
+def test_fast_payload_matches_the_core_builder() -> None:
+    """The batch payload equals vaxcert.payload's for the same person and dose, and is issuable."""
+    person = Person(Name("Nguyễn", "Văn Đức"), "1990-04-12", IdentityDocument("cccd", "001090000001"))
+    dose = Dose(dt.date(2021, 9, 10), "EU/1/20/1528", 2, 2, "VN-HN-001")
+    ci = UvciMaker("VN", "VNHN001")()
+    expected = payload_mod.build_payload(person, payload_mod.entry_from_dose(dose, ci=ci, issuer="Ministry of Health"))
+    row = ("cccd:001090000001", 1, "Nguyễn", "NGUYEN", "Văn Đức", "VAN<DUC", "1990-04-12", "840539006",
+           "1119349007", "EU/1/20/1528", "ORG-100030215", 2, 2, "2021-09-10", "VN", "VN-HN-001")  # fmt: skip
+    built = build_payload(row, "Ministry of Health", ci)
+    assert built == expected
+    payload_mod.check_issuable(built, now=NOW)
+
+
+def test_changed_record_gets_a_new_certificate(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
+    """A new dose makes a new version: one new certificate, the old one superseded; re-runs issue nothing."""
+    signers = facility_signers(pki, ["VN-HN-001"])
+    load(registry, tmp_path, [dose_row(i, 1) for i in range(4)])
+    assert issue_pending(registry, keyring(signers), now=NOW).issued == 4
+    assert issue_pending(registry, keyring(signers), now=NOW).issued == 0
+    load(registry, tmp_path, [dose_row(0, 2)])
+    assert issue_pending(registry, keyring(signers), now=NOW).issued == 1
+    statuses = rows(registry, "SELECT record_version, status, dn FROM certificates WHERE person_key = ? ORDER BY 1",
+                    (f"cccd:{dose_row(0)['citizen_id']}",))  # fmt: skip
+    assert statuses == [(1, "superseded", 1), (2, "current", 2)]
+    verifier = Verifier(trust_of(signers))
+    current = scalar(registry, "SELECT hc1 FROM certificates WHERE status = 'current' AND dn = 2")
+    result = verifier.verify(current, now=NOW)
+    assert result.valid and result.payload is not None and result.payload["v"][0]["dn"] == 2
+
+
+def test_held_persons_are_not_signed(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
+    """Identity mismatches and conflicting doses hold a person; fixing the register releases them."""
+    signers = facility_signers(pki, ["VN-HN-001"])
+    good = [dose_row(0, 1)]
+    wrong_name = dose_row(1, 1)
+    conflict = [dose_row(2, 1, date="2021-07-05"), dose_row(2, 2, date="2021-07-05")]
+    load(registry, tmp_path, [*good, wrong_name, *conflict], register=False)
+    register = register_rows([*good, {**wrong_name, "family_name": "Trần"}, *conflict])
+    write_csv(tmp_path / "register.csv", register, header=REGISTER_HEADER)
+    load_register(registry, tmp_path / "register.csv", now=NOW)
+    reconcile(registry, now=NOW)
+    assert issue_pending(registry, keyring(signers), now=NOW).issued == 1
+    states = dict(rows(registry, "SELECT id_number, state FROM persons"))
+    assert states[wrong_name["citizen_id"]] == "held_identity"
+    assert states[conflict[0]["citizen_id"]] == "held_conflict"
+    write_csv(tmp_path / "register.csv", register_rows([wrong_name]), header=REGISTER_HEADER)
+    load_register(registry, tmp_path / "register.csv", now=NOW)
+    reconcile(registry, now=NOW)
+    assert issue_pending(registry, keyring(signers), now=NOW).issued == 1
+
+
+def test_facility_without_key_waits(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
+    """Persons whose last dose's facility has no key are counted as waiting, not signed by another key."""
+    load(registry, tmp_path, [dose_row(0, 1, facility="VN-HN-001"), dose_row(1, 1, facility="VN-DN-002")])
+    result = run(registry, keyring(facility_signers(pki, ["VN-HN-001"])), now=NOW, workers=1, progress=False)
+    assert (result.issued, result.waiting_no_key) == (1, 1)
+    assert scalar(registry, "SELECT facility_id FROM certificates") == "VN-HN-001"
+
+
+def test_worker_processes_share_the_work(registry: Registry, tmp_path: Path, pki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two worker processes issue every pending certificate exactly once, with a progress bar and final count."""
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    facilities = ["VN-HN-001", "VN-SG-002"]
+    keys = key_directory(tmp_path / "keys", facility_signers(pki, facilities), monkeypatch)
+    load(registry, tmp_path, [dose_row(i, 1, facility=facilities[i % 2]) for i in range(60)])
+    result = run(registry, keys, now=NOW, workers=2, chunk_size=7, progress=True)
+    assert result.issued == 60 and result.workers == 2
+    assert_exactly_one_current(registry, 60)
+    assert "issue [" in terminal.getvalue() and "issued 60 certificates" in terminal.getvalue()
+    workers = {w for (w,) in rows(registry, "SELECT DISTINCT worker FROM certificates")}
+    assert len(workers) >= 1
+
+
+CRASH_WORKER = r"""
+import sys, time
+from vaxcert.registry import open_registry
+from vaxcert.registry.batch import KeyDirectory, KeyRing, issue_pending
+from conftest import NOW
+
+class SlowSigner:
+    # A facility signer that takes a little longer, so that the parent can kill us mid-batch.
+    def __init__(self, inner):
+        self.inner = inner
+    algorithm = property(lambda self: self.inner.algorithm)
+    kid = property(lambda self: self.inner.kid)
+    certificate = property(lambda self: self.inner.certificate)
+    def sign(self, data):
+        time.sleep(0.002)
+        return self.inner.sign(data)
+
+url, schema, keys = sys.argv[1], sys.argv[2] or None, sys.argv[3]
+registry = open_registry(url, schema=schema)
+ring = KeyDirectory(keys).load()
+slow = KeyRing({f: SlowSigner(ring.for_facility(f).issuer.signer) for f in ring.facilities})
+issue_pending(registry, slow, now=NOW, chunk_size=10, lease_seconds=1.0)
+"""
+
+
+def _kill_mid_batch(registry: Registry, keys: Path, tests_dir: Path, after: int, total: int) -> int:
+    """Start a worker subprocess, SIGKILL it once ``after`` certificates are committed; return the count then."""
+    spec = registry.spec
+    env = {**os.environ, "PYTHONPATH": str(tests_dir)}
+    proc = subprocess.Popen([sys.executable, "-c", CRASH_WORKER, spec.url, spec.schema or "", str(keys)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while scalar(registry, "SELECT COUNT(*) FROM certificates") < after:
+            assert proc.poll() is None, "the worker ended before it could be killed"
+            assert time.monotonic() < deadline, "the worker made no progress"
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    committed = int(scalar(registry, "SELECT COUNT(*) FROM certificates"))
+    assert after <= committed < total, "the kill must land mid-batch"
+    return committed
+
+
+@pytest.mark.slow
+def test_kill_9_mid_batch_loses_and_duplicates_nothing(registry: Registry, tmp_path: Path, pki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 a worker twice mid-batch; the re-run leaves every person exactly one current certificate."""
+    total = 300
+    signers = facility_signers(pki, ["VN-HN-001"])
+    keys = key_directory(tmp_path / "keys", signers, monkeypatch)
+    load(registry, tmp_path, [dose_row(i, 1) for i in range(total)])
+    tests_dir = Path(__file__).resolve().parent
+    first = _kill_mid_batch(registry, tmp_path / "keys", tests_dir, after=60, total=total)
+    # What was committed is consistent: each certificate's person is marked done, nobody has two.
+    assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE issued_version > 0") == first
+    assert scalar(registry, "SELECT COUNT(DISTINCT person_key) FROM certificates") == first
+    assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE lease_owner IS NOT NULL") > 0  # a dead lease
+    _kill_mid_batch(registry, tmp_path / "keys", tests_dir, after=first + 60, total=total)
+    # Run again to the end: the dead worker's leases expire (1 s) and are taken over.
+    result = run(registry, keys, now=NOW, workers=1, chunk_size=25, lease_seconds=60, progress=False)
+    assert result.issued + first > 0
+    assert_exactly_one_current(registry, total)
+    assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE lease_owner IS NOT NULL") == 0
+    verifier = Verifier(trust_of(signers))
+    for (hc1,) in rows(registry, "SELECT hc1 FROM certificates ORDER BY cert_id LIMIT 5"):
+        assert verifier.verify(hc1, now=NOW).valid
+
+
+def test_break_leases_takes_over_at_once(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
+    """After a crash, --break-leases releases dead leases so the re-run need not wait for them."""
+    signers = facility_signers(pki, ["VN-HN-001"])
+    load(registry, tmp_path, [dose_row(i, 1) for i in range(5)])
+    registry.claim(worker="dead", limit=5, now=time.time(), lease_seconds=3600, facilities=["VN-HN-001"])
+    stuck = issue_pending(registry, keyring(signers), now=NOW, wait_for_leases=False)
+    assert stuck.issued == 0
+    result = run(registry, keyring(signers), now=NOW, workers=1, break_leases=True, progress=False)
+    assert result.issued == 5
+    assert_exactly_one_current(registry, 5)
+
+
+def test_ministry_key_signs_for_facilities_without_keys(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
+    """A ministry DSC signs where a facility has no key; a facility with a key still signs its own."""
+    from vaxcert.keys import KeySigner, generate_private_key
+    from vaxcert.pki import create_dsc
+    from vaxcert.registry.batch import KeyRing
+
+    key = generate_private_key("ec")
+    ministry = KeySigner(key, create_dsc(key, csca=pki.csca, csca_key=pki.csca_key, facility_id=None,
+                                         facility_name="Ministry signer", now=NOW - dt.timedelta(days=30),
+                                         ministry=True))  # fmt: skip
+    own = facility_signers(pki, ["VN-HN-001"])
+    load(registry, tmp_path, [dose_row(0, 1, facility="VN-HN-001"), dose_row(1, 1, facility="VN-DN-002")])
+    result = run(registry, KeyRing(own, ministry=ministry), now=NOW, workers=1, progress=False)
+    assert (result.issued, result.waiting_no_key) == (2, 0)
+    kids = dict(rows(registry, "SELECT facility_id, kid FROM certificates"))
+    assert kids == {"VN-HN-001": own["VN-HN-001"].kid.hex(), "VN-DN-002": ministry.kid.hex()}
+
+
+def test_key_ring_refuses_a_dsc_of_another_facility(pki) -> None:  # type: ignore[no-untyped-def]
+    """A facility's key ring entry must be that facility's DSC, and the ministry slot a ministry DSC."""
+    from vaxcert.errors import ConfigurationError
+    from vaxcert.registry.batch import KeyRing
+
+    other = facility_signers(pki, ["VN-SG-002"])["VN-SG-002"]
+    with pytest.raises(ConfigurationError, match="names facility VN-SG-002"):
+        KeyRing({"VN-HN-001": other})
+    with pytest.raises(ConfigurationError, match="not a ministry DSC"):
+        KeyRing({}, ministry=other)
+
+
+def test_demo_runs_and_is_idempotent(tmp_path: Path) -> None:
+    """The README demo verifies every sample certificate, prints no names, and a re-run issues nothing."""
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo.py"
+    env = {**os.environ, "VAXCERT_KEY_PASSWORD": "demo-test-password"}
+    first = subprocess.run([sys.executable, str(demo), "--out", str(tmp_path)], env=env, capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert first.returncode == 0, first.stdout + first.stderr
+    lines = [line for line in first.stdout.splitlines() if line[:2].isdigit()]
+    assert len(lines) == 6 and all(line.rstrip().endswith("VALID") for line in lines)
+    assert "Trần" not in first.stdout and "079192004321" not in first.stdout
+    assert len(list((tmp_path / "qr").glob("*.png"))) == 6
+    again = subprocess.run([sys.executable, str(demo), "--out", str(tmp_path)], env=env, capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert again.returncode == 0
+    assert "issued 0 certificates" in again.stdout and "0 new doses, 12 unchanged" in again.stdout
+    assert [line for line in again.stdout.splitlines() if line[:2].isdigit()] == lines
+
+
+def test_no_personal_data_in_logs(tmp_path: Path, pki, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """Import (with bad rows), reconcile and issue log nothing personal, even at DEBUG."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    with fresh_registry("sqlite", tmp_path) as registry:
+        data = [dose_row(0, 1, family="Hoàng", given="Thị Lụa"), {**dose_row(1, 1), "dob": "1990-02-30"}]
+        write_csv(tmp_path / "d.csv", data)
+        import_file(registry, tmp_path / "d.csv", now=NOW, progress=False)
+        reconcile(registry, now=NOW)
+        issue_pending(registry, keyring(facility_signers(pki, ["VN-HN-001"])), now=NOW)
+    text = caplog.text + " ".join(str(r.args) for r in caplog.records)
+    for secret in ("Hoàng", "Lụa", "HOANG", dose_row(0)["citizen_id"], "1990-02-30", "HC1:", "URN:UVCI"):
+        assert secret not in text

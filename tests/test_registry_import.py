@@ -1,0 +1,223 @@
+"""Importing facility exports, the population-register check, and reconciling doses across facilities."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from registry_support import NOW, dose_row, fresh_registry, register_rows, rows, scalar, write_csv
+from vaxcert.registry import Registry
+from vaxcert.registry.identity import load_register, same_name
+from vaxcert.registry.importer import import_file
+from vaxcert.registry.reconcile import DoseFact, merge_doses, reconcile
+
+REPO = Path(__file__).resolve().parents[1]
+REGISTER_HEADER = ("citizen_id", "family_name", "given_name", "dob")
+TABLES = ("persons", "doses", "facilities", "problems", "population_register")
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    """A fresh SQLite registry (the contract suite runs the shared behaviour on PostgreSQL too)."""
+    with fresh_registry("sqlite", tmp_path) as reg:
+        yield reg
+
+
+def dump(registry: Registry) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the data tables, sorted."""
+    return {t: sorted(rows(registry, f"SELECT * FROM {t}"), key=repr) for t in TABLES}
+
+
+def test_bad_rows_reported_by_line_and_field_rest_kept(registry: Registry, tmp_path: Path) -> None:
+    """Each bad row is reported with its line number and field; every good row is stored."""
+    data = [
+        dose_row(0, 1),
+        {**dose_row(1, 1), "citizen_id": "12345"},            # line 3: too short
+        {**dose_row(2, 1), "date": "2031-01-01"},             # line 4: in the future
+        {**dose_row(3, 1), "product": "NOT-A-VACCINE"},       # line 5: unknown product
+        {**dose_row(4, 1), "dose_number": "two"},             # line 6: not a number
+        {**dose_row(5, 1), "family_name": ""},                # line 7: missing
+        {**dose_row(6, 1), "dob": "1990-13-01"},              # line 8: bad birth date
+        dose_row(7, 1),
+    ]
+    result = import_file(registry, write_csv(tmp_path / "x.csv", data), now=NOW, progress=False)
+    assert (result.rows, result.inserted, result.rejected) == (8, 2, 6)
+    assert [(e.line, e.field) for e in result.errors] == [
+        (3, "citizen_id"), (4, "date"), (5, "product"), (6, "dose_number"), (7, "family_name"), (8, "dob")]
+    assert scalar(registry, "SELECT COUNT(*) FROM doses") == 2
+
+
+def test_errors_carry_no_personal_data(registry: Registry, tmp_path: Path) -> None:
+    """Rejection messages name fields, never the values (names, IDs, dates)."""
+    data = [{**dose_row(0, 1), "dob": "1990-02-31", "family_name": "Phạm"}, {**dose_row(1, 1), "citizen_id": "0011"}]
+    result = import_file(registry, write_csv(tmp_path / "x.csv", data), now=NOW, progress=False)
+    text = " ".join(str(e) for e in result.errors)
+    for secret in ("Phạm", "1990-02-31", "0011", dose_row(1, 1)["citizen_id"]):
+        assert secret not in text
+
+
+def test_reimport_changes_nothing(registry: Registry, tmp_path: Path) -> None:
+    """Importing the same file twice leaves every table exactly as after the first import."""
+    data = [dose_row(i, d, facility=("VN-HN-001", "VN-SG-002")[d - 1]) for i in range(20) for d in (1, 2)]
+    path = write_csv(tmp_path / "x.csv", data)
+    import_file(registry, path, now=NOW, progress=False)
+    reconcile(registry, now=NOW)
+    before = dump(registry)
+    again = import_file(registry, path, now=NOW, progress=False)
+    reconcile(registry, now=NOW)
+    assert (again.inserted, again.unchanged, again.rejected) == (0, 40, 0)
+    assert dump(registry) == before
+
+
+def test_changed_dose_or_identity_is_rejected_not_overwritten(registry: Registry, tmp_path: Path) -> None:
+    """A re-export with a different product, or a known person with another name, is refused."""
+    import_file(registry, write_csv(tmp_path / "a.csv", [dose_row(0, 1), dose_row(1, 1)]), now=NOW, progress=False)
+    changed = [{**dose_row(0, 1), "product": "EU/1/20/1507"}, {**dose_row(1, 2), "family_name": "Lê"}]
+    result = import_file(registry, write_csv(tmp_path / "b.csv", changed), now=NOW, progress=False)
+    assert [(e.line, e.field) for e in result.errors] == [(2, "product"), (3, "family_name")]
+    assert rows(registry, "SELECT mp FROM doses") == [("EU/1/20/1528",), ("EU/1/20/1528",)]
+
+
+def test_jsonl_rows_and_dose_records(registry: Registry, tmp_path: Path) -> None:
+    """JSON lines may hold flat rows or whole dose records (the examples); bad JSON is a reported row."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((REPO / "examples/records").glob("*.json"))]
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    lines.insert(1, "{not json")
+    lines.append(json.dumps({**dose_row(0, 1), "dose_number": 1}))
+    path = tmp_path / "x.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_file(registry, path, now=NOW, progress=False)
+    doses = sum(len(r["doses"]) for r in records) + 1
+    assert (result.inserted, result.rejected) == (doses, 1)
+    assert (result.errors[0].line, result.errors[0].field) == (2, "$")
+    passport = [r for r in records if r["person"]["identity"]["type"] == "passport"]
+    assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE id_kind = 'passport'") == len(passport)
+
+
+def test_streams_in_chunks_with_progress(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file larger than a chunk is imported chunk by chunk, with a progress bar on a terminal."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    calls: list[int] = []
+    data = [dose_row(i, 1) for i in range(230)]
+    from vaxcert.registry import importer
+
+    real = importer._store_chunk
+
+    def counting(*args: object, **kwargs: object) -> None:
+        calls.append(len(args[1]))  # type: ignore[arg-type]
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "_store_chunk", counting)
+    result = import_file(registry, write_csv(tmp_path / "big.csv", data), now=NOW, chunk_size=50)
+    assert result.inserted == 230 and calls == [50, 50, 50, 50, 30]
+    err = terminal.getvalue()
+    assert "import big.csv [" in err and "230 new doses" in err
+
+
+def test_same_person_across_facilities_is_merged(registry: Registry, tmp_path: Path) -> None:
+    """Doses of one citizen from two facilities give one person with both doses; the last facility signs."""
+    for name, row in (("a.csv", dose_row(0, 1, facility="VN-HN-001")), ("b.csv", dose_row(0, 2, facility="VN-HP-003"))):
+        import_file(registry, write_csv(tmp_path / name, [row]), now=NOW, progress=False)
+    reconcile(registry, now=NOW)
+    assert rows(registry, "SELECT doses, complete, booster, last_facility, dn FROM persons") == [
+        (2, 1, 0, "VN-HP-003", 2)]
+
+
+def fact(key: str, dn: int, sd: int, date: str, facility: str = "VN-HN-001", mp: str = "EU/1/20/1528") -> DoseFact:
+    """A dose as reconciliation sees it."""
+    return DoseFact(key, facility, dn, sd, date, "840539006", "1119349007", mp, "ORG-100030215", "VN")
+
+
+def test_merge_detects_every_conflict_kind() -> None:
+    """Duplicates are merged; same-day doses, repeated numbers, disorder and dn > sd are reported."""
+    _, problems, status = merge_doses([fact("a", 1, 2, "2021-07-01"), fact("b", 1, 2, "2021-07-01", "VN-SG-002")])
+    assert [p.kind for p in problems] == ["duplicate_dose"] and not problems[0].blocking
+    assert (status.doses, status.complete) == (1, False)
+    cases = {
+        "conflicting_duplicate": [fact("a", 1, 2, "2021-07-01"), fact("b", 1, 2, "2021-07-01", mp="EU/1/20/1507")],
+        "two_doses_one_day": [fact("a", 1, 2, "2021-07-01"), fact("b", 2, 2, "2021-07-01")],
+        "dose_number_repeated": [fact("a", 1, 2, "2021-07-01"), fact("b", 1, 2, "2021-08-01")],
+        "out_of_order": [fact("a", 2, 2, "2021-07-01"), fact("b", 1, 2, "2021-08-01")],
+        "dn_over_sd": [fact("a", 3, 2, "2021-07-01")],
+    }
+    for kind, doses in cases.items():
+        _, problems, _ = merge_doses(doses)
+        assert kind in [p.kind for p in problems if p.blocking], kind
+
+
+def test_status_complete_partial_booster() -> None:
+    """Complete when dn reaches sd; booster when a series was complete before the last dose."""
+    one = merge_doses([fact("a", 1, 2, "2021-07-01")])[2]
+    assert (one.complete, one.booster) == (False, False)
+    two = merge_doses([fact("a", 1, 2, "2021-07-01"), fact("b", 2, 2, "2021-08-01")])[2]
+    assert (two.complete, two.booster) == (True, False)
+    three = [fact("a", 1, 2, "2021-07-01"), fact("b", 2, 2, "2021-08-01"), fact("c", 3, 3, "2022-01-01")]
+    status = merge_doses(three)[2]
+    assert (status.doses, status.complete, status.booster, status.last.key) == (3, True, True, "c")  # type: ignore[union-attr]
+    janssen = [fact("a", 1, 1, "2021-07-01"), fact("b", 2, 2, "2021-12-01")]
+    assert merge_doses(janssen)[2].booster
+
+
+def test_reconcile_records_problems_and_holds(registry: Registry, tmp_path: Path) -> None:
+    """Conflicts are stored in problems and hold the person; a duplicate from two facilities does not."""
+    data = [dose_row(0, 1, facility="VN-HN-001", date="2021-07-01"), dose_row(0, 1, facility="VN-SG-002",
+            date="2021-07-01"), dose_row(1, 1, date="2021-07-01"), dose_row(1, 2, date="2021-07-01")]  # fmt: skip
+    import_file(registry, write_csv(tmp_path / "a.csv", data), now=NOW, progress=False)
+    write_csv(tmp_path / "r.csv", register_rows(data), header=REGISTER_HEADER)
+    load_register(registry, tmp_path / "r.csv", now=NOW)
+    result = reconcile(registry, now=NOW)
+    assert (result.ready, result.held_conflict) == (1, 1)
+    assert sorted(rows(registry, "SELECT kind, blocking FROM problems")) == [("duplicate_dose", 0),
+                                                                           ("two_doses_one_day", 1)]  # fmt: skip
+    assert scalar(registry, "SELECT state_reason FROM persons WHERE state = 'held_conflict'") == "two_doses_one_day"
+
+
+def test_identity_check_against_the_register(registry: Registry, tmp_path: Path) -> None:
+    """Citizens missing from the register or differing in name or birth date are held; foreigners skip it."""
+    people = [dose_row(0, 1), dose_row(1, 1), dose_row(2, 1), dose_row(3, 1, family="NGUYỄN  văn", given="")]
+    foreigner = {"passport_number": "C1234567", "nationality": "FR", "family_name": "Lefèvre", "given_name": "Céline",
+                 "dob": "1988-04-09", "facility": "VN-HN-015", "dose_number": "1", "series_total": "2",
+                 "date": "2021-10-18", "product": "EU/1/20/1528"}  # fmt: skip
+    import_file(registry, write_csv(tmp_path / "a.csv", [*people, foreigner]), now=NOW, progress=False)
+    register = register_rows(
+        [people[0], {**people[1], "given_name": "Văn Minh"}, {**people[3], "family_name": "Nguyễn Văn"}])
+    register.append({"citizen_id": people[2]["citizen_id"], "family_name": "Nguyễn", "given_name": "Văn Đức",
+                     "dob": "1990-05-12"})  # fmt: skip
+    write_csv(tmp_path / "r.csv", register, header=REGISTER_HEADER)
+    assert load_register(registry, tmp_path / "r.csv", now=NOW).loaded == 4
+    reconcile(registry, now=NOW)
+    got = dict(rows(registry, "SELECT id_number, COALESCE(state_reason, state) FROM persons"))
+    assert got == {
+        people[0]["citizen_id"]: "ready",
+        people[1]["citizen_id"]: "name does not match the population register",
+        people[2]["citizen_id"]: "birth date does not match the population register",
+        people[3]["citizen_id"]: "ready",
+        "C1234567": "ready",
+    }
+
+
+def test_same_name_is_strict_about_diacritics() -> None:
+    """Case and spacing are forgiven; diacritics are part of the name."""
+    assert same_name("NGUYỄN  Văn", "Nguyễn Văn")
+    assert not same_name("Nguyen Van", "Nguyễn Văn")
+
+
+def test_register_rows_validated(registry: Registry, tmp_path: Path) -> None:
+    """Malformed register rows are reported by line and field and skipped."""
+    write_csv(tmp_path / "r.csv", [{"citizen_id": "1", "family_name": "A", "dob": "1990"},
+                                   {"citizen_id": "001090000001", "family_name": "", "dob": "1990"}],
+              header=REGISTER_HEADER)  # fmt: skip
+    result = load_register(registry, tmp_path / "r.csv", now=NOW)
+    assert result.loaded == 0 and [(e.line, e.field) for e in result.errors or []] == [(2, "citizen_id"),
+                                                                                        (3, "family_name")]
