@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from . import schema
 from .codes import FailureCode, Stage
@@ -46,9 +46,11 @@ class RevocationChecker(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Trace:
-    """Intermediate artefacts of one verification, for comparison with test vectors."""
+class Trace(NamedTuple):
+    """Intermediate artefacts of one verification, for comparison with test vectors.
+
+    A NamedTuple (immutable, and cheap to build on the verification hot path).
+    """
 
     base45: str | None = None
     compressed: bytes | None = None
