@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +19,7 @@ from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
 from ..errors import ConfigurationError
-from ._migrations import load_migrations, split_statements
+from ._migrations import apply_migrations
 from .protocol import CLAIM_COLUMNS, Backend, RegistrySpec
 
 __all__ = ["PostgresRegistry"]
@@ -124,26 +123,11 @@ class PostgresRegistry:
                 self._conn = None
 
     def migrate(self) -> list[int]:
-        applied: list[int] = []
         with self.transaction() as tx:
             tx.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             if self._schema is not None:
                 tx.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema}")
-            tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-            )
-            current = tx.query("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0]
-            for migration in load_migrations("postgres"):
-                if migration.version <= current:
-                    continue
-                for statement in split_statements(migration.sql):
-                    tx.execute(statement)
-                tx.execute(
-                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, int(time.time())),
-                )
-                applied.append(migration.version)
+            applied = apply_migrations(tx, "postgres", epoch_type="BIGINT")
         return applied
 
     def schema_version(self) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from ._migrations import load_migrations, split_statements
+from ._migrations import apply_migrations
 from .protocol import CLAIM_COLUMNS, Backend, RegistrySpec, placeholders
 
 __all__ = ["SqliteRegistry"]
@@ -125,23 +125,7 @@ class SqliteRegistry:
 
     def migrate(self) -> list[int]:
         with self.transaction() as tx:
-            tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-            )
-            current = tx.query("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0]
-            applied: list[int] = []
-            for migration in load_migrations("sqlite"):
-                if migration.version <= current:
-                    continue
-                for statement in split_statements(migration.sql):
-                    tx.execute(statement)
-                tx.execute(
-                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, int(time.time())),
-                )
-                applied.append(migration.version)
-        return applied
+            return apply_migrations(tx, "sqlite", epoch_type="INTEGER")
 
     def schema_version(self) -> int:
         try:
