@@ -126,6 +126,24 @@ def load_verification_context(
     return context.trust, context.revocation
 
 
+def verification_options(func: F) -> F:
+    """Add --trust / --bundle / --csca / --revocation (see :func:`load_verification_context`)."""
+    func = click.option("--revocation", "revocation", multiple=True,
+                        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                        help="Signed revocation list (repeatable); needs --csca.")(func)
+    func = click.option("--csca", "csca", multiple=True,
+                        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                        help="Trusted CSCA certificate anchoring signed lists and chain-checking --trust "
+                             "(repeatable).")(func)
+    func = click.option("--bundle", "bundle", default=None,
+                        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                        help="Signed offline bundle (trust list, revocation lists, value sets); needs --csca.")(func)
+    func = click.option("--trust", "trust_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+                        help="Signer certificate file or directory, a signed trust list, or EU DCCG JSON "
+                             "(repeatable).")(func)
+    return func
+
+
 def signer_options(func: F) -> F:
     """Add --signer-key / --signer-cert / --hsm-key to a signing command."""
     func = click.option("--hsm-key", "hsm_key", default=None, metavar="LABEL",

@@ -17,6 +17,7 @@ from ..keys import Signer
 from ..trust import TrustList
 from ..verifier import VerificationResult, Verifier
 from ._common import EXIT_INVALID, EXIT_OK, parse_time, read_file_arg, read_text_arg
+from ._context import verification_options
 
 RECORD_FORMAT_PREFIX = "vaxcert.dose-record/"
 
@@ -124,15 +125,7 @@ def _image_input(image: Path) -> tuple[str | None, VerificationResult | None]:
 
 
 @click.command("verify")
-@click.option("--trust", "trust_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="Signer certificate file or directory (repeatable).")
-@click.option("--bundle", "bundle", default=None, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Signed offline bundle (trust list, revocation lists, value sets); needs --csca.")
-@click.option("--csca", "csca", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Trusted CSCA certificate anchoring signed lists and chain-checking --trust (repeatable).")
-@click.option("--revocation", "revocation", multiple=True,
-              type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Signed revocation list (repeatable); needs --csca.")
+@verification_options
 @click.option("--at", "at", default=None, help="Validation time (ISO 8601); default now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-payload", is_flag=True, help="Also print the certificate contents (personal data).")

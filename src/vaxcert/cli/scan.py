@@ -27,7 +27,7 @@ from ..codes import FailureCode, Stage
 from ..rules import DEFAULT_POLICY, Assessment, Pass, Policy, assess, colour_label
 from ..verifier import VerificationResult, Verifier
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
-from ._context import load_verification_context
+from ._context import load_verification_context, verification_options
 
 __all__ = ["IMAGE_SUFFIXES", "scan_cmd"]
 
@@ -156,15 +156,7 @@ def _show_progress(flag: bool | None) -> bool:
 @click.command("scan")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, allow_dash=True, path_type=str))
-@click.option("--trust", "trust_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="Signer certificate file or directory, or a signed trust list (repeatable).")
-@click.option("--bundle", "bundle", default=None, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Signed offline bundle (trust list, revocation lists, value sets); needs --csca.")
-@click.option("--csca", "csca", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Trusted CSCA certificate anchoring signed lists and chain-checking --trust (repeatable).")
-@click.option("--revocation", "revocation", multiple=True,
-              type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Signed revocation list (repeatable); needs --csca.")
+@verification_options
 @click.option("--at", "at", default=None, help="Checking time (ISO 8601); default now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="One text line or one JSON object per code.")
