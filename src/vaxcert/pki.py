@@ -237,24 +237,13 @@ def create_dsc(
         raise ConfigurationError("facility id must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
     if signing_days is not None and not 0 < signing_days <= valid_days:
         raise ConfigurationError("signing days must be positive and within the validity (valid days)")
-    public_key = key if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey) else key.public_key()
     country = country_of(csca) or "VN"
-    not_after = min(now + dt.timedelta(days=valid_days), csca.not_valid_after_utc)
     eku = [x509.ObjectIdentifier(_OID_FOR_TYPE[t]) for t in types]
     organization = _attr(csca.subject, NameOID.ORGANIZATION_NAME)
+    subject = _name(country, facility_name, organization, None if ministry else facility_id)
+    builder, not_after = signing_leaf_builder(key, subject=subject, csca=csca, now=now, valid_days=valid_days)
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(country, facility_name, organization, None if ministry else facility_id))
-        .issuer_name(csca.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
-        )
-        .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+        builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(csca.public_key()),  # type: ignore[arg-type]
             critical=False,
@@ -267,6 +256,29 @@ def create_dsc(
         policy = x509.PolicyInformation(x509.ObjectIdentifier(OID_MINISTRY_SIGNER), None)
         builder = builder.add_extension(x509.CertificatePolicies([policy]), critical=False)
     return builder.sign(csca_key, hashes.SHA256())
+
+
+def signing_leaf_builder(
+    key: PrivateKey | PublicKey, *, subject: x509.Name, csca: x509.Certificate, now: dt.datetime, valid_days: int
+) -> tuple[x509.CertificateBuilder, dt.datetime]:
+    """A builder for an end-entity signing certificate issued by ``csca`` (not a CA, digital
+    signature only), valid from ``now`` for ``valid_days`` but never past the CSCA; and that end."""
+    public_key = key if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey) else key.public_key()
+    not_after = min(now + dt.timedelta(days=valid_days), csca.not_valid_after_utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(csca.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
+        )
+    )
+    return builder, not_after
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:

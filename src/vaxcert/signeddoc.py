@@ -30,13 +30,12 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from .codes import FailureCode, Stage
 from .errors import ConfigurationError, DecodeError
 from .keys import PrivateKey, Signer
-from .pki import PublicKey
+from .pki import PublicKey, signing_leaf_builder
 from .stages import cbor, cose
 
 __all__ = [
@@ -109,25 +108,11 @@ def create_list_signer(
     It carries the extended key usage :data:`OID_LIST_SIGNER` only (marked critical) and is
     not a CA; trust-list publishing refuses it as a DSC, so it can never sign certificates.
     """
-    public_key = key if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey) else key.public_key()
     country = csca.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
     attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, str(country[0].value) if country else "VN"),
              x509.NameAttribute(NameOID.COMMON_NAME, name)]
-    not_after = min(now + dt.timedelta(days=valid_days), csca.not_valid_after_utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(attrs))
-        .issuer_name(csca.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
-        )
-        .add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(OID_LIST_SIGNER)]), critical=True)
-    )
+    builder, _ = signing_leaf_builder(key, subject=x509.Name(attrs), csca=csca, now=now, valid_days=valid_days)
+    builder = builder.add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(OID_LIST_SIGNER)]), critical=True)
     return builder.sign(csca_key, hashes.SHA256())
 
 

@@ -25,6 +25,7 @@ from ..verifier import RevocationChecker
 
 __all__ = [
     "VerificationContext",
+    "load_certificate_files",
     "load_context",
     "load_csca",
     "load_signer",
@@ -45,14 +46,19 @@ class VerificationContext:
     warnings: tuple[str, ...] = ()
 
 
-def load_csca(paths: Sequence[Path]) -> list[x509.Certificate] | None:
-    """CSCA certificates from --csca files (several per file allowed); None when none given."""
+def load_certificate_files(paths: Sequence[Path]) -> list[x509.Certificate] | None:
+    """Certificates from files given as options (several per file allowed); None when none given."""
     if not paths:
         return None
     certs: list[x509.Certificate] = []
     for path in paths:
         certs.extend(load_certificate_file(path))
     return certs
+
+
+def load_csca(paths: Sequence[Path]) -> list[x509.Certificate] | None:
+    """CSCA certificates from --csca files; None when none given."""
+    return load_certificate_files(paths)
 
 
 def load_context(

@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
-from cryptography import x509
 
 from ..errors import ConfigurationError
 from ..keys import load_private_key, password_from_env
@@ -28,7 +26,7 @@ from ..trustlist import (
     sniff,
 )
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
-from ._context import load_csca, load_signer, signer_options
+from ._context import load_certificate_files, load_csca, load_signer, signer_options
 
 CSCA_OPTION = click.option("--csca", "csca", multiple=True,
                            type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -70,15 +68,6 @@ def _summary(source: LoadedTrustList) -> dict[str, Any]:
         "expires_at": _iso(document.expires_at) if document else None,
         "list_signer": document.signer.subject.rfc4514_string() if document else None,
     }
-
-
-def _upload_certs(paths: Sequence[Path]) -> list[x509.Certificate] | None:
-    if not paths:
-        return None
-    certs: list[x509.Certificate] = []
-    for path in paths:
-        certs.extend(load_certificate_file(path))
-    return certs
 
 
 def _write(out: Path, data: bytes) -> None:
@@ -156,7 +145,7 @@ def import_cmd(source: Path, out: Path, csca: tuple[Path, ...], upload: tuple[Pa
     if anchors is None:
         raise click.UsageError("give --csca: imported DSCs must chain to a trusted CSCA")
     now = parse_time(at)
-    loaded = load_trust_source(source, cscas=anchors, now=now, upload_certs=_upload_certs(upload))
+    loaded = load_trust_source(source, cscas=anchors, now=now, upload_certs=load_certificate_files(upload))
     if loaded.kind == "dccg" and not upload:
         click.echo("note: upload signatures not checked (no --upload); DSCs were chain-checked", err=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -242,7 +231,7 @@ def verify_cmd(source: Path, csca: tuple[Path, ...], upload: tuple[Path, ...], a
         raise click.UsageError("give --csca: a trust list is checked against the CSCA")
     now = parse_time(at)
     try:
-        loaded = load_trust_source(source, cscas=anchors, now=now, upload_certs=_upload_certs(upload),
+        loaded = load_trust_source(source, cscas=anchors, now=now, upload_certs=load_certificate_files(upload),
                                    min_sequence=min_sequence)
     except DocumentError as exc:
         _verdict(fmt, {"valid": False, "code": str(exc.code), "reason": exc.message})
