@@ -330,3 +330,18 @@ def test_issuer_refuses_after_signing_period(pki: Pki) -> None:
     with pytest.raises(ConfigurationError, match="signing period"):
         issuer.issue(VACCINATION, now=NOW)
     assert Verifier(TrustList.from_certificates([dsc])).verify(cert.hc1, now=NOW).valid
+
+
+def test_unknown_codes_are_warnings_not_failures(pki: Pki) -> None:
+    """With value sets, an unknown product is reported as a warning; the certificate stays valid."""
+    from vaxcert.valuesets import ValueSets
+
+    payload = _payload(v=[{**VACCINATION["v"][0], "mp": "VN/2026/NEW-VACCINE"}])
+    cert = Issuer(pki.signer, check=False).issue(payload, now=NOW)
+    plain = Verifier(pki.trust).verify(cert.hc1, now=NOW)
+    checked = Verifier(pki.trust, valuesets=ValueSets.bundled()).verify(cert.hc1, now=NOW)
+    assert plain.valid and plain.warnings == ()
+    assert checked.valid and len(checked.warnings) == 1
+    assert checked.warnings[0].startswith("v[0].mp: ") and "vaccine-medicinal-product" in checked.warnings[0]
+    assert Verifier(pki.trust, valuesets=ValueSets.bundled()).verify(
+        Issuer(pki.signer).issue(VACCINATION, now=NOW).hc1, now=NOW).warnings == ()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 
 from . import schema
@@ -21,6 +21,7 @@ from .errors import DecodeError
 from .stages import base45, compression, cose, cwt, prefix
 from .stages.cose import CoseSign1
 from .trust import TrustedSigner, TrustStore
+from .valuesets import ValueSets, check_payload
 
 __all__ = [
     "MAX_INPUT_CHARS",
@@ -155,7 +156,10 @@ class Verifier:
     """Verifies HC1 strings against a trust store (and optionally revocation lists).
 
     ``clock_skew`` (seconds) widens the iat/exp window for devices with imprecise clocks;
-    the default is 0, as the DCC test vectors require.
+    the default is 0, as the DCC test vectors require.  With ``valuesets``, codes outside the
+    value sets are reported as ``warnings``: they do not make a certificate invalid (it is
+    authentic and well-formed; newer issuers use newer codes), and a pass policy decides
+    which products it accepts.
     """
 
     def __init__(
@@ -163,11 +167,13 @@ class Verifier:
         trust: TrustStore,
         *,
         revocation: RevocationChecker | None = None,
+        valuesets: ValueSets | None = None,
         clock_skew: int = 0,
         check_signer_validity: bool = True,
     ) -> None:
         self.trust = trust
         self.revocation = revocation
+        self.valuesets = valuesets
         self.clock_skew = clock_skew
         self.check_signer_validity = check_signer_validity
 
@@ -221,7 +227,12 @@ class Verifier:
             code = self.revocation.check(run.message, run.claims.payload, now)
             if code is not None:
                 raise DecodeError(code, Stage.REVOCATION, "revoked" if code == FailureCode.REVOKED else str(code))
-        return self._result(run, True, FailureCode.OK, Stage.DONE, "valid", version)
+        result = self._result(run, True, FailureCode.OK, Stage.DONE, "valid", version)
+        if self.valuesets is not None:
+            problems = check_payload(run.claims.payload, self.valuesets)
+            if problems:
+                result = replace(result, warnings=tuple(f"{path}: {message}" for path, message in problems))
+        return result
 
     def _check_signature(self, run: _Run, now: dt.datetime) -> None:
         assert run.message is not None

@@ -1,6 +1,6 @@
 """CLI helpers shared by commands that verify (verify, scan) or sign lists (trust, revoke, bundle).
 
-:func:`load_verification_context` turns the ``--trust / --bundle / --csca / --revocation``
+:func:`load_verifier` turns the ``--trust / --bundle / --csca / --revocation``
 options into the trust store and revocation checker a :class:`vaxcert.verifier.Verifier`
 takes.  :func:`signer_options` and :func:`load_signer` give signing commands one way to name
 a key: an encrypted key file with its certificate, or a key label in the HSM.
@@ -21,7 +21,8 @@ from ..errors import ConfigurationError
 from ..keys import KeySigner, Signer, password_from_env
 from ..pki import load_certificate_file
 from ..trust import TrustStore
-from ..verifier import RevocationChecker
+from ..valuesets import ValueSets
+from ..verifier import RevocationChecker, Verifier
 
 __all__ = [
     "VerificationContext",
@@ -29,7 +30,7 @@ __all__ = [
     "load_context",
     "load_csca",
     "load_signer",
-    "load_verification_context",
+    "load_verifier",
     "signer_options",
 ]
 
@@ -115,25 +116,28 @@ def load_context(
     return VerificationContext(trust, checker, valuesets, tuple(warnings))
 
 
-def load_verification_context(
+def load_verifier(
     trust_paths: Sequence[Path],
     bundle: Path | None,
     csca: Sequence[Path],
     revocation: Sequence[Path],
     now: dt.datetime,
-) -> tuple[TrustStore, RevocationChecker | None]:
-    """(trust store, revocation checker) for the options of ``verify`` / ``scan``.
+) -> Verifier:
+    """A Verifier for the options of ``verify`` / ``scan`` / ``card``.
 
-    Rejected certificates are reported on standard error (by kid and reason only).
+    It checks revocation when lists are given, and reports codes outside the value sets (the
+    bundle's, else the bundled snapshot) as warnings.  Rejected signer certificates are
+    reported on standard error (by kid and reason only).
     """
     context = load_context(trust_paths, bundle, csca, revocation, now)
     for warning in context.warnings:
         click.echo(f"warning: {warning}", err=True)
-    return context.trust, context.revocation
+    valuesets = context.valuesets if context.valuesets is not None else ValueSets.bundled()
+    return Verifier(context.trust, revocation=context.revocation, valuesets=valuesets)
 
 
 def verification_options(func: F) -> F:
-    """Add --trust / --bundle / --csca / --revocation (see :func:`load_verification_context`)."""
+    """Add --trust / --bundle / --csca / --revocation (see :func:`load_verifier`)."""
     func = click.option("--revocation", "revocation", multiple=True,
                         type=click.Path(dir_okay=False, exists=True, path_type=Path),
                         help="Signed revocation list (repeatable); needs --csca.")(func)

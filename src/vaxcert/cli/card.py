@@ -36,12 +36,10 @@ def card_cmd(hc1: str, record_path: Path | None, output: Path, page: str, trust_
     text = read_text_arg(hc1)
     payload = None
     if trust_paths:
-        from ..verifier import Verifier
-        from ._context import load_verification_context
+        from ._context import load_verifier
 
         now = parse_time(at)
-        trust, checker = load_verification_context(trust_paths, None, (), (), now)
-        result = Verifier(trust, revocation=checker).verify(text, now=now)
+        result = load_verifier(trust_paths, None, (), (), now).verify(text, now=now)
         if not result.valid or result.payload is None:
             click.echo(f"not printed: certificate invalid: code={result.code} stage={result.stage}", err=True)
             sys.exit(EXIT_INVALID)

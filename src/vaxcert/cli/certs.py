@@ -15,7 +15,7 @@ from ..errors import ConfigurationError, InputError
 from ..issuer import Issuer
 from ..keys import Signer
 from ..trust import TrustList
-from ..verifier import VerificationResult, Verifier
+from ..verifier import VerificationResult
 from ._common import EXIT_INVALID, EXIT_OK, parse_time, read_file_arg, read_text_arg
 from ._context import verification_options
 
@@ -136,22 +136,24 @@ def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[P
                revocation: tuple[Path, ...], at: str | None, fmt: str, show_payload: bool,
                image: Path | None, hc1: str | None) -> None:
     """Verify HC1 (or '-' for stdin, or --image FILE).  Exit 0 valid, 1 invalid, 2 usage error."""
-    from ._context import load_verification_context
+    from ._context import load_verifier
 
     now = parse_time(at)
-    trust, revocation_checker = load_verification_context(trust_paths, bundle, csca, revocation, now)
+    verifier = load_verifier(trust_paths, bundle, csca, revocation, now)
     if image is not None:
         text, failure = _image_input(image)
     elif hc1 is None:
         raise click.UsageError("give an HC1 string, '-' for stdin, or --image FILE")
     else:
         text, failure = read_text_arg(hc1), None
-    result = failure if failure is not None else Verifier(trust, revocation=revocation_checker).verify(
+    result = failure if failure is not None else verifier.verify(
         text or "", now=now)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(show_payload=show_payload), ensure_ascii=False))
     else:
         click.echo(_text_line(result))
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}")
         if show_payload and result.payload is not None:
             click.echo(json.dumps(result.payload, ensure_ascii=False, indent=2))
     sys.exit(EXIT_OK if result.valid else EXIT_INVALID)

@@ -27,7 +27,7 @@ from ..codes import FailureCode, Stage
 from ..rules import DEFAULT_POLICY, Assessment, Pass, Policy, assess, colour_label
 from ..verifier import VerificationResult, Verifier
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
-from ._context import load_verification_context, verification_options
+from ._context import load_verifier, verification_options
 
 __all__ = ["IMAGE_SUFFIXES", "scan_cmd"]
 
@@ -35,13 +35,6 @@ __all__ = ["IMAGE_SUFFIXES", "scan_cmd"]
 IMAGE_SUFFIXES: Final = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".pgm",
                                    ".ppm", ".pbm"})
 _STYLE: Final = {Pass.GREEN: "green", Pass.YELLOW: "yellow", Pass.RED: "red"}
-
-
-def _make_verifier(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
-                   revocation: tuple[Path, ...], now: dt.datetime) -> Verifier:
-    """The verifier for the trust options (the same as ``vaxcert verify``'s)."""
-    trust, checker = load_verification_context(trust_paths, bundle, csca, revocation, now)
-    return Verifier(trust, revocation=checker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +169,7 @@ def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path
     if paths.count("-") > 1:
         raise click.UsageError("'-' (standard input) may be given once")
     now = parse_time(at)
-    verifier = _make_verifier(trust_paths, bundle, csca, revocation, now)
+    verifier = load_verifier(trust_paths, bundle, csca, revocation, now)
     policy = Policy.from_file(policy_path) if policy_path is not None else DEFAULT_POLICY
     scanner = _Scanner(verifier, policy, now)
     sources = _expand(paths)
