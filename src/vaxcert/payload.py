@@ -17,7 +17,6 @@ accepts a ready payload of any version vaxcert has a schema for (e.g. the JSON o
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -260,22 +259,37 @@ def _normalize(value: Any, path: str) -> Any:
     return value
 
 
-_EDGE_SPACE = re.compile(r'"\s|\s"')
+_EDGE_SPACE = re.compile(r"\x00\s|\s\x00")
+
+
+def _collect_strings(value: object, out: list[str]) -> bool:
+    """Append every string value of a plain dict/list tree to ``out``; False for anything else."""
+    kind = type(value)
+    if kind is str:
+        out.append(value)  # type: ignore[arg-type]
+        return True
+    if kind is dict:
+        return all(_collect_strings(v, out) for v in value.values())  # type: ignore[attr-defined]
+    if kind is list:
+        return all(_collect_strings(v, out) for v in value)  # type: ignore[attr-defined]
+    return kind is int or kind is float or kind is bool or value is None
 
 
 def _obviously_normalized(payload: Mapping[str, Any]) -> bool:
     """A fast sufficient test for :func:`_check_normalized` on the whole payload at once.
 
-    In a compact JSON dump without escapes, every string is delimited by ``"``, a starter that
-    composes with nothing, so the dump is NFC exactly when every string is; a string with
-    leading or trailing whitespace shows as ``"`` next to whitespace.  Anything unusual (escapes,
-    non-JSON types) falls back to the exact walk, which also names the field.
+    The string values joined with NUL (a starter that composes with nothing) are NFC exactly
+    when every string is; a string with leading or trailing whitespace shows as whitespace next
+    to a NUL.  Anything unusual (non-plain types, NUL in a string) falls back to the exact walk,
+    which also names the field.
     """
-    try:
-        dump = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError):
+    strings: list[str] = []
+    if type(payload) is not dict or not _collect_strings(payload, strings):
         return False
-    if "\\" in dump or _EDGE_SPACE.search(dump) or not unicodedata.is_normalized("NFC", dump):
+    joined = "\x00" + "\x00".join(strings) + "\x00"
+    if joined.count("\x00") != len(strings) + 1 or _EDGE_SPACE.search(joined):
+        return False
+    if not unicodedata.is_normalized("NFC", joined):
         return False
     nam = payload.get("nam")
     if isinstance(nam, Mapping):
