@@ -88,8 +88,12 @@ def main() -> None:
     ]
     for name, t, ratio in rows:
         print(f"{name:38} {t * 1e6:9.1f} {1 / t:10.0f} {'' if ratio is None else f'{ratio:7.2f}x':>8}")
-    print(f"targets: issue ≤ 3.00x raw sign  -> {'met' if t_issue / raw_sign <= 3 else 'NOT met'}; "
-          f"verify ≤ 1.60x raw verify -> {'met' if t_verify / raw_verify <= 1.6 else 'NOT met'}")
+    def verdict(ratio: float, target: float) -> str:
+        return f"{ratio:.2f}x {'≤' if ratio <= target else '>'} {target:.2f}x: {'met' if ratio <= target else 'NOT met'}"
+
+    print(f"target issue ≤ 3x raw sign, encoding only (no checks): {verdict(t_issue_unchecked / raw_sign, 3.0)}")
+    print(f"target issue ≤ 3x raw sign, with the issuance checks:  {verdict(t_issue / raw_sign, 3.0)}")
+    print(f"target verify ≤ 1.6x raw verify:                        {verdict(t_verify / raw_verify, 1.6)}")
 
     compressed = compression.decompress(base45.decode(prefix.strip(cert.hc1)))
     packed = compression.compress(compressed)
