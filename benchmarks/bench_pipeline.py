@@ -88,8 +88,10 @@ def main() -> None:
     ]
     for name, t, ratio in rows:
         print(f"{name:38} {t * 1e6:9.1f} {1 / t:10.0f} {'' if ratio is None else f'{ratio:7.2f}x':>8}")
+
     def verdict(ratio: float, target: float) -> str:
-        return f"{ratio:.2f}x {'≤' if ratio <= target else '>'} {target:.2f}x: {'met' if ratio <= target else 'NOT met'}"
+        met = ratio <= target
+        return f"{ratio:.2f}x {'≤' if met else '>'} {target:.2f}x: {'met' if met else 'NOT met'}"
 
     print(f"target issue ≤ 3x raw sign, encoding only (no checks): {verdict(t_issue_unchecked / raw_sign, 3.0)}")
     print(f"target issue ≤ 3x raw sign, with the issuance checks:  {verdict(t_issue / raw_sign, 3.0)}")
