@@ -139,10 +139,26 @@ def test_janssen_within_14_days_is_red() -> None:
 
 
 def test_partial_series_is_yellow(pki: Pki) -> None:
-    """A real 1/2 certificate 20 days after the dose is YELLOW with no end date but the certificate's."""
+    """A real 1/2 certificate 20 days after the dose is YELLOW until 365 days after the dose."""
     result = real(pki, vacc(1, 2, day(-20)))
     a = assess(result, now=NOW)
     assert (a.colour, a.reason) == (Pass.YELLOW, Reason.PARTIALLY_VACCINATED)
+    assert result.expires_at is not None
+    assert a.valid_until == min(result.expires_at, midnight(day(-20), 365))
+
+
+def test_partial_pass_never_outlives_a_complete_one() -> None:
+    """A single dose 400 days ago grants nothing, as a complete series of that age would not."""
+    partial = assess(hand(vacc(1, 2, day(-400))), now=NOW)
+    complete = assess(hand(vacc(2, 2, day(-400))), now=NOW)
+    assert (partial.colour, partial.reason) == (Pass.RED, Reason.PASS_EXPIRED)
+    assert complete.colour == Pass.RED
+
+
+def test_partial_validity_can_be_unlimited(pki: Pki) -> None:
+    """partial_validity_days=None keeps yellow until the certificate expires."""
+    result = real(pki, vacc(1, 2, day(-20)))
+    a = assess(result, Policy(partial_validity_days=None), now=NOW)
     assert a.valid_until == result.expires_at
 
 

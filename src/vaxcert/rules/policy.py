@@ -119,7 +119,7 @@ class Policy:
     complete_validity_days: int | None = 365
     partial_accepted: bool = True
     partial_wait_days: int = 14
-    partial_validity_days: int | None = None
+    partial_validity_days: int | None = 365
     yellow_while_waiting: bool = True
     naat_validity_hours: int | None = 72
     rat_validity_hours: int | None = 72
