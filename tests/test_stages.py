@@ -143,3 +143,13 @@ def test_cwt_accepts_float_numeric_dates() -> None:
     """RFC 8392 NumericDate may be a float; reading accepts finite floats."""
     claims = cwt.decode(cbor.dumps({1: "ES", 4: 2.5, 6: 1.25, -260: {1: {}}}))
     assert (claims.issued_at, claims.expires_at) == (1.25, 2.5)
+
+
+@given(st.binary(max_size=70000), st.binary(max_size=300))
+def test_sig_structure_matches_cbor2(payload: bytes, protected: bytes) -> None:
+    """The hand-written Sig_structure is exactly cbor2's encoding of the array."""
+    import cbor2
+
+    from vaxcert.stages import cose
+
+    assert cose.sig_structure(protected, payload) == cbor2.dumps(["Signature1", protected, b"", payload])

@@ -53,7 +53,10 @@ def _is_plain(obj: object) -> bool:
                 return False
         return True
     if kind is list:
-        return all(type(v) in _SCALARS or _is_plain(v) for v in obj)  # type: ignore[attr-defined]
+        for value in obj:  # type: ignore[attr-defined]
+            if type(value) not in _SCALARS and not _is_plain(value):
+                return False
+        return True
     if kind is float:
         return math.isfinite(obj)  # type: ignore[arg-type]
     return kind in _SCALARS

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import cbor2
@@ -85,9 +86,25 @@ def protected_header(algorithm: int, kid: bytes) -> bytes:
     return cbor2.dumps({HDR_ALG: algorithm, HDR_KID: kid})
 
 
+def _bstr_head(length: int) -> bytes:
+    """The CBOR head of a byte string of ``length`` bytes (major type 2)."""
+    if length < 24:
+        return bytes((0x40 | length,))
+    if length < 0x100:
+        return bytes((0x58, length))
+    if length < 0x10000:
+        return b"\x59" + length.to_bytes(2, "big")
+    return b"\x5a" + length.to_bytes(4, "big")
+
+
 def sig_structure(protected_bytes: bytes, payload: bytes) -> bytes:
-    """Sig_structure = ["Signature1", protected, external_aad = h'', payload]."""
-    return cbor2.dumps(["Signature1", protected_bytes, b"", payload])
+    """Sig_structure = ["Signature1", protected, external_aad = h'', payload], as CBOR.
+
+    Written directly (a fixed array head, the text "Signature1", three byte strings): it is on
+    the path of every signature and every verification.
+    """
+    return b"".join((b"\x84\x6aSignature1", _bstr_head(len(protected_bytes)), protected_bytes,
+                     b"\x40", _bstr_head(len(payload)), payload))
 
 
 def encode(payload: bytes, signer: SignerLike, *, protected: bytes | None = None, tagged: bool = True) -> bytes:
@@ -114,6 +131,25 @@ def _untag(obj: Any) -> Any:
     return obj
 
 
+# Every certificate of one DSC carries the same protected header bytes: decode each once.
+_PROTECTED_CACHE: dict[bytes, Mapping[Any, Any]] = {}
+_PROTECTED_CACHE_MAX = 256
+
+
+def _protected_header(prot_bytes: bytes) -> Mapping[Any, Any]:
+    """The decoded (read-only) protected header; an empty byte string is an empty map."""
+    cached = _PROTECTED_CACHE.get(prot_bytes)
+    if cached is not None:
+        return cached
+    protected = cbor.loads(prot_bytes, Stage.COSE) if prot_bytes else {}
+    if type(protected) not in _MAP:
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "protected header is not a map")
+    frozen = MappingProxyType(dict(protected))
+    if len(prot_bytes) <= 64 and len(_PROTECTED_CACHE) < _PROTECTED_CACHE_MAX:
+        _PROTECTED_CACHE[prot_bytes] = frozen
+    return frozen
+
+
 def decode(data: bytes) -> CoseSign1:
     """Parse COSE_Sign1 (untagged, tag 18, or tag 61 wrapping 18) and its header parameters."""
     obj = _untag(cbor.loads(data, Stage.COSE))
@@ -124,9 +160,7 @@ def decode(data: bytes) -> CoseSign1:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "bad protected or unprotected header")
     if type(payload) is not bytes or type(signature) is not bytes:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "payload and signature must be byte strings")
-    protected = cbor.loads(prot_bytes, Stage.COSE) if prot_bytes else {}
-    if type(protected) not in _MAP:
-        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "protected header is not a map")
+    protected = _protected_header(prot_bytes)
 
     alg = protected.get(HDR_ALG, unprotected.get(HDR_ALG))
     if alg is None:
