@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import serialization
 
 from .codes import FailureCode
 from .errors import ConfigurationError
-from .pki import read_certificate_file, types_from_oids
+from .pki import read_certificate_file, split_certificates, types_from_oids
 
-__all__ = ["TrustList", "TrustStore", "TrustedSigner"]
+__all__ = ["TrustList", "TrustStore", "TrustedSigner", "certificates_in_directory"]
 
 _CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 
@@ -86,13 +86,27 @@ class TrustedSigner:
         return f"TrustedSigner(kid={self.kid.hex()}, country={self.country}, types={''.join(sorted(self.types))})"
 
 
-def _is_other_pem(path: Path) -> bool:
-    """True for PEM files holding something other than certificates (keys, CSRs)."""
-    try:
-        head = path.read_bytes()
-    except OSError:
-        return False
-    return b"-----BEGIN" in head and b"CERTIFICATE-----" not in head
+def certificates_in_directory(directory: Path) -> list[bytes]:
+    """DER of every certificate in the .pem/.crt/.cer/.der files of ``directory`` (not recursive).
+
+    PEM files holding something else (the private key or CSR beside a DSC) are skipped; each
+    file is read once.  A directory without any certificate is a configuration error.
+    """
+    blobs: list[bytes] = []
+    for file in sorted(p for p in directory.iterdir() if p.suffix.lower() in _CERT_SUFFIXES and p.is_file()):
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read certificate file {file}: {exc.strerror}") from None
+        if b"-----BEGIN" in data and b"CERTIFICATE-----" not in data:
+            continue
+        try:
+            blobs.extend(split_certificates(data))
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{file}: {exc}") from None
+    if not blobs:
+        raise ConfigurationError(f"{directory}: no certificates (.pem, .crt, .cer, .der) in directory")
+    return blobs
 
 
 class TrustStore(Protocol):
@@ -139,13 +153,7 @@ class TrustList:
         for raw in paths:
             path = Path(raw)
             if path.is_dir():
-                files = sorted(p for p in path.iterdir() if p.suffix.lower() in _CERT_SUFFIXES and p.is_file())
-                if not files:
-                    raise ConfigurationError(f"{path}: no .pem, .crt, .cer or .der files in directory")
-                for f in files:
-                    if _is_other_pem(f):  # e.g. the private key beside a DSC: not a certificate
-                        continue
-                    certs.extend(read_certificate_file(f))
+                certs.extend(certificates_in_directory(path))
             else:
                 certs.extend(read_certificate_file(path))
         return cls.from_der(certs)

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from .codes import FailureCode
 from .errors import ConfigurationError
 from .keys import PrivateKey, Signer
-from .pki import country_of, read_certificate_file, split_certificates
+from .pki import country_of, split_certificates
 from .signeddoc import (
     OID_LIST_SIGNER,
     DocumentError,
@@ -53,7 +53,7 @@ from .signeddoc import (
     sign_document,
 )
 from .stages import cbor, cose
-from .trust import TrustedSigner, TrustList, TrustStore
+from .trust import TrustedSigner, TrustList, TrustStore, certificates_in_directory
 
 __all__ = [
     "FORMAT",
@@ -73,7 +73,6 @@ __all__ = [
 ]
 
 FORMAT = "vaxcert.trust-list/1"
-_CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha1": hashes.SHA1,
     "sha224": hashes.SHA224,
@@ -540,16 +539,7 @@ def load_trust_source(
     """
     source = Path(path)
     if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() in _CERT_SUFFIXES and p.is_file())
-        blobs: list[bytes] = []
-        for file in files:
-            head = file.read_bytes()[:4096]
-            if b"-----BEGIN" in head and b"CERTIFICATE-----" not in head:
-                continue  # a private key or CSR beside the certificates
-            blobs.extend(read_certificate_file(file))
-        if not blobs:
-            raise ConfigurationError(f"{source}: no certificates (.pem, .crt, .cer, .der) in directory")
-        return _certificates(blobs, cscas, now)
+        return _certificates(certificates_in_directory(source), cscas, now)
     try:
         data = source.read_bytes()
     except OSError as exc:

@@ -11,10 +11,9 @@ from typing import Any
 import click
 
 from ..codes import FailureCode, Stage
-from ..errors import ConfigurationError, InputError
+from ..errors import InputError
 from ..issuer import Issuer
 from ..keys import Signer
-from ..trust import TrustList
 from ..verifier import VerificationResult
 from ._common import EXIT_INVALID, EXIT_OK, parse_time, read_file_arg, read_text_arg
 from ._context import verification_options
@@ -83,13 +82,6 @@ def issue_cmd(key_path: Path | None, hsm_key: str | None, cert_path: Path, valid
 
         qr.save(cert.hc1, qr_out)
     click.echo(cert.hc1)
-
-
-def load_trust(paths: tuple[Path, ...]) -> TrustList:
-    """The trust list from --trust options; a clear error when none is given."""
-    if not paths:
-        raise ConfigurationError("no trust configured: pass --trust FILE_OR_DIR (signer certificates)")
-    return TrustList.from_paths(paths)
 
 
 def _text_line(result: VerificationResult) -> str:
