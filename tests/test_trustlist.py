@@ -393,3 +393,13 @@ def test_cli_verify_with_signed_list(ministry: Path, tmp_path: Path) -> None:
     assert r.returncode == 1 and "TRUST_LIST_STALE" in r.stdout
     r = run("verify", "--trust", str(out), "--at", "2026-06-02", hc1)
     assert r.returncode == 2 and "--csca" in r.stderr
+
+
+def test_der_ending_in_a_whitespace_byte_is_kept_whole() -> None:
+    """Binary DER is never stripped: a signature may end in 0x20, 0x0a, ... (this made a test flaky)."""
+    from vaxcert.pki import split_certificates
+
+    for last in b" \n\r\t\x0b\x0c":
+        der = b"\x30\x05\x02\x03\x01\x00" + bytes((last,))
+        assert split_certificates(der) == [der]
+    assert split_certificates(b"  MAUCAwEAIA==\n") == [b"\x30\x05\x02\x03\x01\x00\x20"]

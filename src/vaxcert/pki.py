@@ -93,15 +93,18 @@ def allowed_types(certificate: x509.Certificate) -> frozenset[str]:
 
 
 def split_certificates(data: bytes) -> list[bytes]:
-    """DER blobs from PEM (one or many), DER, or base64 DER without PEM armour (not parsed)."""
+    """DER blobs from PEM (one or many), DER, or base64 DER without PEM armour (not parsed).
+
+    DER is binary and taken as it is: stripping "whitespace" would cut a certificate whose
+    signature happens to end in a byte such as 0x20 or 0x0a.
+    """
     blocks = _PEM_BLOCK.findall(data)
     try:
         if blocks:
             return [base64.b64decode(b"".join(b.split(b"-----")[2].split()), validate=True) for b in blocks]
-        stripped = data.strip()
-        if stripped[:1] == b"\x30":
-            return [stripped]
-        return [base64.b64decode(b"".join(stripped.split()), validate=True)]
+        if data[:1] == b"\x30":
+            return [data]
+        return [base64.b64decode(b"".join(data.split()), validate=True)]
     except (ValueError, binascii.Error, IndexError):
         raise ConfigurationError("not a certificate in PEM, DER or base64 form") from None
 
