@@ -18,8 +18,10 @@ class Stage(StrEnum):
     IMAGE = "image"
     PREFIX = "prefix"
     BASE45 = "base45"
+    NUMERIC = "numeric"  # SHC: the two-digit numeric encoding after ``shc:/``
     COMPRESSION = "compression"
     COSE = "cose"
+    JWS = "jws"  # SHC: JWS compact serialization and its protected header
     TRUST = "trust"
     SIGNATURE = "signature"
     CWT = "cwt"
@@ -27,6 +29,7 @@ class Stage(StrEnum):
     KEY_USAGE = "key_usage"
     PAYLOAD = "payload"
     SCHEMA = "schema"
+    FHIR = "fhir"  # SHC: the FHIR bundle (Patient, Immunization resources)
     VALUESET = "valueset"
     REVOCATION = "revocation"
     POLICY = "policy"
@@ -87,5 +90,20 @@ class FailureCode(StrEnum):
     REVOKED = "REVOKED"
     REVOCATION_LIST_INVALID = "REVOCATION_LIST_INVALID"
     REVOCATION_LIST_STALE = "REVOCATION_LIST_STALE"
+    # SMART Health Cards (vaxcert.formats.shc); the codes above are reused where they fit
+    SHC_NUMERIC_INVALID = "SHC_NUMERIC_INVALID"  # odd digit count, a non-digit, or a pair above 77
+    SHC_CHUNK_INVALID = "SHC_CHUNK_INVALID"  # bad or inconsistent shc:/N/M/ chunk header
+    SHC_CHUNKS_INCOMPLETE = "SHC_CHUNKS_INCOMPLETE"  # not every chunk of a chunked card is present
+    SHC_FILE_INVALID = "SHC_FILE_INVALID"  # not a .smart-health-card (or FHIR Parameters) document
+    JWS_INVALID = "JWS_INVALID"  # not a compact JWS (3 base64url parts, JSON header, no crit)
+    SIGNATURE_DER_ENCODED = "SIGNATURE_DER_ENCODED"  # ES256 signature in DER, not raw r||s
+    JSON_INVALID = "JSON_INVALID"  # not UTF-8 JSON, duplicate keys, NaN/Infinity
+    JSON_TOO_DEEP = "JSON_TOO_DEEP"
+    ISSUER_UNKNOWN = "ISSUER_UNKNOWN"  # the issuer (SHC iss) is not in the trust set
+    SHC_CLAIMS_INVALID = "SHC_CLAIMS_INVALID"  # JWT claims iss / nbf / exp / vc missing or mistyped
+    SHC_NOT_HEALTH_CARD = "SHC_NOT_HEALTH_CARD"  # vc.type lacks https://smarthealth.cards#health-card
+    FHIR_BUNDLE_INVALID = "FHIR_BUNDLE_INVALID"
+    FHIR_NO_IMMUNIZATION = "FHIR_NO_IMMUNIZATION"  # a valid card, but not a vaccination record
+    SHC_HOLDER_MISMATCH = "SHC_HOLDER_MISMATCH"  # cards of one file name different people
     # internal safety net: a bug, never expected
     INTERNAL_ERROR = "INTERNAL_ERROR"
