@@ -20,8 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from conftest import SHARED
-from vaxcert.formats.shc import ShcTrust, jwk_thumbprint
-from vaxcert.formats.shc import numeric
+from vaxcert.formats.shc import ShcTrust, jwk_thumbprint, numeric
 from vaxcert.formats.shc.jws import b64url_decode, b64url_encode
 
 SHC_DIR = SHARED / "shc"
@@ -44,13 +43,13 @@ def private_key_from_jwk(jwk: Mapping[str, Any]) -> ec.EllipticCurvePrivateKey:
 
 
 @cache
-def _private_jwks() -> dict[str, Any]:
+def private_jwks() -> dict[str, Any]:
     return json.loads((SHC_DIR / "issuer" / "jwks.private.json").read_text(encoding="utf-8"))
 
 
 def example_key(kid: str = EXAMPLE_KID) -> ec.EllipticCurvePrivateKey:
     """One of the example issuer's ES256 signing keys."""
-    jwk = next(k for k in _private_jwks()["keys"] if k["kid"] == kid)
+    jwk = next(k for k in private_jwks()["keys"] if k["kid"] == kid)
     return private_key_from_jwk(jwk)
 
 

@@ -239,7 +239,7 @@ def test_signatures() -> None:
     """A signature by another key under a trusted kid, or over altered content, is SIGNATURE_INVALID."""
     key, _, _ = new_issuer()
     _fails(sign(make_claims(), key, kid=EXAMPLE_KID), FailureCode.SIGNATURE_INVALID, Stage.SIGNATURE)
-    header, payload, signature = card().split(".")
+    header, _, signature = card().split(".")
     claims = make_claims()
     claims["vc"]["credentialSubject"]["fhirBundle"]["entry"][0]["resource"]["birthDate"] = "1971-01-20"
     forged = ".".join((header, b64url_encode(raw_deflate(minify(claims))), signature))
@@ -327,7 +327,7 @@ def test_inputs_that_are_not_cards() -> None:
 
 def test_naive_now_is_refused_as_result() -> None:
     """A naive 'now' is a caller bug, reported as INTERNAL_ERROR without raising."""
-    result = verify_shc(qr_text(card()), example_trust(), now=dt.datetime(2026, 1, 1))  # noqa: DTZ001
+    result = verify_shc(qr_text(card()), example_trust(), now=dt.datetime(2026, 1, 1))
     assert (result.valid, result.code) == (False, FailureCode.INTERNAL_ERROR)
 
 

@@ -64,13 +64,21 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str, what: str = "value") -> bytes:
-    """Strict unpadded base64url: only ``A-Z a-z 0-9 - _``, no ``=``, no whitespace."""
+    """Strict unpadded base64url: only ``A-Z a-z 0-9 - _``, no ``=``, no whitespace, canonical.
+
+    Canonical: the unused low bits of the last character are zero, so one byte string has one
+    encoding (otherwise the unsigned signature part of a card could be written several ways).
+    """
     if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise DecodeError(FailureCode.JWS_INVALID, Stage.JWS, f"{what} is not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):  # pragma: no cover - the pattern above excludes these
         raise DecodeError(FailureCode.JWS_INVALID, Stage.JWS, f"{what} is not base64url") from None
+    tail = len(data) % 3  # bytes in the last, partial group
+    if tail and b64url_encode(data[-tail:])[-1] != text[-1]:
+        raise DecodeError(FailureCode.JWS_INVALID, Stage.JWS, f"{what} is not canonical base64url")
+    return data
 
 
 def _reject_constant(name: str) -> Any:
