@@ -232,3 +232,29 @@ def test_base64url_must_be_canonical() -> None:
         jws_stage.parse(f"{head}.{signature[:-1]}{sibling}")
     assert _code(jws_stage.b64url_decode, "AB") == (FailureCode.JWS_INVALID, Stage.JWS)
     assert jws_stage.b64url_decode("AA") == b"\x00"
+
+
+def _tree_depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_tree_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_tree_depth(v) for v in value), default=0)
+    return 0
+
+
+json_trees: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='[]{}"\\ab,: ', max_size=8),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=4), c, max_size=3),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_trees, st.booleans())
+def test_depth_counts_structure_not_strings(value: Any, pretty: bool) -> None:
+    """The depth limit counts nesting of arrays and objects, whatever brackets and escapes strings hold."""
+    text = json.dumps(value, indent=1 if pretty else None, ensure_ascii=False)
+    depth = _tree_depth(value)
+    assert jws_stage.load_json(text, max_depth=max(depth, 1)) == value
+    if depth >= 1:
+        assert _code(lambda: jws_stage.load_json(text, max_depth=depth - 1))[0] == FailureCode.JSON_TOO_DEEP

@@ -57,8 +57,8 @@ def _holder(patient: Mapping[str, Any], path: str, warnings: list[str]) -> Holde
     names = patient.get("name")
     if not isinstance(names, list) or not names:
         raise _invalid(f"{path}.name is missing")
-    chosen = next((n for n in names if isinstance(n, Mapping) and n.get("use") == "official"), names[0])
-    if not isinstance(chosen, Mapping):
+    chosen = next((n for n in names if isinstance(n, dict) and n.get("use") == "official"), names[0])
+    if not isinstance(chosen, dict):
         raise _invalid(f"{path}.name[0] is not an object")
     family_value = chosen.get("family")
     if isinstance(family_value, list):  # DSTU2: family is a list
@@ -87,12 +87,12 @@ def _holder(patient: Mapping[str, Any], path: str, warnings: list[str]) -> Holde
 
 def _codings(immunization: Mapping[str, Any], path: str) -> list[ProductCode]:
     concept = immunization.get("vaccineCode")
-    codings = concept.get("coding") if isinstance(concept, Mapping) else None
+    codings = concept.get("coding") if isinstance(concept, dict) else None
     if not isinstance(codings, list):
         raise _invalid(f"{path}.vaccineCode.coding is missing")
     out = []
     for coding in codings:
-        if isinstance(coding, Mapping):
+        if isinstance(coding, dict):
             system, code = _text(coding.get("system")), _text(coding.get("code"))
             if system is not None and code is not None:
                 out.append(ProductCode(system, code))
@@ -139,7 +139,7 @@ def _protocol(immunization: Mapping[str, Any], path: str, warnings: list[str]) -
     if applied is None:
         return None, None
     first = applied[0] if isinstance(applied, list) and applied else None
-    if not isinstance(first, Mapping):
+    if not isinstance(first, dict):
         warnings.append(f"{path}.protocolApplied is not readable; dose number unknown")
         return None, None
     dose = _count(first.get("doseNumberPositiveInt", first.get("doseNumberString")))
@@ -152,8 +152,8 @@ def _performer(immunization: Mapping[str, Any]) -> str | None:
     if not isinstance(performers, list):
         return None
     for performer in performers:
-        actor = performer.get("actor") if isinstance(performer, Mapping) else None
-        if isinstance(actor, Mapping) and _text(actor.get("display")):
+        actor = performer.get("actor") if isinstance(performer, dict) else None
+        if isinstance(actor, dict) and _text(actor.get("display")):
             return _text(actor.get("display"))
     return None
 
@@ -182,8 +182,8 @@ def _event(
 
 
 def read_bundle(bundle: Any, products: ProductMap) -> BundleContent:
-    """Read a Health Card's FHIR bundle (see the module docstring for the rules)."""
-    if not isinstance(bundle, Mapping):
+    """Read a Health Card's FHIR bundle, as parsed JSON (dicts and lists; see the module docstring)."""
+    if not isinstance(bundle, dict):
         raise _invalid("fhirBundle is not an object")
     if bundle.get("resourceType") != "Bundle":
         raise _invalid("fhirBundle.resourceType is not Bundle")
@@ -200,10 +200,10 @@ def read_bundle(bundle: Any, products: ProductMap) -> BundleContent:
     long_urls = False
     for index, entry in enumerate(entries):
         path = f"entry[{index}]"
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, dict):
             raise _invalid(f"{path} is not an object")
         resource = entry.get("resource")
-        if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             raise _invalid(f"{path}.resource has no resourceType")
         full_url = entry.get("fullUrl")
         if full_url is not None:
@@ -233,7 +233,7 @@ def read_bundle(bundle: Any, products: ProductMap) -> BundleContent:
     for index, immunization in immunizations:
         path = f"entry[{index}].resource"
         subject = immunization.get("patient")
-        reference = subject.get("reference") if isinstance(subject, Mapping) else None
+        reference = subject.get("reference") if isinstance(subject, dict) else None
         if not isinstance(reference, str) or reference != patient_url:
             raise _invalid(f"{path}.patient.reference does not point to the bundle's Patient")
         status = immunization.get("status")

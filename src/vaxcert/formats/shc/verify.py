@@ -310,7 +310,7 @@ class ShcVerifier:
             found = [
                 p.get("valueString")
                 for p in parameters
-                if isinstance(p, Mapping) and p.get("name") == "verifiableCredential"
+                if isinstance(p, dict) and p.get("name") == "verifiableCredential"
             ]
         else:
             raise DecodeError(
