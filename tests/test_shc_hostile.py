@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import NOW
 from shc_support import EXAMPLE_KID, bundle_of, card, example_trust, immunization, make_claims, qr_text, sign
+from strategies_shc import json_values
 from vaxcert import FailureCode
 from vaxcert.formats.shc import ShcResult, ShcVerifier
 from vaxcert.formats.shc.jws import b64url_encode
@@ -24,20 +25,6 @@ VERIFIER = ShcVerifier(example_trust())
 VALID_QR = qr_text(card())
 VALID_JWS = card()
 
-json_values: st.SearchStrategy[Any] = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12)
-    | st.sampled_from(["resource:0", "resource:1", "completed", "Patient", "Immunization", "Bundle", "collection",
-                       "2021-01-01", "1951", "http://hl7.org/fhir/sid/cvx", "207",
-                       "https://smarthealth.cards#health-card"]),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["resourceType", "type", "entry", "resource", "fullUrl", "name", "family",
-                                       "given", "birthDate", "status", "vaccineCode", "coding", "system", "code",
-                                       "patient", "reference", "occurrenceDateTime", "protocolApplied",
-                                       "doseNumberPositiveInt", "performer", "actor", "display", "lotNumber",
-                                       "use", "text"]) | st.text(max_size=6), children, max_size=5),
-    max_leaves=20,
-)
 
 
 def _check(results: Any) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from conftest import NOW
 from shc_support import EXAMPLE_ISS, EXAMPLE_KID, X5C_KID, card, example_jwks, make_claims, new_issuer, qr_text, sign
+from strategies_shc import trust_documents
 from vaxcert import ConfigurationError
 from vaxcert.formats.shc import ShcTrust, ShcTrustError, jwk_thumbprint, verify_shc
 from vaxcert.formats.shc.jws import b64url_encode
@@ -248,19 +248,9 @@ def test_reprs_hold_no_key_material() -> None:
     assert repr(trust) == "ShcTrust(issuers=1, keys=2)"
 
 
-_JSON: Any = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 2**70) | st.text(max_size=10)
-    | st.sampled_from(["https://a.example", "EC", "P-256", "ES256", "sig", "rid", EXAMPLE_KID]),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(
-        st.sampled_from(["iss", "keys", "crls", "issuer", "issuerInfo", "participating_issuers", "kty", "crv", "x",
-                         "y", "kid", "alg", "use", "x5c", "d", "crlVersion", "method", "ctr", "rids", "name",
-                         "country"]), c, max_size=5),
-    max_leaves=15,
-)
-
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_JSON)
+@given(trust_documents)
 def test_hostile_trust_documents(document: Any) -> None:
     """Arbitrary documents load (lenient) or raise ShcTrustError (strict), nothing else."""
     ShcTrust.from_documents([document], strict=False)
