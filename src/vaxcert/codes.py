@@ -104,6 +104,5 @@ class FailureCode(StrEnum):
     SHC_NOT_HEALTH_CARD = "SHC_NOT_HEALTH_CARD"  # vc.type lacks https://smarthealth.cards#health-card
     FHIR_BUNDLE_INVALID = "FHIR_BUNDLE_INVALID"
     FHIR_NO_IMMUNIZATION = "FHIR_NO_IMMUNIZATION"  # a valid card, but not a vaccination record
-    SHC_HOLDER_MISMATCH = "SHC_HOLDER_MISMATCH"  # cards of one file name different people
     # internal safety net: a bug, never expected
     INTERNAL_ERROR = "INTERNAL_ERROR"
