@@ -16,6 +16,7 @@ from .certs import issue_cmd, qr_cmd, verify_cmd
 from .keys import keys
 from .registry import registry
 from .revoke import revoke
+from .rules import rules
 from .scan import scan_cmd
 from .trust import trust
 from .vectors import vectors
@@ -40,6 +41,7 @@ cli.add_command(revoke)
 cli.add_command(bundle)
 cli.add_command(registry)
 cli.add_command(vectors)
+cli.add_command(rules)
 
 
 def main() -> None:
