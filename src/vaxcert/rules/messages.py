@@ -49,6 +49,7 @@ class Reason(StrEnum):
     RECOVERY_NOT_ACCEPTED = "RECOVERY_NOT_ACCEPTED"
     WRONG_DISEASE = "WRONG_DISEASE"
     CERTIFICATE_INVALID = "CERTIFICATE_INVALID"
+    RULE_FAILED = "RULE_FAILED"  # a business rule (rules as data) without a more specific reason
     # verification failures
     NOT_AUTHENTIC = "NOT_AUTHENTIC"
     CERTIFICATE_EXPIRED = "CERTIFICATE_EXPIRED"
@@ -93,6 +94,7 @@ _TEXTS: Final[Mapping[str, Mapping[Reason | tuple[Reason, Pass], str]]] = {
         Reason.RECOVERY_NOT_ACCEPTED: "Không chấp nhận giấy chứng nhận khỏi bệnh.",
         Reason.WRONG_DISEASE: "Không phải chứng nhận về COVID-19.",
         Reason.CERTIFICATE_INVALID: "Nội dung chứng nhận không hợp lệ.",
+        Reason.RULE_FAILED: "Không đáp ứng quy định đang áp dụng ({rule}).",
         Reason.NOT_AUTHENTIC: "Chứng nhận không xác thực được hoặc không đọc được.",
         Reason.CERTIFICATE_EXPIRED: "Chứng nhận đã hết hạn.",
         Reason.CERTIFICATE_NOT_YET_VALID: "Chứng nhận chưa có hiệu lực.",
@@ -130,6 +132,7 @@ _TEXTS: Final[Mapping[str, Mapping[Reason | tuple[Reason, Pass], str]]] = {
         Reason.RECOVERY_NOT_ACCEPTED: "Recovery certificates are not accepted.",
         Reason.WRONG_DISEASE: "Not a COVID-19 certificate.",
         Reason.CERTIFICATE_INVALID: "The certificate's content is invalid.",
+        Reason.RULE_FAILED: "Does not meet a rule of the policy in force ({rule}).",
         Reason.NOT_AUTHENTIC: "The certificate is not authentic or cannot be read.",
         Reason.CERTIFICATE_EXPIRED: "The certificate has expired.",
         Reason.CERTIFICATE_NOT_YET_VALID: "The certificate is not valid yet.",
@@ -203,6 +206,7 @@ def render(
         "sd": details.get("sd", "?"),
         "days": details.get("days", "?"),
         "product": details.get("product", "?"),
+        "rule": details.get("rule", "?"),
         "test": _TEST_KINDS[lang].get(test, test),
         "from": _from_text(valid_from, lang),
         "until": _until_text(valid_until, lang),
