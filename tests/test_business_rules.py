@@ -376,3 +376,15 @@ def test_hostile_payloads_give_results(hostile: dict[str, Any]) -> None:
     rules = RuleSet.load(BUSINESS_RULES / "EU")
     for result in evaluate_rules(rules, hostile, now=AT, country="EU"):
         assert result.outcome in tuple(Outcome)
+
+
+def test_public_names() -> None:
+    """vaxcert.rules and the rule modules list in __all__ only names they define, each once."""
+    import vaxcert.rules
+    from vaxcert.rules import certlogic, gateway, passrules, ruletests
+
+    for module in (vaxcert.rules, certlogic, gateway, passrules, ruletests):
+        assert len(module.__all__) == len(set(module.__all__))
+        for name in module.__all__:
+            assert hasattr(module, name), (module.__name__, name)
+    assert {"RuleSet", "evaluate_rules", "PassRules", "CertLogicError"} <= set(vaxcert.rules.__all__)

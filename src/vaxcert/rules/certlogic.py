@@ -34,6 +34,7 @@ import calendar
 import datetime as dt
 import functools
 import json
+import operator as operator_module
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -312,6 +313,13 @@ def _to_datetime(value: Any, amount: int, unit: str) -> dt.datetime:
     return moment if amount == 0 else _plus_time(moment, amount, unit)
 
 
+@functools.lru_cache(maxsize=4096)
+def _offset_cached(text: str, amount: int, unit: str) -> dt.datetime:
+    """``plusTime`` on a string, remembered (rules offset the same few dates again and again)."""
+    moment = _parse_datetime(text)
+    return moment if amount == 0 else _plus_time(moment, amount, unit)
+
+
 def _date_of_birth_value(value: Any) -> dt.datetime:
     if not isinstance(value, str):
         raise CertLogicError(f"dccDateOfBirth: the operand must be a string, but it is {_kind(value)}")
@@ -462,14 +470,14 @@ def _chain(operator: str, operands: Sequence[Any]) -> bool:
 
 
 _ORDER: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
-    "<": lambda a, b: a < b,
-    ">": lambda a, b: a > b,
-    "<=": lambda a, b: a <= b,
-    ">=": lambda a, b: a >= b,
-    "before": lambda a, b: a < b,
-    "after": lambda a, b: a > b,
-    "not-after": lambda a, b: a <= b,
-    "not-before": lambda a, b: a >= b,
+    "<": operator_module.lt,
+    ">": operator_module.gt,
+    "<=": operator_module.le,
+    ">=": operator_module.ge,
+    "before": operator_module.lt,
+    "after": operator_module.gt,
+    "not-after": operator_module.le,
+    "not-before": operator_module.ge,
 }
 
 
@@ -656,19 +664,49 @@ def _compile_array(items: list[_Fn]) -> _Fn:
 
 
 def _compile_var(path: _Path) -> _Fn:
+    """A path lookup unrolled for up to four fragments over dicts and lists (the usual JSON);
+    anything else (tuples, read-only mappings, ...) takes the general loop."""
     if not path:
         return lambda data: data
-    if len(path) == 1 and path[0][1] is None:
-        key = path[0][0]
-
-        def var1(data: Any) -> Any:
-            if type(data) is dict:
-                return data.get(key)
-            return _lookup(data, path)
-
-        return var1
+    if len(path) > 4:
+        return lambda data: _lookup(data, path)
+    padded: list[tuple[str, int | None]] = [*path, *[("", None)] * (4 - len(path))]
+    (k0, i0), (k1, i1), (k2, i2), (k3, i3) = padded
+    depth = len(path)
 
     def var(data: Any) -> Any:
+        kind = type(data)
+        if kind is dict:
+            a = data.get(k0)
+        elif kind is list and i0 is not None:
+            a = data[i0] if i0 < len(data) else None
+        else:
+            return _lookup(data, path)
+        if depth == 1 or a is None:
+            return a
+        kind = type(a)
+        if kind is dict:
+            a = a.get(k1)
+        elif kind is list and i1 is not None:
+            a = a[i1] if i1 < len(a) else None
+        else:
+            return _lookup(data, path)
+        if depth == 2 or a is None:
+            return a
+        kind = type(a)
+        if kind is dict:
+            a = a.get(k2)
+        elif kind is list and i2 is not None:
+            a = a[i2] if i2 < len(a) else None
+        else:
+            return _lookup(data, path)
+        if depth == 3 or a is None:
+            return a
+        kind = type(a)
+        if kind is dict:
+            return a.get(k3)
+        if kind is list and i3 is not None:
+            return a[i3] if i3 < len(a) else None
         return _lookup(data, path)
 
     return var
@@ -778,17 +816,15 @@ def _compile_plus(operator: str, values: list[Any]) -> _Fn:
 def _compile_compare(operator: str, values: list[Any]) -> _Fn:
     operands = tuple(_compile(v) for v in values)
     test = _ORDER[operator]
-    dates = operator in _DATE_COMPARISONS
-    kind_ok: Callable[[Any], bool] = (
-        (lambda x: type(x) is dt.datetime or isinstance(x, dt.datetime)) if dates else _is_int
-    )
-    checker = _compare_dates if dates else _compare_ints
+    # the usual operand type: a fast exact-type check, the general check otherwise
+    usual: type = dt.datetime if operator in _DATE_COMPARISONS else int
+    checker = _compare_dates if operator in _DATE_COMPARISONS else _compare_ints
     if len(operands) == 2:
         first, second = operands
 
         def compare2(data: Any) -> Any:
             a, b = first(data), second(data)
-            if kind_ok(a) and kind_ok(b):
+            if type(a) is usual and type(b) is usual:
                 return test(a, b)
             return checker(operator, (a, b))
 
@@ -808,8 +844,7 @@ def _compile_plus_time(operator: str, values: list[Any]) -> _Fn:
     def plus_time(data: Any) -> Any:
         value = operand(data)
         if type(value) is str:
-            moment = _parse_datetime(value)
-            return moment if amount == 0 else _plus_time(moment, amount, unit)
+            return _offset_cached(value, amount, unit)
         return _to_datetime(value, amount, unit)
 
     return plus_time

@@ -29,6 +29,7 @@ The data a rule sees is ``{"payload": <payload>, "external": {"validationClock",
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import json
@@ -56,8 +57,11 @@ __all__ = [
     "RuleResult",
     "RuleSet",
     "certificate_type",
+    "evaluate_on",
+    "evaluate_one",
     "evaluate_rules",
     "external_value_sets",
+    "payload_schema",
     "rule_data",
 ]
 
@@ -179,6 +183,16 @@ class Rule:
     schema_key: tuple[int, int, int] = field(repr=False)
     engine_key: tuple[int, int, int] = field(repr=False)
     compiled: CompiledExpression = field(repr=False)
+    #: ``Logic`` as canonical JSON (sorted keys): equal for rules with the same logic.
+    logic_key: str = field(repr=False)
+    #: True when vaxcert can run this rule: engine CERTLOGIC, version at most :data:`ENGINE_VERSION`.
+    supported: bool = field(repr=False)
+    _passed: RuleResult = field(init=False, repr=False)
+    _failed: RuleResult = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_passed", RuleResult(self, Outcome.PASSED))
+        object.__setattr__(self, "_failed", RuleResult(self, Outcome.FAILED))
 
     @classmethod
     def from_json(cls, document: Any, *, origin: str = "rule") -> Rule:
@@ -250,6 +264,9 @@ class Rule:
             schema_key=_version(schema_version, "SchemaVersion", origin),
             engine_key=_version(engine_version, "EngineVersion", origin),
             compiled=compile_expression(logic),
+            logic_key=json.dumps(logic, sort_keys=True, separators=(",", ":")),
+            supported=engine.strip().upper() == ENGINE
+            and _version(engine_version, "EngineVersion", origin) <= _ENGINE_KEY,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -262,11 +279,6 @@ class Rule:
         return f"Rule({self.identifier} {self.version} {self.type} {where} {self.certificate_type})"
 
     # -- queries ----------------------------------------------------------------------------
-
-    @property
-    def supported(self) -> bool:
-        """True when vaxcert can run this rule: engine CERTLOGIC, version at most :data:`ENGINE_VERSION`."""
-        return self.engine.strip().upper() == ENGINE and self.engine_key <= _ENGINE_KEY
 
     def valid_at(self, moment: dt.datetime) -> bool:
         """True when ``moment`` lies in ``ValidFrom`` .. ``ValidTo`` (both inclusive)."""
@@ -294,9 +306,9 @@ class Rule:
         except CertLogicError as error:
             return RuleResult(self, Outcome.OPEN, str(error))
         if value is True:
-            return RuleResult(self, Outcome.PASSED)
+            return self._passed
         if value is False:
-            return RuleResult(self, Outcome.FAILED)
+            return self._failed
         return RuleResult(self, Outcome.OPEN, "the rule did not evaluate to true or false")
 
 
@@ -340,10 +352,15 @@ class RuleResult:
 class RuleSet:
     """An immutable collection of rules (several versions of one identifier may be present)."""
 
-    __slots__ = ("_rules",)
+    __slots__ = ("_boundaries", "_rules", "_selections")
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._rules = tuple(rules)
+        moments = {rule.valid_from for rule in self._rules} | {r.valid_to for r in self._rules if r.valid_to}
+        self._boundaries = sorted(moments)
+        # (country, issuer, type, region) -> (after, before, rules): the selection holds strictly
+        # between two consecutive ValidFrom/ValidTo instants, so it is reused there.
+        self._selections: dict[tuple[str, str | None, str, str | None], tuple[Any, Any, tuple[Rule, ...]]] = {}
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self._rules)
@@ -441,6 +458,23 @@ class RuleSet:
         arrival = country.strip().upper()
         issuer = issuer_country.strip().upper() if issuer_country else None
         area = region.strip().upper() if region and region.strip() else None
+        key = (arrival, issuer, wanted_type, area)
+        cached = self._selections.get(key)
+        if cached is not None and (cached[0] is None or cached[0] < at) and (cached[1] is None or at < cached[1]):
+            return list(cached[2])
+        chosen = self._select(arrival, issuer, wanted_type, area, at)
+        position = bisect.bisect_left(self._boundaries, at)
+        if position == len(self._boundaries) or self._boundaries[position] != at:
+            after = self._boundaries[position - 1] if position > 0 else None
+            before = self._boundaries[position] if position < len(self._boundaries) else None
+            if len(self._selections) > 64:
+                self._selections.clear()
+            self._selections[key] = (after, before, tuple(chosen))
+        return chosen
+
+    def _select(
+        self, arrival: str, issuer: str | None, wanted_type: str, area: str | None, at: dt.datetime
+    ) -> list[Rule]:
         best: dict[tuple[str, str], Rule] = {}
         for rule in self._rules:
             if rule.certificate_type not in ("General", wanted_type) or not rule.valid_at(at):
@@ -501,6 +535,7 @@ def external_value_sets(valuesets: ValueSets | Mapping[str, Sequence[str]] | Non
     return valuesets
 
 
+@functools.lru_cache(maxsize=256)
 def _clock(moment: dt.datetime) -> str:
     """An ISO 8601 UTC timestamp with milliseconds (``2021-06-01T10:00:00.000Z``)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
@@ -544,9 +579,15 @@ def rule_data(
     return {"payload": payload, "external": context}
 
 
-def _payload_schema(payload: Any) -> tuple[int, int, int] | None:
-    version = payload.get("ver") if isinstance(payload, Mapping) else None
-    if not isinstance(version, str) or (match := _VERSION.fullmatch(version.strip())) is None:
+def payload_schema(payload: Any) -> tuple[int, int, int] | None:
+    """The payload's schema version ``ver`` as numbers (None when missing or malformed)."""
+    version = payload.get("ver") if type(payload) is dict or isinstance(payload, Mapping) else None
+    return _schema_version(version) if type(version) is str else None
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_version(version: str) -> tuple[int, int, int] | None:
+    if (match := _VERSION.fullmatch(version.strip())) is None:
         return None
     major, minor, patch = match.groups()
     return int(major), int(minor or 0), int(patch or 0)
@@ -574,16 +615,22 @@ def evaluate_rules(
     """
     data = rule_data(payload, now=now, country=country, exp=exp, iat=iat, valuesets=valuesets,
                      region=region, issuer_country=issuer_country, external=external)
-    schema = _payload_schema(payload)
-    results: list[RuleResult] = []
-    for rule in rules:
-        if not rule.supported:
-            results.append(RuleResult(rule, Outcome.OPEN, f"engine {rule.engine} {rule.engine_version} is not "
-                                                            f"supported (vaxcert runs {ENGINE} {ENGINE_VERSION})"))
-        elif schema is None:
-            results.append(RuleResult(rule, Outcome.OPEN, "the payload has no schema version (ver)"))
-        elif schema[0] != rule.schema_key[0] or schema < rule.schema_key:
-            results.append(RuleResult(rule, Outcome.OPEN, f"the rule is for schema version {rule.schema_version}"))
-        else:
-            results.append(rule.evaluate(data))
-    return results
+    return evaluate_on(rules, data)
+
+
+def evaluate_on(rules: Iterable[Rule], data: Mapping[str, Any]) -> list[RuleResult]:
+    """:func:`evaluate_rules` on a data context already built with :func:`rule_data`."""
+    schema = payload_schema(data.get("payload"))
+    return [evaluate_one(rule, data, schema) for rule in rules]
+
+
+def evaluate_one(rule: Rule, data: Mapping[str, Any], schema: tuple[int, int, int] | None) -> RuleResult:
+    """One rule with the engine and schema-version checks (``schema``: :func:`payload_schema`)."""
+    if not rule.supported:
+        return RuleResult(rule, Outcome.OPEN, f"engine {rule.engine} {rule.engine_version} is not "
+                                              f"supported (vaxcert runs {ENGINE} {ENGINE_VERSION})")
+    if schema is None:
+        return RuleResult(rule, Outcome.OPEN, "the payload has no schema version (ver)")
+    if schema[0] != rule.schema_key[0] or schema < rule.schema_key:
+        return RuleResult(rule, Outcome.OPEN, f"the rule is for schema version {rule.schema_version}")
+    return rule.evaluate(data)

@@ -44,7 +44,17 @@ from typing import Any, Final
 
 from ..valuesets import ValueSets
 from .certlogic import CertLogicError, CompiledExpression, compile_expression
-from .gateway import Outcome, RuleFormatError, RuleResult, RuleSet, certificate_type, evaluate_rules
+from .gateway import (
+    Outcome,
+    Rule,
+    RuleFormatError,
+    RuleResult,
+    RuleSet,
+    certificate_type,
+    evaluate_one,
+    payload_schema,
+    rule_data,
+)
 from .messages import Pass, Reason
 
 __all__ = ["BUNDLED", "FORMAT", "PassRules", "PassVerdict", "payload_type"]
@@ -252,12 +262,16 @@ class PassRules:
         kind = payload_type(payload)
         results: dict[Pass, tuple[RuleResult, ...]] = {}
         if kind is not None:
-            extra = {"holderCertificates": list(holder_certificates)}
+            data = rule_data(payload, now=now, country=self.country, exp=exp, iat=iat, valuesets=valuesets,
+                             region=region, issuer_country=issuer_country,
+                             external={"holderCertificates": list(holder_certificates)})
+            known: dict[tuple[str, str, str], RuleResult] = {}
+            schema = payload_schema(payload)
             for colour in _COLOURS:
                 chosen = self.select(colour, cert_type=kind, at=now, region=region)
-                results[colour] = tuple(evaluate_rules(
-                    chosen, payload, now=now, country=self.country, exp=exp, iat=iat, valuesets=valuesets,
-                    region=region, issuer_country=issuer_country, external=extra))
+                results[colour] = tuple(_reuse(rule, known, data, schema) for rule in chosen)
+                if _granted(results[colour], kind):  # a colour granted: the next ones are not needed
+                    break
         return self.decide(payload, results)
 
     def decide(self, payload: Any, results: Mapping[Pass, Sequence[RuleResult]]) -> PassVerdict:
@@ -266,14 +280,10 @@ class PassRules:
         frozen = MappingProxyType({colour: tuple(results.get(colour, ())) for colour in _COLOURS})
         if kind is None:
             return PassVerdict(Pass.RED, Reason.CERTIFICATE_INVALID, None, frozen)
-        typed_any = False
         for colour in _COLOURS:
-            chosen = frozen[colour]
-            typed = any(result.rule.certificate_type == kind for result in chosen)
-            typed_any = typed_any or typed
-            if typed and all(result.passed for result in chosen):
+            if _granted(frozen[colour], kind):
                 return PassVerdict(colour, self._label(colour, kind, payload), kind, frozen)
-        if not typed_any:
+        if not any(result.rule.certificate_type == kind for colour in _COLOURS for result in frozen[colour]):
             return PassVerdict(Pass.RED, _NOT_ACCEPTED.get(kind, Reason.RULE_FAILED), kind, frozen)
         failed = [result for colour in _COLOURS for result in frozen[colour] if not result.passed]
         for identifier, reason in self.reasons:
@@ -297,6 +307,30 @@ class PassRules:
             except CertLogicError:
                 continue
         return _DEFAULT_LABELS[kind][colour]
+
+
+def _granted(results: Sequence[RuleResult], kind: str) -> bool:
+    """Every result passed, and at least one rule is specific to the certificate type."""
+    typed = False
+    for result in results:
+        if result.outcome is not Outcome.PASSED:
+            return False
+        typed = typed or result.rule.certificate_type == kind
+    return typed
+
+
+def _reuse(
+    rule: Rule, known: dict[tuple[str, str, str], RuleResult], data: Mapping[str, Any],
+    schema: tuple[int, int, int] | None,
+) -> RuleResult:
+    """The result of ``rule``, reusing that of an identical rule (same identifier, version and
+    logic) already evaluated on the same data - GREEN and YELLOW share their general rules."""
+    key = (rule.identifier, rule.version, rule.logic_key)
+    done = known.get(key)
+    if done is None:
+        done = known[key] = evaluate_one(rule, data, schema)
+        return done
+    return done if done.rule is rule else RuleResult(rule, done.outcome, done.error)
 
 
 def _reasons(value: Any, origin: str) -> list[tuple[str, Reason]]:
