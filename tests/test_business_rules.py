@@ -388,3 +388,19 @@ def test_public_names() -> None:
         for name in module.__all__:
             assert hasattr(module, name), (module.__name__, name)
     assert {"RuleSet", "evaluate_rules", "PassRules", "CertLogicError"} <= set(vaxcert.rules.__all__)
+
+
+def test_rules_validate_command(tmp_path: Path) -> None:
+    """`vaxcert rules validate`: 0 for the shared rules, 1 naming an invalid Logic, 2 for a non-rule file."""
+    ok = run("rules", "validate", str(BUSINESS_RULES))
+    count = len(RuleSet.load(BUSINESS_RULES))
+    assert ok.returncode == 0 and ok.stdout.splitlines()[-1] == f"{count} rules, 0 with invalid Logic"
+    rules = [make_rule(Logic={"and": [True]}), make_rule("VR-XX-0002", EngineVersion="9.0.0")]
+    (tmp_path / "r.json").write_text(json.dumps(rules))
+    bad = run("rules", "validate", str(tmp_path / "r.json"))
+    assert bad.returncode == 1
+    assert 'an "and" operation must have at least 2 operands, but it has 1' in bad.stdout
+    assert "not supported" in bad.stdout
+    (tmp_path / "x.json").write_text(json.dumps({"foo": 1}))
+    usage = run("rules", "validate", str(tmp_path / "x.json"))
+    assert usage.returncode == 2 and "Identifier" in usage.stderr

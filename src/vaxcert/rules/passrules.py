@@ -236,7 +236,7 @@ class PassRules:
 
     # -- the verdict ------------------------------------------------------------------------
 
-    def select(self, colour: Pass, *, cert_type: str, at: dt.datetime, region: str | None = None) -> list[Any]:
+    def select(self, colour: Pass, *, cert_type: str, at: dt.datetime, region: str | None = None) -> list[Rule]:
         """The rules of ``colour`` that apply to a certificate of ``cert_type`` at ``at`` in ``region``."""
         rules = self.green if colour is Pass.GREEN else self.yellow
         return rules.select(country=self.country, at=at, cert_type=cert_type, region=region)
