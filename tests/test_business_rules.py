@@ -404,3 +404,14 @@ def test_rules_validate_command(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text(json.dumps({"foo": 1}))
     usage = run("rules", "validate", str(tmp_path / "x.json"))
     assert usage.returncode == 2 and "Identifier" in usage.stderr
+
+
+def test_runner_skips_hidden_folders_and_node_modules(tmp_path: Path) -> None:
+    """Rule folders under .git or node_modules (a built tooling checkout) are not taken for rules."""
+    write_rule_folder(tmp_path, make_rule(), {"t.json": {"payload": payload(), "external": {}, "expected": True}})
+    write_rule_folder(tmp_path / "tooling" / "node_modules", make_rule("VR-XX-0009", Logic=False),
+                      {"t.json": {"payload": payload(), "external": {}, "expected": True}})
+    write_rule_folder(tmp_path / ".git", make_rule("VR-XX-0008", Logic=False),
+                      {"t.json": {"payload": payload(), "external": {}, "expected": True}})
+    report = run_rule_tests([tmp_path])
+    assert report.ok and [r.rule for r in report.results] == ["VR-XX-0001"]

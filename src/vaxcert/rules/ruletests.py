@@ -19,6 +19,7 @@ reported as warnings: they do not change whether the logic agrees.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,7 @@ def find_rule_folders(paths: Iterable[str | Path]) -> list[Path]:
         if source.is_file() and source.name == "rule.json":
             found = [source.parent]
         elif source.is_dir():
-            found = sorted(p.parent for p in source.rglob("rule.json"))
+            found = _rule_folders_below(source)
         elif source.exists():
             raise ConfigurationError(f"{source}: expected a rule folder or a rule.json file")
         else:
@@ -84,6 +85,17 @@ def find_rule_folders(paths: Iterable[str | Path]) -> list[Path]:
             raise ConfigurationError(f"{source}: no <RULE-ID>/rule.json below it")
         folders.extend(folder for folder in found if folder not in folders)
     return folders
+
+
+def _rule_folders_below(root: Path) -> list[Path]:
+    """Folders holding a rule.json at or below ``root``, skipping hidden folders and node_modules
+    (a checkout of the rules repository with its tooling built)."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d != "node_modules")
+        if "rule.json" in files:
+            found.append(Path(folder))
+    return sorted(found)
 
 
 def _read_json(path: Path) -> Any:
