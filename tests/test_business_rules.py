@@ -415,3 +415,26 @@ def test_runner_skips_hidden_folders_and_node_modules(tmp_path: Path) -> None:
                       {"t.json": {"payload": payload(), "external": {}, "expected": True}})
     report = run_rule_tests([tmp_path])
     assert report.ok and [r.rule for r in report.results] == ["VR-XX-0001"]
+
+
+def test_deeply_nested_rules_are_errors_not_crashes(tmp_path: Path) -> None:
+    """A hostile, deeply nested Logic is a format error when loaded, a disagreement when tested."""
+    deep = "[" * 100_000 + "]" * 100_000
+    text = json.dumps(make_rule()).replace('"Logic": {', '"Logic": {"x": ' + deep + ', "y": {', 1)
+    with pytest.raises(RuleFormatError, match="nested too deeply"):
+        RuleSet.from_json(text)
+    logic: Any = True
+    for _ in range(3000):
+        logic = {"!": [logic]}
+    with pytest.raises(RuleFormatError, match="nested too deeply"):
+        Rule.from_json(make_rule(Logic=logic))
+    nested = json.dumps(make_rule()).replace('"Logic": {', '"Logic": ' + '{"!": [' * 3000 + "true" + "]}" * 3000
+                                             + ', "Unused": {', 1)
+    for name, rule_text in (("VR-XX-0001", text), ("VR-XX-0002", nested)):
+        folder = tmp_path / "XX" / name
+        (folder / "tests").mkdir(parents=True)
+        (folder / "rule.json").write_text(rule_text)
+        (folder / "tests" / "t.json").write_text(json.dumps({"payload": payload(), "expected": True}))
+    result = run("rules", "test", str(tmp_path), "--format", "json")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert all(not json.loads(line)["agree"] for line in result.stdout.splitlines())

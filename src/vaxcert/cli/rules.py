@@ -25,7 +25,7 @@ def _value_sets(path: Path | None) -> dict[str, list[str]] | None:
         return None
     try:
         document: Any = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         raise ConfigurationError(f"{path}: not a readable JSON file") from None
     if not isinstance(document, dict) or not all(
         isinstance(codes, list) and all(isinstance(code, str) for code in codes) for codes in document.values()

@@ -204,6 +204,13 @@ class Rule:
         list, an object by language or one English text; timestamps may carry any offset or none
         (UTC).  Raises :class:`RuleFormatError` naming the rule and the field otherwise.
         """
+        try:
+            return cls._from_json(document, origin)
+        except RecursionError:
+            raise RuleFormatError(f"{origin}: nested too deeply") from None
+
+    @classmethod
+    def _from_json(cls, document: Any, origin: str) -> Rule:
         if isinstance(document, str | bytes):
             try:
                 document = json.loads(document)
@@ -388,6 +395,8 @@ class RuleSet:
         if isinstance(document, str | bytes):
             try:
                 document = json.loads(document)
+            except RecursionError:
+                raise RuleFormatError(f"{origin}: nested too deeply") from None
             except ValueError:
                 raise RuleFormatError(f"{origin}: not valid JSON") from None
         if isinstance(document, Mapping) and "rules" in document and "Logic" not in document:

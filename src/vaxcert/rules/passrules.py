@@ -166,8 +166,8 @@ class PassRules:
         if isinstance(document, str | bytes):
             try:
                 document = json.loads(document)
-            except ValueError:
-                raise RuleFormatError(f"{origin}: not valid JSON") from None
+            except (ValueError, RecursionError):
+                raise RuleFormatError(f"{origin}: not valid JSON (or nested too deeply)") from None
         if not isinstance(document, Mapping) or document.get("format") != FORMAT:
             raise RuleFormatError(f"{origin}: not a {FORMAT} document")
         name, country = document.get("name"), document.get("country")

@@ -101,7 +101,7 @@ def _rule_folders_below(root: Path) -> list[Path]:
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         raise RuleFormatError(f"{path.name}: not a readable JSON file") from None
 
 
