@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from vaxcert import Issuer, KeySigner, TrustList, Verifier
-from vaxcert.keys import generate_private_key
-from vaxcert.pki import create_csca, create_dsc
+from vaxcert.pki.certificates import create_csca, create_dsc
+from vaxcert.pki.keys import generate_private_key
 from vaxcert.stages import base45, compression, cose, prefix
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)

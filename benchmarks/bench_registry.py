@@ -25,8 +25,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from vaxcert.keys import generate_private_key, save_private_key
-from vaxcert.pki import certificate_pem, create_csca, create_dsc
+from vaxcert.pki.certificates import certificate_pem, create_csca, create_dsc
+from vaxcert.pki.keys import generate_private_key, save_private_key
 from vaxcert.registry import Registry, open_registry
 from vaxcert.registry.batch import KeyDirectory, run
 from vaxcert.registry.importer import import_file

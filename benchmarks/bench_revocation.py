@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import NOW, make_pki
 from test_issue_verify import VACCINATION
 from vaxcert.issuer import Issuer
-from vaxcert.keys import KeySigner
-from vaxcert.revocation import HashSet, HashType, RevocationList
+from vaxcert.pki.keys import KeySigner
 from vaxcert.stages import cose
+from vaxcert.trust.revocation import HashSet, HashType, RevocationList
 
 
 def _per_call(stmt: object, number: int) -> float:

@@ -18,10 +18,10 @@ import timeit
 from collections.abc import Callable
 
 from vaxcert import Issuer, TrustList, Verifier, card, qr
-from vaxcert.keys import KeySigner, generate_private_key
-from vaxcert.pki import create_csca, create_dsc
+from vaxcert.dcc.uvci import generate
+from vaxcert.pki.certificates import create_csca, create_dsc
+from vaxcert.pki.keys import KeySigner, generate_private_key
 from vaxcert.rules import DEFAULT_POLICY, assess
-from vaxcert.uvci import generate
 
 NOW = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
 

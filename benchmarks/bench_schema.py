@@ -22,7 +22,7 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-from vaxcert import schema
+from vaxcert.dcc import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VAXCERT_SHARED", ROOT.parent / "shared"))

@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 
 from vaxcert import qr
-from vaxcert.keys import generate_private_key, load_private_key, password_from_env, save_private_key
 from vaxcert.pki import certificate_pem, create_csca, create_dsc, facility_id_of, load_certificate_file
+from vaxcert.pki.keys import generate_private_key, load_private_key, password_from_env, save_private_key
 from vaxcert.registry import Registry, open_registry
 from vaxcert.registry.batch import KeyDirectory, run
 from vaxcert.registry.identity import load_register

@@ -19,12 +19,12 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "src" / "vaxcert" / "data" / "valuesets.json"
 
 try:
+    from vaxcert.dcc.valuesets import ValueSets
     from vaxcert.errors import ConfigurationError
-    from vaxcert.valuesets import ValueSets
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, str(REPO / "src"))
+    from vaxcert.dcc.valuesets import ValueSets
     from vaxcert.errors import ConfigurationError
-    from vaxcert.valuesets import ValueSets
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from vaxcert.keys import KeySigner, PrivateKey, generate_private_key
-from vaxcert.pki import create_csca, create_dsc
-from vaxcert.trust import TrustList
+from vaxcert.pki.certificates import create_csca, create_dsc
+from vaxcert.pki.keys import KeySigner, PrivateKey, generate_private_key
+from vaxcert.trust.store import TrustList
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VAXCERT_SHARED", REPO.parent / "shared"))

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from conftest import NOW, Pki, require_service
-from vaxcert.keys import KeySigner, generate_private_key, save_private_key
-from vaxcert.pki import certificate_pem, create_dsc
+from vaxcert.pki.certificates import certificate_pem, create_dsc
+from vaxcert.pki.keys import KeySigner, generate_private_key, save_private_key
 from vaxcert.registry import Registry, open_registry
 from vaxcert.registry.batch import KeyDirectory, KeyRing
-from vaxcert.trust import TrustList
+from vaxcert.trust.store import TrustList
 
 BACKENDS = ("sqlite", "postgresql")
 PASSWORD = "registry-test-password"

@@ -20,7 +20,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from vaxcert.valuesets import ValueSets
+from vaxcert.dcc.valuesets import ValueSets
 
 __all__ = [
     "SCHEMA_VERSIONS",

@@ -14,8 +14,8 @@ import unicodedata
 
 from hypothesis import strategies as st
 
-from vaxcert import uvci
-from vaxcert.model import (
+from vaxcert.dcc import uvci
+from vaxcert.dcc.model import (
     Dose,
     DoseRecord,
     IdentityDocument,
@@ -25,7 +25,7 @@ from vaxcert.model import (
     TestEntry,
     VaccinationEntry,
 )
-from vaxcert.payload import PRODUCTS
+from vaxcert.dcc.payload import PRODUCTS
 
 __all__ = [
     "ISSUER",

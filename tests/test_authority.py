@@ -17,11 +17,17 @@ from cli_inprocess import run
 from conftest import NOW, Pki
 from test_issue_verify import VACCINATION
 from vaxcert import FailureCode, InputError, Issuer, TrustList, Verifier
-from vaxcert.authority import check_facility, check_signer_for_record, check_signing_period
+from vaxcert.dcc.model import DoseRecord
 from vaxcert.errors import ConfigurationError
-from vaxcert.keys import KeySigner, generate_private_key
-from vaxcert.model import DoseRecord
-from vaxcert.pki import OID_MINISTRY_SIGNER, create_dsc, facility_id_of, is_ministry_signer, signing_period
+from vaxcert.pki.authority import check_facility, check_signer_for_record, check_signing_period
+from vaxcert.pki.certificates import (
+    OID_MINISTRY_SIGNER,
+    create_dsc,
+    facility_id_of,
+    is_ministry_signer,
+    signing_period,
+)
+from vaxcert.pki.keys import KeySigner, generate_private_key
 
 RECORD: dict[str, Any] = {
     "format": "vaxcert.dose-record/1",

@@ -14,13 +14,13 @@ from cli_inprocess import run
 from conftest import NOW, Pki, make_pki
 from test_issue_verify import VACCINATION
 from vaxcert import FailureCode, Issuer, Stage, Verifier
-from vaxcert.bundle import build_bundle, load_bundle, open_bundle
-from vaxcert.keys import KeySigner
-from vaxcert.revocation import RevocationList
-from vaxcert.signeddoc import DocumentError
+from vaxcert.dcc.valuesets import ValueSets
+from vaxcert.pki.keys import KeySigner
 from vaxcert.stages import cose
-from vaxcert.trustlist import publish
-from vaxcert.valuesets import ValueSets
+from vaxcert.trust.bundle import build_bundle, load_bundle, open_bundle
+from vaxcert.trust.lists import publish
+from vaxcert.trust.revocation import RevocationList
+from vaxcert.trust.signeddoc import DocumentError
 
 DAY = dt.timedelta(days=1)
 

@@ -17,10 +17,10 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from conftest import NOW, Pki, make_pki
 from vaxcert import Issuer, card, qr
 from vaxcert.cli import cli
+from vaxcert.dcc.model import DoseRecord
+from vaxcert.dcc.payload import payload_from_record
+from vaxcert.dcc.uvci import generate
 from vaxcert.errors import ConfigurationError, InputError
-from vaxcert.model import DoseRecord
-from vaxcert.payload import payload_from_record
-from vaxcert.uvci import generate
 
 REPO = Path(__file__).resolve().parents[1]
 MM_PER_PT = 25.4 / 72

@@ -20,9 +20,9 @@ from conftest import NOW, Pki, require_service
 from test_issue_verify import VACCINATION
 from vaxcert import Issuer, TrustList, Verifier
 from vaxcert.errors import ConfigurationError, SigningError
-from vaxcert.hsm import HsmConfig, HsmSigner, HsmToken, csr_public_key
-from vaxcert.keys import Signer, kid_of
-from vaxcert.pki import create_dsc
+from vaxcert.pki.certificates import create_dsc
+from vaxcert.pki.hsm import HsmConfig, HsmSigner, HsmToken, csr_public_key
+from vaxcert.pki.keys import Signer, kid_of
 from vaxcert.stages import cose
 
 pytestmark = pytest.mark.hsm

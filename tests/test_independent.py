@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from conftest import NOW, Pki
 from independent_dcc import cose_from_hc1, payload_of, pycose_verifies, verify_cose, verify_hc1
 from strategies_records import dose_records
-from vaxcert import uvci
+from vaxcert.dcc import uvci
+from vaxcert.dcc.model import DoseRecord
+from vaxcert.dcc.payload import payload_from_record
 from vaxcert.issuer import Issuer
-from vaxcert.model import DoseRecord
-from vaxcert.payload import payload_from_record
 from vaxcert.vectors.format import parse_clock
 
 REPO = Path(__file__).resolve().parents[1]

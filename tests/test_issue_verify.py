@@ -12,8 +12,8 @@ import pytest
 from conftest import NOW, Pki, make_pki
 from vaxcert import FailureCode, InputError, Issuer, Stage, TrustList, Verifier, issue, verify
 from vaxcert.errors import ConfigurationError
-from vaxcert.keys import KeySigner, generate_private_key
-from vaxcert.pki import create_dsc
+from vaxcert.pki.certificates import create_dsc
+from vaxcert.pki.keys import KeySigner, generate_private_key
 from vaxcert.stages import base45, compression, cose, cwt, prefix
 
 VACCINATION: dict[str, Any] = {
@@ -217,7 +217,7 @@ def test_overlong_ecdsa_signature(pki: Pki) -> None:
 
 def test_several_signers_share_a_kid(pki: Pki) -> None:
     """When several trusted certificates share a kid, each is tried."""
-    from vaxcert.trust import TrustedSigner
+    from vaxcert.trust.store import TrustedSigner
 
     other = make_pki()
     impostor = TrustedSigner.from_certificate(other.dsc)
@@ -334,7 +334,7 @@ def test_issuer_refuses_after_signing_period(pki: Pki) -> None:
 
 def test_unknown_codes_are_warnings_not_failures(pki: Pki) -> None:
     """With value sets, an unknown product is reported as a warning; the certificate stays valid."""
-    from vaxcert.valuesets import ValueSets
+    from vaxcert.dcc.valuesets import ValueSets
 
     payload = _payload(v=[{**VACCINATION["v"][0], "mp": "VN/2026/NEW-VACCINE"}])
     cert = Issuer(pki.signer, check=False).issue(payload, now=NOW)

@@ -1,4 +1,4 @@
-"""Tests for vaxcert.model: typed records, their validation and the dose-record JSON format."""
+"""Tests for vaxcert.dcc.model: typed records, their validation and the dose-record JSON format."""
 
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ from strategies_records import (
     vaccination_entries,
     vn_names,
 )
-from vaxcert.errors import InputError
-from vaxcert.model import (
+from vaxcert.dcc.model import (
     FORMAT,
     Dose,
     DoseRecord,
@@ -35,6 +34,7 @@ from vaxcert.model import (
     dob_earliest,
     parse_dob,
 )
+from vaxcert.errors import InputError
 
 CCCD = "001085012345"  # Hà Nội, male, born 1985
 UVCI = "URN:UVCI:01:VN:MOH/ABC123#N"

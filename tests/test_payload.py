@@ -1,4 +1,4 @@
-"""Tests for vaxcert.payload: building DCC payloads and the issuance checks."""
+"""Tests for vaxcert.dcc.payload: building DCC payloads and the issuance checks."""
 
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from strategies_records import (
     test_entries,
     vaccination_entries,
 )
-from vaxcert import schema, uvci
-from vaxcert.errors import InputError
-from vaxcert.model import (
+from vaxcert.dcc import schema, uvci
+from vaxcert.dcc.model import (
     Dose,
     DoseRecord,
     IdentityDocument,
@@ -33,7 +32,7 @@ from vaxcert.model import (
     TestEntry,
     VaccinationEntry,
 )
-from vaxcert.payload import (
+from vaxcert.dcc.payload import (
     PRODUCTS,
     build_payload,
     check_issuable,
@@ -41,7 +40,8 @@ from vaxcert.payload import (
     normalize_payload,
     payload_from_record,
 )
-from vaxcert.valuesets import ValueSets
+from vaxcert.dcc.valuesets import ValueSets
+from vaxcert.errors import InputError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "records"
 CI = uvci.generate("VN", "MOH", "TESTCASE42")
@@ -513,7 +513,7 @@ def test_corruptions_are_refused(record: DoseRecord, key: str) -> None:
 )
 def test_fast_normalisation_test_is_sound(value: object) -> None:
     """Whenever the fast whole-payload test passes, the exact per-field walk passes too."""
-    from vaxcert.payload import _check_normalized, _obviously_normalized
+    from vaxcert.dcc.payload import _check_normalized, _obviously_normalized
 
     payload = {"nam": value} if not isinstance(value, dict) else value
     if _obviously_normalized(payload):

@@ -31,6 +31,9 @@ from qrcode.util import MODE_ALPHA_NUM, MODE_NUMBER, QRData
 from vaxcert import qr
 from vaxcert.codes import FailureCode, Stage
 from vaxcert.errors import DecodeError, InputError
+from vaxcert.qr import encoder as qr_encoder
+from vaxcert.qr import layout as qr_layout
+from vaxcert.qr import photo as qr_photo
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VAXCERT_SHARED", ROOT.parent / "shared"))
@@ -159,7 +162,7 @@ def test_any_alphanumeric_text_round_trips(text: str) -> None:
 def test_encoder_picks_lowest_penalty_mask() -> None:
     """The automatic mask is the one with the lowest penalty score of the eight."""
     stack = np.stack([qr.encode(HC1, mask=k).modules for k in range(8)])
-    assert qr.encode(HC1).mask == int(np.argmin(qr._penalties(stack)))
+    assert qr.encode(HC1).mask == int(np.argmin(qr_encoder._penalties(stack)))
 
 
 def test_capacity_limit_is_version_40() -> None:
@@ -307,7 +310,7 @@ def test_save_picks_format_by_suffix(tmp_path: Path) -> None:
 def test_read_symbol_corrects_errors_up_to_capacity() -> None:
     """Reed-Solomon fixes damaged codewords; beyond capacity the symbol is refused."""
     matrix = qr.encode(HC1, mask=2)
-    layout = qr._layout(matrix.version)
+    layout = qr_layout._layout(matrix.version)
     rng = np.random.default_rng(5)
     damaged = matrix.modules.copy()
     # Flip one module in each of 100 distinct codewords: within capacity (13 per block, 21 blocks).
@@ -522,7 +525,7 @@ def test_oversized_image_is_refused_before_decoding(side: int) -> None:
 
 def test_oversized_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Files and byte strings above MAX_IMAGE_BYTES are refused."""
-    monkeypatch.setattr(qr, "MAX_IMAGE_BYTES", 1000)
+    monkeypatch.setattr(qr_photo, "MAX_IMAGE_BYTES", 1000)
     path = tmp_path / "big.png"
     path.write_bytes(qr.render_png(HC1, scale=4))
     assert path.stat().st_size > 1000
@@ -587,7 +590,7 @@ def test_multi_code_picture_returns_every_code(tmp_path: Path) -> None:
     codes = qr.decode_file(tmp_path / entry["file"])
     assert len(entry["texts"]) == 6
     assert sorted(c.text for c in codes) == sorted(entry["texts"])
-    centres = {(round(qr._centre(c)[0] / 50), round(qr._centre(c)[1] / 50)) for c in codes}
+    centres = {(round(qr_photo._centre(c)[0] / 50), round(qr_photo._centre(c)[1] / 50)) for c in codes}
     assert len(centres) == 6
 
 

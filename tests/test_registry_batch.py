@@ -28,9 +28,9 @@ from registry_support import (
     trust_of,
     write_csv,
 )
-from vaxcert import payload as payload_mod
-from vaxcert import uvci
-from vaxcert.model import Dose, IdentityDocument, Name, Person
+from vaxcert.dcc import payload as payload_mod
+from vaxcert.dcc import uvci
+from vaxcert.dcc.model import Dose, IdentityDocument, Name, Person
 from vaxcert.registry import Registry
 from vaxcert.registry.batch import UvciMaker, build_payload, issue_pending, run
 from vaxcert.registry.identity import load_register
@@ -79,7 +79,7 @@ def assert_exactly_one_current(registry: Registry, persons: int) -> None:
 
 
 def test_fast_uvcis_are_valid_and_distinct() -> None:
-    """UvciMaker writes UVCIs whose check character vaxcert.uvci accepts, all different."""
+    """UvciMaker writes UVCIs whose check character vaxcert.dcc.uvci accepts, all different."""
     make = UvciMaker("VN", "VNHN001")
     made = {make() for _ in range(2000)}
     assert len(made) == 2000
@@ -89,7 +89,7 @@ def test_fast_uvcis_are_valid_and_distinct() -> None:
 
 
 def test_fast_payload_matches_the_core_builder() -> None:
-    """The batch payload equals vaxcert.payload's for the same person and dose, and is issuable."""
+    """The batch payload equals vaxcert.dcc.payload's for the same person and dose, and is issuable."""
     person = Person(Name("Nguyễn", "Văn Đức"), "1990-04-12", IdentityDocument("cccd", "001090000001"))
     dose = Dose(dt.date(2021, 9, 10), "EU/1/20/1528", 2, 2, "VN-HN-001")
     ci = UvciMaker("VN", "VNHN001")()
@@ -245,8 +245,8 @@ def test_break_leases_takes_over_at_once(registry: Registry, tmp_path: Path, pki
 
 def test_ministry_key_signs_for_facilities_without_keys(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
     """A ministry DSC signs where a facility has no key; a facility with a key still signs its own."""
-    from vaxcert.keys import KeySigner, generate_private_key
-    from vaxcert.pki import create_dsc
+    from vaxcert.pki.certificates import create_dsc
+    from vaxcert.pki.keys import KeySigner, generate_private_key
     from vaxcert.registry.batch import KeyRing
 
     key = generate_private_key("ec")

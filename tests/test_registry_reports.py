@@ -199,9 +199,9 @@ def test_cli_workflow(tmp_path: Path, pki, monkeypatch: pytest.MonkeyPatch) -> N
     approved = call("correct", "approve", "--db", db, "1", "--by", "dr. Hoa", "--reason", "log checked",
                     "--keys", str(tmp_path / "keys"), *at)  # fmt: skip
     assert "1 certificate(s) revoked, new certificate issued" in approved.output
-    from vaxcert.keys import save_private_key
-    from vaxcert.pki import certificate_pem
-    from vaxcert.revocation import RevocationList
+    from vaxcert.pki.certificates import certificate_pem
+    from vaxcert.pki.keys import save_private_key
+    from vaxcert.trust.revocation import RevocationList
 
     save_private_key(pki.csca_key, tmp_path / "csca.key.pem", b"registry-test-password")
     (tmp_path / "csca.pem").write_bytes(certificate_pem(pki.csca))

@@ -16,8 +16,10 @@ from conftest import NOW, Pki, make_pki
 from test_issue_verify import VACCINATION
 from vaxcert import FailureCode, Issuer, Stage, Verifier
 from vaxcert.errors import ConfigurationError
-from vaxcert.keys import KeySigner
-from vaxcert.revocation import (
+from vaxcert.pki.keys import KeySigner
+from vaxcert.stages import cose
+from vaxcert.trust.lists import publish
+from vaxcert.trust.revocation import (
     HashSet,
     HashType,
     RevocationList,
@@ -27,9 +29,7 @@ from vaxcert.revocation import (
     signature_hash,
     uci_hash,
 )
-from vaxcert.signeddoc import DocumentError
-from vaxcert.stages import cose
-from vaxcert.trustlist import publish
+from vaxcert.trust.signeddoc import DocumentError
 
 DAY = dt.timedelta(days=1)
 UVCI = VACCINATION["v"][0]["ci"]

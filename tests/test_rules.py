@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from conftest import NOW, Pki, make_pki
 from vaxcert import FailureCode, Issuer, Stage, VerificationResult, Verifier
+from vaxcert.dcc.uvci import generate
+from vaxcert.dcc.valuesets import ValueSets
 from vaxcert.errors import ConfigurationError
 from vaxcert.rules import DEFAULT_POLICY, LANGUAGES, VN_2021_PRODUCTS, Pass, Policy, Reason, assess
 from vaxcert.rules.messages import render
-from vaxcert.uvci import generate
-from vaxcert.valuesets import ValueSets
 
 VN = dt.timezone(dt.timedelta(hours=7))
 COMIRNATY = "EU/1/20/1528"

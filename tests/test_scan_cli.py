@@ -20,9 +20,9 @@ from PIL import Image
 from conftest import NOW, Pki
 from vaxcert import Issuer, KeySigner, qr
 from vaxcert.cli import cli
-from vaxcert.revocation import RevocationList
+from vaxcert.dcc.uvci import generate
 from vaxcert.stages import cose
-from vaxcert.uvci import generate
+from vaxcert.trust.revocation import RevocationList
 
 AT = NOW.isoformat()
 FIELDS = {"file", "index", "valid", "code", "stage", "pass", "reason", "message", "type", "kid", "issued_at",

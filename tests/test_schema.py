@@ -1,4 +1,4 @@
-"""Tests for vaxcert.schema: our schemas give the official schemas' verdicts, and messages stay clean."""
+"""Tests for vaxcert.dcc.schema: our schemas give the official schemas' verdicts, and messages stay clean."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from strategies_dcc import (
     mutated_payloads,
     payloads,
 )
-from vaxcert import schema
+from vaxcert.dcc import schema
 from vaxcert.errors import ConfigurationError
 
 REPO = Path(__file__).resolve().parents[1]

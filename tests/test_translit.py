@@ -1,4 +1,4 @@
-"""Tests for vaxcert.translit: ICAO 9303 machine-readable names."""
+"""Tests for vaxcert.dcc.translit: ICAO 9303 machine-readable names."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strategies_records import vn_family_names, vn_name_strings
+from vaxcert.dcc.translit import ICAO_CYRILLIC, ICAO_LATIN, ICAO_PATTERN, normalize_name, to_icao
 from vaxcert.errors import InputError
-from vaxcert.translit import ICAO_CYRILLIC, ICAO_LATIN, ICAO_PATTERN, normalize_name, to_icao
 
 MRZ = re.compile(r"[A-Z<]*")
 

@@ -21,21 +21,12 @@ from conftest import NOW, Pki, make_pki
 from test_issue_verify import VACCINATION
 from vaxcert import FailureCode, Issuer, Stage, TrustList, Verifier
 from vaxcert.errors import ConfigurationError
-from vaxcert.keys import KeySigner, PrivateKey, generate_private_key
-from vaxcert.pki import certificate_pem, create_csca, create_dsc
-from vaxcert.signeddoc import DocumentError, create_list_signer, sign_document
-from vaxcert.trustlist import (
-    FORMAT,
-    CombinedTrust,
-    check_chain,
-    dccg_kid,
-    export_dccg,
-    import_dccg,
-    load_signed,
-    load_trust_source,
-    publish,
-    verify_detached_cms,
-)
+from vaxcert.pki import check_chain, create_list_signer, verify_detached_cms
+from vaxcert.pki.certificates import certificate_pem, create_csca, create_dsc
+from vaxcert.pki.keys import KeySigner, PrivateKey, generate_private_key
+from vaxcert.trust import CombinedTrust, dccg_kid, export_dccg, import_dccg, load_signed, load_trust_source, publish
+from vaxcert.trust.lists import FORMAT
+from vaxcert.trust.signeddoc import DocumentError, sign_document
 
 WEEK = dt.timedelta(days=7)
 
@@ -94,7 +85,7 @@ def test_tampered_or_foreign_list_is_invalid(pki: Pki) -> None:
     other = make_pki()
     with pytest.raises(DocumentError, match=r"does not chain|not signed"):
         load_signed(_published(pki), [other.csca], now=NOW)
-    not_a_list = sign_document("vaxcert.revocation-list/1", {"country": "VN", "entries": {}}, _csca_signer(pki),
+    not_a_list = sign_document("vaxcert.trust.revocation-list/1", {"country": "VN", "entries": {}}, _csca_signer(pki),
                                issued_at=NOW, expires_at=NOW + WEEK, sequence=1)
     with pytest.raises(DocumentError, match=FORMAT):
         load_signed(not_a_list, [pki.csca], now=NOW)
@@ -397,7 +388,7 @@ def test_cli_verify_with_signed_list(ministry: Path, tmp_path: Path) -> None:
 
 def test_der_ending_in_a_whitespace_byte_is_kept_whole() -> None:
     """Binary DER is never stripped: a signature may end in 0x20, 0x0a, ... (this made a test flaky)."""
-    from vaxcert.pki import split_certificates
+    from vaxcert.pki.certificates import split_certificates
 
     for last in b" \n\r\t\x0b\x0c":
         der = b"\x30\x05\x02\x03\x01\x00" + bytes((last,))

@@ -1,4 +1,4 @@
-"""Tests for vaxcert.uvci: UVCI generation, parsing and the Luhn mod 38 check character."""
+"""Tests for vaxcert.dcc.uvci: UVCI generation, parsing and the Luhn mod 38 check character."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strategies_records import uvcis
-from vaxcert import uvci
+from vaxcert.dcc import uvci
 from vaxcert.errors import InputError
 
 CANONICAL = re.compile(r"URN:UVCI:01:VN:(?:[A-Z0-9]+/)*[A-Z0-9]+#[A-Z0-9/:]")

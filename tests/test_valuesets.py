@@ -1,4 +1,4 @@
-"""Tests for vaxcert.valuesets: the bundled snapshot, loading and saving, and payload checks."""
+"""Tests for vaxcert.dcc.valuesets: the bundled snapshot, loading and saving, and payload checks."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strategies_dcc import lab_test_entries, mutated_payloads, payloads, recovery_entries, vaccination_entries
+from vaxcert.dcc.valuesets import VALUE_SET_NAMES, ValueSets, check_payload
 from vaxcert.errors import ConfigurationError
-from vaxcert.valuesets import VALUE_SET_NAMES, ValueSets, check_payload
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VAXCERT_SHARED") or REPO.parent / "shared")

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from generate_vectors import CASES, SIGNERS, FixedSaltPssSigner, case_path, load_or_create_pki
 
 from vaxcert.cli import cli
 from vaxcert.vectors import CHECKS, evaluate, load, run
-from vaxcert.vectors.generate import CASES, SIGNERS, FixedSaltPssSigner, case_path, load_or_create_pki
 
 REPO = Path(__file__).resolve().parents[1]
 OWN_SET = REPO / "test_vectors"

@@ -42,12 +42,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from .. import uvci
-from ..errors import ConfigurationError
-from ..keys import KeySigner, PrivateKey
-from ..pki import create_csca, create_dsc
-from ..stages import base45, compression, cose, prefix
-from .format import CHECKS
+from vaxcert.dcc import uvci
+from vaxcert.errors import ConfigurationError
+from vaxcert.pki.certificates import create_csca, create_dsc
+from vaxcert.pki.keys import KeySigner, PrivateKey
+from vaxcert.stages import base45, compression, cose, prefix
+from vaxcert.vectors.format import CHECKS
 
 __all__ = [
     "CASES",
@@ -671,7 +671,7 @@ def _cose(case: Case, pki: TestPki) -> bytes:
 def _png_broken(text: str) -> bytes:
     from PIL import Image
 
-    from .. import qr
+    from vaxcert import qr
 
     image = Image.open(io.BytesIO(qr.render_png(text, scale=2))).convert("L")
     size = image.size[0]
@@ -684,7 +684,7 @@ def _png_broken(text: str) -> bytes:
 
 
 def _png(case: Case, text: str) -> bytes | None:
-    from .. import qr
+    from vaxcert import qr
 
     if case.picture == "none":
         return None

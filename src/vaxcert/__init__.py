@@ -10,22 +10,15 @@ The small public API::
     result.valid, result.code, result.stage        # never raises for bad input
 
 Lower levels: :mod:`vaxcert.stages` (pure encode/decode functions per pipeline stage),
-:mod:`vaxcert.pki` (CSCA / DSC certificates), :mod:`vaxcert.payload` (building payloads
-from dose records), :mod:`vaxcert.schema`, :mod:`vaxcert.valuesets`.
+:mod:`vaxcert.pki` (CSCA / DSC certificates), :mod:`vaxcert.dcc.payload` (building payloads
+from dose records), :mod:`vaxcert.dcc.schema`, :mod:`vaxcert.dcc.valuesets`.
 """
 
 from .codes import FailureCode, Stage
-from .errors import (
-    ConfigurationError,
-    DecodeError,
-    InputError,
-    KeyLoadError,
-    SigningError,
-    VaxcertError,
-)
+from .errors import ConfigurationError, DecodeError, InputError, KeyLoadError, SigningError, VaxcertError
 from .issuer import IssuedCertificate, Issuer, issue
-from .keys import KeySigner, Signer
-from .trust import TrustedSigner, TrustList, TrustStore
+from .pki.keys import KeySigner, Signer
+from .trust.store import TrustedSigner, TrustList, TrustStore
 from .verifier import RevocationChecker, VerificationResult, Verifier, verify
 
 __version__ = "0.1.0"

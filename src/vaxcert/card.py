@@ -37,8 +37,9 @@ from fpdf import FPDF
 from PIL import Image
 
 from . import qr
+from .dcc.codes import COVID_19, NAAT, RAPID_ANTIGEN_TEST, TEST_DETECTED, TEST_NOT_DETECTED
+from .dcc.model import DoseRecord
 from .errors import ConfigurationError, InputError
-from .model import DoseRecord
 from .stages import base45, compression, cose, cwt, prefix
 
 __all__ = [
@@ -80,7 +81,6 @@ _MISSING_FONT: Final = (
 _MARGIN: Final = 7.0
 _GREY: Final = (90, 90, 90)
 _RULE: Final = (170, 170, 170)
-_COVID_19: Final = "840539006"
 
 _TITLES: Final = {
     "v": ("CHỨNG NHẬN TIÊM CHỦNG COVID-19", "COVID-19 vaccination certificate"),
@@ -88,12 +88,12 @@ _TITLES: Final = {
     "r": ("CHỨNG NHẬN KHỎI BỆNH COVID-19", "COVID-19 recovery certificate"),
 }
 _TEST_TYPES: Final = {
-    "LP6464-4": "RT-PCR / NAAT",
-    "LP217198-3": "Nhanh kháng nguyên / Rapid antigen",
+    NAAT: "RT-PCR / NAAT",
+    RAPID_ANTIGEN_TEST: "Nhanh kháng nguyên / Rapid antigen",
 }
 _TEST_RESULTS: Final = {
-    "260415000": "Âm tính / Not detected",
-    "260373001": "Dương tính / Detected",
+    TEST_NOT_DETECTED: "Âm tính / Not detected",
+    TEST_DETECTED: "Dương tính / Detected",
 }
 
 
@@ -289,7 +289,7 @@ def _content(payload: Mapping[str, Any], record: DoseRecord | None, valuesets: A
     name = " ".join(p for p in (_nfc(nam.get("fn")), _nfc(nam.get("gn"))) if p) or _icao(nam)
     doses: tuple[tuple[str, str, str], ...] = ()
     fields: list[_Field] = []
-    if entry.get("tg", _COVID_19) != _COVID_19:
+    if entry.get("tg", COVID_19) != COVID_19:
         fields.append(_Field("Bệnh / Disease", _display(valuesets, "disease-agent-targeted", entry.get("tg"))))
     if kind == "v":
         if record is not None:
@@ -471,7 +471,7 @@ def render_card(
     ``payload`` defaults to the one inside ``hc1`` (decoded without checking the signature).
     ``record`` adds every dose of the holder's dose record; it must be the holder's and contain
     the certified dose (:class:`InputError` otherwise).  ``valuesets`` (a
-    :class:`vaxcert.valuesets.ValueSets`) names products; default: the bundled ones.
+    :class:`vaxcert.dcc.valuesets.ValueSets`) names products; default: the bundled ones.
     ``created`` is the PDF creation date (default: now).
     """
     if page not in PAGE_SIZES:
@@ -479,7 +479,7 @@ def render_card(
     if payload is None:
         payload = decode_payload(hc1)
     if valuesets is None:
-        from .valuesets import ValueSets
+        from .dcc.valuesets import ValueSets
 
         valuesets = ValueSets.bundled()
     fonts = fonts or find_fonts()

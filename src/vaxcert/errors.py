@@ -14,6 +14,7 @@ __all__ = [
     "DecodeError",
     "InputError",
     "KeyLoadError",
+    "MissingExtraError",
     "SigningError",
     "VaxcertError",
 ]
@@ -52,3 +53,14 @@ class KeyLoadError(ConfigurationError):
 
 class SigningError(VaxcertError):
     """A signer failed to produce a signature (HSM unavailable, key refused, ...)."""
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional part of vaxcert is used without its extra installed.
+
+    The message names the extra to install, e.g. ``pip install 'vaxcert[qr]'``.
+    """
+
+    def __init__(self, extra: str, purpose: str) -> None:
+        super().__init__(f"{purpose} needs the '{extra}' extra: pip install 'vaxcert[{extra}]'")
+        self.extra = extra

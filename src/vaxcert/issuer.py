@@ -1,6 +1,6 @@
 """The issuing pipeline: DCC payload → CWT → COSE_Sign1 → zlib → Base45 → ``HC1:`` string.
 
-:class:`Issuer` binds a :class:`vaxcert.keys.Signer` (a facility's or the ministry's key and
+:class:`Issuer` binds a :class:`vaxcert.pki.keys.Signer` (a facility's or the ministry's key and
 its DSC).  It refuses bad input with :class:`vaxcert.errors.InputError` naming the field, and
 refuses to sign a certificate type the DSC's key usage does not allow or outside the DSC's
 validity or its signing period (the PrivateKeyUsagePeriod of a rotated DSC).
@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import payload as payload_mod
-from .authority import check_signing_period
+from .dcc import payload as payload_mod
 from .errors import ConfigurationError, InputError
-from .keys import Signer
-from .pki import allowed_types, country_of, signing_period
+from .pki.authority import check_signing_period
+from .pki.certificates import allowed_types, country_of, signing_period
+from .pki.keys import Signer
 from .stages import base45, compression, cose, cwt, prefix
 from .verifier import certificate_type
 
@@ -50,7 +50,7 @@ class Issuer:
 
     ``issuer_country`` defaults to the DSC's country; ``validity`` is how long certificates
     stay valid (never beyond the DSC's own expiry).  ``check`` runs the issuance checks of
-    :func:`vaxcert.payload.check_issuable` (schema, value sets, dates, dose numbers).
+    :func:`vaxcert.dcc.payload.check_issuable` (schema, value sets, dates, dose numbers).
     """
 
     def __init__(

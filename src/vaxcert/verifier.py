@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 
-from . import schema
 from .codes import FailureCode, Stage
+from .dcc import schema
+from .dcc.valuesets import ValueSets, check_payload
 from .errors import DecodeError
 from .stages import base45, compression, cose, cwt, prefix
 from .stages.cose import CoseSign1
-from .trust import TrustedSigner, TrustStore
-from .valuesets import ValueSets, check_payload
+from .trust.store import TrustedSigner, TrustStore
 
 __all__ = [
     "MAX_INPUT_CHARS",
@@ -40,7 +40,7 @@ MAX_INPUT_CHARS = 8192
 
 
 class RevocationChecker(Protocol):
-    """What the verifier needs from revocation lists (see :mod:`vaxcert.revocation`)."""
+    """What the verifier needs from revocation lists (see :mod:`vaxcert.trust.revocation`)."""
 
     def check(self, message: CoseSign1, payload: Mapping[str, Any], now: dt.datetime) -> FailureCode | None:
         """REVOKED, a list problem (e.g. stale), or None when the certificate is not revoked."""

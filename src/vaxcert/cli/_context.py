@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 import click
 from cryptography import x509
 
+from ..dcc.valuesets import ValueSets
 from ..errors import ConfigurationError
-from ..keys import KeySigner, Signer, password_from_env
-from ..pki import load_certificate_file
-from ..trust import TrustStore
-from ..valuesets import ValueSets
+from ..pki.certificates import load_certificate_file
+from ..pki.keys import KeySigner, Signer, password_from_env
+from ..trust.store import TrustStore
 from ..verifier import RevocationChecker, Verifier
 
 __all__ = [
@@ -75,11 +75,11 @@ def load_context(
       when ``--csca`` is given), signed trust lists and DCCG JSON (both need ``--csca``
       to be anchored).
     * ``--bundle`` needs ``--csca``; its revocation lists are used along with ``--revocation``.
-    * Signature failures raise :class:`vaxcert.signeddoc.DocumentError` (exit 2); stale lists
+    * Signature failures raise :class:`vaxcert.trust.signeddoc.DocumentError` (exit 2); stale lists
       load and make each verification answer TRUST_LIST_STALE / REVOCATION_LIST_STALE.
     """
-    from ..revocation import RevocationList, RevocationSet
-    from ..trustlist import CombinedTrust, load_trust_source
+    from ..trust import CombinedTrust, load_trust_source
+    from ..trust.revocation import RevocationList, RevocationSet
 
     cscas = load_csca(csca)
     stores: list[TrustStore] = []
@@ -87,7 +87,7 @@ def load_context(
     warnings: list[str] = []
     valuesets: Any = None
     if bundle is not None:
-        from ..bundle import load_bundle
+        from ..trust.bundle import load_bundle
 
         if cscas is None:
             raise ConfigurationError("--bundle needs the ministry's CSCA certificate (--csca FILE)")
@@ -177,7 +177,7 @@ def load_signer(key_path: Path | None, cert_path: Path | None, hsm_label: str | 
         raise click.UsageError(f"give exactly one of {key_option} FILE or --hsm-key LABEL")
     if key_path is not None:
         return KeySigner.from_files(key_path, cert_path, password_from_env())
-    from ..hsm import HsmConfig, HsmToken
+    from ..pki.hsm import HsmConfig, HsmToken
 
     assert hsm_label is not None
     certificate = load_certificate_file(cert_path)[0]

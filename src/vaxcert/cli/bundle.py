@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from ..bundle import build_bundle, load_bundle
-from ..signeddoc import DocumentError
+from ..trust.bundle import build_bundle, load_bundle
+from ..trust.signeddoc import DocumentError
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
 from ._context import load_csca, load_signer, signer_options
 
@@ -48,7 +48,7 @@ def build_cmd(trust_list: Path, revocation: tuple[Path, ...], valuesets: Path | 
               signer_key: Path | None, signer_cert: Path | None, hsm_key: str | None, csca: tuple[Path, ...],
               fresh_hours: float, sequence: int | None, at: str | None, out: Path) -> None:
     """Sign one bundle file from already signed parts (each is checked first)."""
-    from ..valuesets import ValueSets
+    from ..dcc.valuesets import ValueSets
 
     signer = load_signer(signer_key, signer_cert, hsm_key)
     now = parse_time(at)

@@ -31,7 +31,7 @@ def card_cmd(hc1: str, record_path: Path | None, output: Path, page: str, trust_
     certificate the holder already has.  With --trust an invalid certificate is refused (exit 1).
     """
     from ..card import decode_payload, save_card
-    from ..model import DoseRecord
+    from ..dcc.model import DoseRecord
 
     text = read_text_arg(hc1)
     payload = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import click
 from ..codes import FailureCode, Stage
 from ..errors import InputError
 from ..issuer import Issuer
-from ..keys import Signer
+from ..pki.keys import Signer
 from ..verifier import VerificationResult
 from ._common import EXIT_INVALID, EXIT_OK, parse_time, read_file_arg, read_text_arg
 from ._context import verification_options
@@ -21,16 +22,16 @@ from ._context import verification_options
 RECORD_FORMAT_PREFIX = "vaxcert.dose-record/"
 
 
-def load_issue_input(data: bytes, *, signer: Signer, now: dt.datetime) -> dict[str, Any]:
+def load_issue_input(data: bytes, *, signer: Signer, now: dt.datetime) -> Mapping[str, Any]:
     """A DCC payload from either a vaxcert dose record or a plain DCC JSON payload.
 
     A dose record is refused unless the signer may sign for its last dose's facility
-    (:func:`vaxcert.authority.check_facility`).
+    (:func:`vaxcert.pki.authority.check_facility`).
     """
-    from .. import payload as payload_mod
-    from ..authority import check_facility
-    from ..model import DoseRecord
-    from ..pki import country_of, subject_summary
+    from ..dcc import payload as payload_mod
+    from ..dcc.model import DoseRecord
+    from ..pki.authority import check_facility
+    from ..pki.certificates import country_of, subject_summary
 
     try:
         document = json.loads(data.decode("utf-8-sig"))
@@ -39,7 +40,7 @@ def load_issue_input(data: bytes, *, signer: Signer, now: dt.datetime) -> dict[s
     if not isinstance(document, dict):
         raise InputError("input", "must be a JSON object")
     if str(document.get("format", "")).startswith(RECORD_FORMAT_PREFIX):
-        from ..uvci import generate as new_uvci
+        from ..dcc.uvci import generate as new_uvci
 
         record = DoseRecord.from_json(document)
         check_facility(record, signer.certificate)

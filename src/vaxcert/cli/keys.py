@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from ..errors import ConfigurationError
-from ..keys import PrivateKey, generate_private_key, load_private_key, password_from_env, save_private_key
-from ..pki import (
+from ..pki.certificates import (
     PublicKey,
     allowed_types,
     certificate_pem,
@@ -23,6 +22,7 @@ from ..pki import (
     is_ministry_signer,
     load_certificate_file,
 )
+from ..pki.keys import PrivateKey, generate_private_key, load_private_key, password_from_env, save_private_key
 from ._common import parse_time, read_file_arg
 
 ALGORITHMS = click.Choice(["ec", "rsa2048", "rsa3072"])
@@ -120,12 +120,12 @@ def _issue_dsc(ministry: Path, out: Path, *, facility_id: str | None, name: str,
         valid_days = signing_days + max_cert_days if signing_days is not None else 730
     key: PrivateKey | PublicKey
     if hsm_label is not None:
-        from ..hsm import HsmConfig, HsmToken
+        from ..pki.hsm import HsmConfig, HsmToken
 
         with HsmToken(HsmConfig.from_env()) as token:
             key = token.generate_key(hsm_label, algorithm)  # type: ignore[arg-type]
     elif csr_path is not None:
-        from ..hsm import csr_public_key
+        from ..pki.hsm import csr_public_key
 
         key = csr_public_key(read_file_arg(str(csr_path)))
     else:
@@ -186,7 +186,7 @@ def rotate_dsc(ministry: Path, current_path: Path, out: Path, algorithm: str, si
               help="Where to write the PEM request.")
 def csr_cmd(hsm_label: str, generate: bool, algorithm: str, name: str, country: str, out: Path) -> None:
     """Write a PKCS#10 request for a key in the HSM (signed inside the token) for the ministry."""
-    from ..hsm import HsmConfig, HsmToken
+    from ..pki.hsm import HsmConfig, HsmToken
 
     with HsmToken(HsmConfig.from_env()) as token:
         if generate:
@@ -214,7 +214,7 @@ def list_signer(ministry: Path, out: Path, name: str, algorithm: str, valid_days
     Writes OUT/list-signer.pem (and OUT/list-signer.key.pem unless --hsm), so the CSCA key can
     stay offline.
     """
-    from ..signeddoc import create_list_signer
+    from ..pki.certificates import create_list_signer
 
     password = password_from_env()
     csca = load_certificate_file(ministry / "csca.pem")[0]
@@ -222,7 +222,7 @@ def list_signer(ministry: Path, out: Path, name: str, algorithm: str, valid_days
     _prepare_out(out, ["list-signer.pem"] if hsm_label else ["list-signer.pem", "list-signer.key.pem"], force)
     key: PrivateKey | PublicKey
     if hsm_label is not None:
-        from ..hsm import HsmConfig, HsmToken
+        from ..pki.hsm import HsmConfig, HsmToken
 
         with HsmToken(HsmConfig.from_env()) as token:
             key = token.generate_key(hsm_label, algorithm)  # type: ignore[arg-type]

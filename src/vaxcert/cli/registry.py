@@ -384,7 +384,7 @@ def list_cmd(db: str, overdue: bool, status: str | None, facility: str | None, f
 def revocations_cmd(db: str, out: Path, signer_key: Path, signer_cert: Path, valid_hours: int,
                     at: str | None) -> None:  # fmt: skip
     """Export the certificates revoked by corrections as a signed vaxcert revocation list."""
-    from ..keys import KeySigner, password_from_env
+    from ..pki.keys import KeySigner, password_from_env
     from ..registry.corrections import revocation_list
 
     now = parse_time(at)

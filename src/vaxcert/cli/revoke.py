@@ -17,9 +17,9 @@ import click
 from cryptography import x509
 
 from ..errors import ConfigurationError, DecodeError
-from ..keys import Signer
-from ..revocation import HashType, RevocationList, certificate_hashes, country_uci_hash, uci_hash
+from ..pki.keys import Signer
 from ..stages import base45, compression, cose, cwt, prefix
+from ..trust.revocation import HashType, RevocationList, certificate_hashes, country_uci_hash, uci_hash
 from ._common import parse_time, read_file_arg
 from ._context import load_csca, load_signer, signer_options
 

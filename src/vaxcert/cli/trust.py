@@ -11,20 +11,12 @@ from typing import Any
 import click
 
 from ..errors import ConfigurationError
-from ..keys import load_private_key, password_from_env
-from ..pki import certificate_pem, facility_id_of, load_certificate_file
-from ..signeddoc import DocumentError
-from ..trust import TrustedSigner
-from ..trustlist import (
-    LoadedTrustList,
-    check_chain,
-    dccg_kid,
-    export_dccg,
-    load_trust_source,
-    publish,
-    read_unverified,
-    sniff,
-)
+from ..pki.certificates import certificate_pem, facility_id_of, load_certificate_file
+from ..pki.chain import check_chain
+from ..pki.keys import load_private_key, password_from_env
+from ..trust import LoadedTrustList, dccg_kid, export_dccg, load_trust_source, publish, read_unverified, sniff
+from ..trust.signeddoc import DocumentError
+from ..trust.store import TrustedSigner
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
 from ._context import load_certificate_files, load_csca, load_signer, signer_options
 

@@ -48,7 +48,7 @@ def run_cmd(paths: tuple[Path, ...], fmt: str, known_defects_path: Path | None) 
                    "created there when missing).")
 def generate_cmd(out_dir: Path, keys_dir: Path | None) -> None:
     """Write vaxcert's own vector set into OUT_DIR (the same bytes on every run with the same keys)."""
-    from ..vectors.generate import generate
+    from generate_vectors import generate
 
     written = generate(out_dir, keys_dir=keys_dir)
     click.echo(f"wrote {len(written)} files to {out_dir}")

@@ -14,7 +14,7 @@ document numbers, certificate identifiers, dates of vaccination and test results
 only value-set codes are shown.
 
 The checks here are those that need nothing but the record itself.  Checks that need the clock,
-the value sets or the schema are in :func:`vaxcert.payload.check_issuable`.
+the value sets or the schema are in :func:`vaxcert.dcc.payload.check_issuable`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, cast
 
-from .errors import InputError
+from ..errors import InputError
+from .codes import COVID_19
 from .translit import ICAO_PATTERN, MAX_LENGTH, normalize_name, to_icao
+from .types import RecoveryJson, TestJson, VaccinationJson, vaccination_json
 
 __all__ = [
     "COVID_19",
@@ -50,9 +52,6 @@ __all__ = [
 
 FORMAT = "vaxcert.dose-record/1"
 """The ``format`` marker of a dose record document."""
-
-COVID_19 = "840539006"
-"""SNOMED CT code of COVID-19 (value set ``disease-agent-targeted``)."""
 
 MAX_TEXT = 80
 """DCC 1.3 ``maxLength`` of the names, ``is``, ``ci``, ``nm`` and ``tc``."""
@@ -130,7 +129,7 @@ def _req_text(value: object, field: str, *, max_length: int = MAX_TEXT) -> str:
 
 
 def _code(value: object, field: str) -> str:
-    """Validate a value-set code (membership is checked by vaxcert.payload.check_issuable)."""
+    """Validate a value-set code (membership is checked by vaxcert.dcc.payload.check_issuable)."""
     if not isinstance(value, str):
         raise InputError(field, "must be a string")
     if not _CODE_RE.fullmatch(value):
@@ -255,7 +254,7 @@ class Name:
     the primary identifier (the family-name field), so a person with one name has a ``family``
     and no ``given``.  ``family_icao`` / ``given_icao`` override the transliteration (use them to
     copy the MRZ of a foreigner's passport when its national convention differs); otherwise the
-    name must be transliterable by :func:`vaxcert.translit.to_icao`.
+    name must be transliterable by :func:`vaxcert.dcc.translit.to_icao`.
     """
 
     family: str
@@ -481,11 +480,9 @@ class VaccinationEntry:
             f"co={self.co!r}, {_REDACTED})"
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "tg": self.tg, "vp": self.vp, "mp": self.mp, "ma": self.ma, "dn": self.dn, "sd": self.sd,
-            "dt": self.dt.isoformat(), "co": self.co, "is": self.is_, "ci": self.ci,
-        }  # fmt: skip
+    def to_json(self) -> VaccinationJson:
+        return vaccination_json(tg=self.tg, vp=self.vp, mp=self.mp, ma=self.ma, dn=self.dn, sd=self.sd,
+                                dt=self.dt.isoformat(), co=self.co, is_=self.is_, ci=self.ci)
 
     @classmethod
     def from_json(cls, data: object, *, path: str = "") -> Self:
@@ -533,7 +530,7 @@ class TestEntry:
     def __repr__(self) -> str:
         return f"TestEntry(tg={self.tg!r}, tt={self.tt!r}, ma={self.ma!r}, co={self.co!r}, {_REDACTED})"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> TestJson:
         out: dict[str, Any] = {"tg": self.tg, "tt": self.tt}
         if self.nm is not None:
             out["nm"] = self.nm
@@ -544,7 +541,7 @@ class TestEntry:
         if self.tc is not None:
             out["tc"] = self.tc
         out.update({"co": self.co, "is": self.is_, "ci": self.ci})
-        return out
+        return cast(TestJson, out)
 
     @classmethod
     def from_json(cls, data: object, *, path: str = "") -> Self:
@@ -587,7 +584,7 @@ class RecoveryEntry:
     def __repr__(self) -> str:
         return f"RecoveryEntry(tg={self.tg!r}, co={self.co!r}, {_REDACTED})"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> RecoveryJson:
         return {
             "tg": self.tg, "fr": self.fr.isoformat(), "co": self.co, "is": self.is_,
             "df": self.df.isoformat(), "du": self.du.isoformat(), "ci": self.ci,
@@ -615,7 +612,7 @@ class Dose:
 
     ``product`` is the ``vaccine-medicinal-product`` code (DCC ``mp``).  ``manufacturer`` (``ma``)
     and ``prophylaxis`` (``vp``) may be omitted for the products vaxcert knows
-    (:data:`vaxcert.payload.PRODUCTS`).  ``facility`` is the administering facility's id
+    (:data:`vaxcert.dcc.payload.PRODUCTS`).  ``facility`` is the administering facility's id
     (``VN-HN-001``: upper-case blocks of A-Z, 0-9 joined by ``-``); ``country`` is where the dose
     was given (``co``, default ``VN``); ``disease`` is ``tg`` (COVID-19).
     """
@@ -695,7 +692,7 @@ class DoseRecord:
 
     Doses are kept in the order given.  Dose numbers are distinct, and a higher dose number
     has a strictly later date.  :attr:`latest` is the dose a certificate is issued for
-    (:func:`vaxcert.payload.payload_from_record`).
+    (:func:`vaxcert.dcc.payload.payload_from_record`).
     """
 
     person: Person

@@ -1,9 +1,9 @@
 """Building DCC payloads from records, and the checks a payload must pass before it is signed.
 
-* :func:`build_payload` turns a :class:`~vaxcert.model.Person` and one entry into the DCC JSON
+* :func:`build_payload` turns a :class:`~vaxcert.dcc.model.Person` and one entry into the DCC JSON
   (``ver``, ``nam``, ``dob`` and exactly one of ``v`` / ``t`` / ``r`` with one entry).
 * :func:`payload_from_record` builds, and checks, the certificate for the latest dose of a
-  :class:`~vaxcert.model.DoseRecord`, filling ``ma`` / ``vp`` from :data:`PRODUCTS` when the
+  :class:`~vaxcert.dcc.model.DoseRecord`, filling ``ma`` / ``vp`` from :data:`PRODUCTS` when the
   record omits them and reporting problems against the record's own fields (``doses[2].date``).
 * :func:`check_issuable` refuses, with :class:`~vaxcert.errors.InputError` naming the field,
   anything vaxcert must not sign: see its docstring for the list.
@@ -24,19 +24,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from ..errors import InputError
 from . import uvci as _uvci
-from .errors import InputError
-from .model import (
-    Dose,
-    DoseRecord,
-    Person,
-    RecoveryEntry,
-    TestEntry,
-    VaccinationEntry,
-    dob_earliest,
-    parse_dob,
-)
+from .codes import CODED_FIELDS, DCC_VERSION, RAPID_ANTIGEN_TEST, SUPPORTED_VERSIONS
+from .model import Dose, DoseRecord, Person, RecoveryEntry, TestEntry, VaccinationEntry, dob_earliest, parse_dob
 from .translit import ICAO_PATTERN, normalize_name
+from .types import DccNames, DccPayload, RecoveryJson, TestJson, VaccinationJson
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -52,21 +45,17 @@ __all__ = [
     "payload_from_record",
 ]
 
-DEFAULT_VERSION = "1.3.0"
-SUPPORTED_VERSIONS = ("1.3.0", "1.3.1", "1.3.2")
-"""DCC versions vaxcert issues.  Older versions differ in entries and limits (50 characters)."""
+DEFAULT_VERSION = DCC_VERSION
 
 EARLIEST_EVENT = _dt.date(2020, 1, 1)
 """No COVID-19 vaccination, test or infection can predate this: earlier dates are typing errors."""
-
-RAPID_ANTIGEN_TEST = "LP217198-3"
 
 _LATEST_OFFSET = _dt.timedelta(hours=14)
 _VERSION_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 
 
 class ValueSetLookup(Protocol):
-    """What :func:`check_issuable` needs of :class:`vaxcert.valuesets.ValueSets`."""
+    """What :func:`check_issuable` needs of :class:`vaxcert.dcc.valuesets.ValueSets`."""
 
     def contains(self, name: str, code: str) -> bool: ...
 
@@ -111,15 +100,6 @@ _KEYS = {
 _ENTRY_TYPES: Mapping[str, type[VaccinationEntry] | type[TestEntry] | type[RecoveryEntry]] = MappingProxyType(
     {"v": VaccinationEntry, "t": TestEntry, "r": RecoveryEntry}
 )
-_VALUE_SETS = MappingProxyType(
-    {
-        "v": (("tg", "disease-agent-targeted"), ("vp", "vaccine-prophylaxis"),
-              ("mp", "vaccine-medicinal-product"), ("ma", "vaccine-mah-manf"), ("co", "country-2-codes")),
-        "t": (("tg", "disease-agent-targeted"), ("tt", "test-type"), ("tr", "test-result"),
-              ("ma", "test-manf"), ("co", "country-2-codes")),
-        "r": (("tg", "disease-agent-targeted"), ("co", "country-2-codes")),
-    }
-)  # fmt: skip
 # payload field -> dose record field, to report payload_from_record problems on the record.
 _RECORD_FIELDS = MappingProxyType(
     {"dt": "date", "mp": "product", "ma": "manufacturer", "vp": "prophylaxis", "dn": "dose_number",
@@ -152,7 +132,7 @@ def build_payload(
     entry: VaccinationEntry | TestEntry | RecoveryEntry,
     *,
     version: str = DEFAULT_VERSION,
-) -> dict[str, Any]:
+) -> DccPayload:
     """The DCC payload for ``person`` and one ``entry``.
 
     ``gn`` / ``gnt`` are omitted when the person has no given name.  The result is not checked:
@@ -164,12 +144,47 @@ def build_payload(
     if not isinstance(entry, (VaccinationEntry, TestEntry, RecoveryEntry)):
         raise InputError("entry", "must be a VaccinationEntry, TestEntry or RecoveryEntry")
     limit = _max_name_length(version)
-    nam: dict[str, str] = {"fn": person.name.family, "fnt": person.name.fnt(limit)}
     gnt = person.name.gnt(limit)
-    if person.name.given is not None and gnt is not None:
-        nam["gn"] = person.name.given
-        nam["gnt"] = gnt
-    return {"ver": version, "nam": nam, "dob": person.dob, entry.KIND: [entry.to_json()]}
+    given = (person.name.given, gnt) if person.name.given is not None and gnt is not None else None
+    nam = names_json(person.name.family, person.name.fnt(limit), given)
+    if isinstance(entry, VaccinationEntry):
+        return assemble_payload(nam, person.dob, v=entry.to_json(), version=version)
+    if isinstance(entry, TestEntry):
+        return assemble_payload(nam, person.dob, t=entry.to_json(), version=version)
+    return assemble_payload(nam, person.dob, r=entry.to_json(), version=version)
+
+
+def names_json(fn: str, fnt: str, given: tuple[str, str] | None) -> DccNames:
+    """``nam``: ``gn`` / ``gnt`` only when the person has given names (``given`` = (gn, gnt))."""
+    if given is None:
+        return {"fn": fn, "fnt": fnt}
+    return {"fn": fn, "fnt": fnt, "gn": given[0], "gnt": given[1]}
+
+
+def assemble_payload(
+    nam: DccNames,
+    dob: str,
+    *,
+    v: VaccinationJson | None = None,
+    t: TestJson | None = None,
+    r: RecoveryJson | None = None,
+    version: str = DEFAULT_VERSION,
+) -> DccPayload:
+    """The one place a DCC payload is put together (by :func:`build_payload` and by batch issuance).
+
+    Exactly one of ``v`` / ``t`` / ``r``.  Nothing is checked here: callers check the parts they
+    bring (:func:`check_issuable` for a whole payload; see :func:`check_batch_fields`).
+    """
+    payload: DccPayload = {"ver": version, "nam": nam, "dob": dob}
+    if (v is None) + (t is None) + (r is None) != 2:
+        raise InputError("payload", "needs exactly one of v, t, r")
+    if v is not None:
+        payload["v"] = [v]
+    elif t is not None:
+        payload["t"] = [t]
+    elif r is not None:
+        payload["r"] = [r]
+    return payload
 
 
 def entry_from_dose(dose: Dose, *, ci: str, issuer: str) -> VaccinationEntry:
@@ -209,10 +224,10 @@ def payload_from_record(
     version: str = DEFAULT_VERSION,
     valuesets: ValueSetLookup | None = None,
     allow_dn_over_sd: bool = False,
-) -> dict[str, Any]:
+) -> DccPayload:
     """Build and check the certificate payload for the latest dose of ``record``.
 
-    ``ci`` is the UVCI (see :func:`vaxcert.uvci.generate`), ``issuer`` the DCC ``is`` text.
+    ``ci`` is the UVCI (see :func:`vaxcert.dcc.uvci.generate`), ``issuer`` the DCC ``is`` text.
     Problems are reported against the record (``doses[2].date``, ``person.dob``) where the field
     comes from the record, else against the payload (``v[0].ci``).
     """
@@ -411,13 +426,13 @@ def check_issuable(
 
     * a payload that is not an object, strings that are not NFC / have surrounding spaces
       (:func:`normalize_payload` fixes those), unknown keys;
-    * a ``ver`` vaxcert has no schema for (:func:`vaxcert.schema.versions`);
+    * a ``ver`` vaxcert has no schema for (:func:`vaxcert.dcc.schema.versions`);
     * none or more than one of ``v`` / ``t`` / ``r``, or not exactly one entry;
     * missing ``fn`` or ``fnt`` (the schemas do not require ``fn`` and 1.3.2 accepts ``gnt``
       alone; vaxcert requires both, see the comment in ``_check_names``), ``gn`` without ``gnt``
       or the reverse, badly formed ``fnt``/``gnt``;
     * a ``dob`` that is missing, empty, malformed, not a calendar date or in the future;
-    * entry fields with wrong types or formats (:mod:`vaxcert.model` rules), ``dn`` or ``sd``
+    * entry fields with wrong types or formats (:mod:`vaxcert.dcc.model` rules), ``dn`` or ``sd``
       below 1, ``dn`` greater than ``sd`` unless ``allow_dn_over_sd`` (the EU encodes a booster as
       ``n/n``: 3/3 after two doses, 2/2 after a single-dose primary course; some issuers wrote
       3/2 or 2/1, which vaxcert refuses unless the caller opts in);
@@ -427,7 +442,7 @@ def check_issuable(
     * codes outside the value sets (disease, vaccine type, product, manufacturer, test type,
       test result, test device, country), or deprecated there (new certificates use current codes);
     * a ``ci`` that is not a UVCI; for Viet Nam's UVCIs, one with no or a wrong check character;
-    * anything else the DCC schema of the payload's version rejects (:func:`vaxcert.schema.validate`).
+    * anything else the DCC schema of the payload's version rejects (:func:`vaxcert.dcc.schema.validate`).
 
     ``now`` must be time-zone aware.  ``valuesets`` defaults to the bundled value sets.
     """
@@ -482,7 +497,7 @@ def check_issuable(
 
     vs = valuesets if valuesets is not None else _bundled_valuesets()
     raw = entries[0]
-    for key, name in _VALUE_SETS[kind]:
+    for key, name in CODED_FIELDS[kind]:
         if key not in raw:
             continue
         if not vs.contains(name, raw[key]):

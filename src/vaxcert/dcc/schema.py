@@ -41,7 +41,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = ["UNSUPPORTED_VERSION", "resolve_version", "validate", "versions"]
 
@@ -114,8 +114,8 @@ class _Compiled:
 
 def _schema_dir() -> Path:
     """Return the directory of bundled schemas: the installed package first, then the repository."""
-    here = Path(__file__).resolve()
-    for candidate in (here.parent / "schemas", here.parents[2] / "schemas"):
+    package = Path(__file__).resolve().parents[1]  # vaxcert/
+    for candidate in (package / "schemas", package.parents[1] / "schemas"):
         if any(candidate.glob(_SCHEMA_GLOB)):
             return candidate
     raise ConfigurationError("bundled DCC schemas not found (expected vaxcert/schemas or ./schemas)")

@@ -30,7 +30,7 @@
 
 The DCC asks for "the same convention as the holder's machine-readable travel document"; for
 a foreigner whose passport MRZ differs from these rules, store the MRZ form explicitly
-(:class:`vaxcert.model.Name` ``family_icao`` / ``given_icao``) rather than changing the table.
+(:class:`vaxcert.dcc.model.Name` ``family_icao`` / ``given_icao``) rather than changing the table.
 
 Error messages name the field and, for an unsupported character, its code point only.
 """
@@ -42,7 +42,7 @@ import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "ICAO_CYRILLIC",

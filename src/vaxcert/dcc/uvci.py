@@ -41,7 +41,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "ALPHABET",

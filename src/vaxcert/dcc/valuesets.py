@@ -23,7 +23,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
+from .codes import CODED_FIELDS
 
 __all__ = ["SNAPSHOT_FORMAT", "VALUE_SET_NAMES", "ValueSets", "check_payload"]
 
@@ -64,32 +65,6 @@ _UNKNOWN = {
     "vaccine-medicinal-product": "unknown vaccine product",
     "vaccine-prophylaxis": "unknown vaccine or prophylaxis",
 }
-
-# Which member of which certificate group is coded with which value set.
-_CODED_FIELDS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    (
-        "v",
-        (
-            ("tg", "disease-agent-targeted"),
-            ("vp", "vaccine-prophylaxis"),
-            ("mp", "vaccine-medicinal-product"),
-            ("ma", "vaccine-mah-manf"),
-            ("co", "country-2-codes"),
-        ),
-    ),
-    (
-        "t",
-        (
-            ("tg", "disease-agent-targeted"),
-            ("tt", "test-type"),
-            ("ma", "test-manf"),
-            ("tr", "test-result"),
-            ("co", "country-2-codes"),
-        ),
-    ),
-    ("r", (("tg", "disease-agent-targeted"), ("co", "country-2-codes"))),
-)
-
 
 @dataclass(frozen=True, slots=True)
 class _ValueSet:
@@ -342,7 +317,7 @@ def check_payload(payload: Mapping[str, Any], vs: ValueSets | None = None) -> li
     if not isinstance(payload, Mapping):
         return []
     problems: list[tuple[str, str]] = []
-    for group, fields in _CODED_FIELDS:
+    for group, fields in CODED_FIELDS.items():
         for index, entry in _entries(payload, group):
             for field, name in fields:
                 code = entry.get(field)

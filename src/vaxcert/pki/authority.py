@@ -2,7 +2,7 @@
 
 * **Facility rule.**  A facility's DSC names the facility in its subject serialNumber
   (:func:`vaxcert.pki.facility_id_of`).  It may sign a certificate only for a dose record
-  whose *last* dose (the one the certificate is issued for, :attr:`vaxcert.model.DoseRecord.latest`)
+  whose *last* dose (the one the certificate is issued for, :attr:`vaxcert.dcc.model.DoseRecord.latest`)
   was given at that facility.  A **ministry DSC** may sign for any facility: it names no
   facility and carries the certificate policy :data:`vaxcert.pki.OID_MINISTRY_SIGNER`
   (``keys issue-dsc --ministry-signer``).  A DSC with neither a facility id nor that policy
@@ -21,9 +21,9 @@ import datetime as dt
 
 from cryptography import x509
 
-from .errors import ConfigurationError, InputError
-from .model import DoseRecord
-from .pki import facility_id_of, is_ministry_signer, signing_period
+from ..dcc.model import DoseRecord
+from ..errors import ConfigurationError, InputError
+from .certificates import facility_id_of, is_ministry_signer, signing_period
 
 __all__ = ["check_facility", "check_signer_for_record", "check_signing_period"]
 

@@ -10,7 +10,7 @@ Two vaxcert additions (see docs/trust.md):
 
 * A *ministry* DSC names no facility and carries the certificate policy
   :data:`OID_MINISTRY_SIGNER`; only such a key may sign for doses given at any facility
-  (:mod:`vaxcert.authority`).
+  (:mod:`vaxcert.pki.authority`).
 * Key rotation: a DSC may carry the X.509 PrivateKeyUsagePeriod extension, the period in which
   its key *signs*.  Its validity is that period plus the longest certificate lifetime, so
   certificates signed near the end of the period stay verifiable until they expire, while the
@@ -19,19 +19,24 @@ Two vaxcert additions (see docs/trust.md):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import re
 from collections.abc import Iterable
-from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from .errors import ConfigurationError
+from ..dcc.codes import CERT_TYPES
+from ..errors import ConfigurationError
+from .encoding import (
+    certificate_pem,
+    load_certificate_file,
+    load_certificates,
+    read_certificate_file,
+    split_certificates,
+)
 from .keys import PrivateKey
 
 __all__ = [
@@ -48,6 +53,7 @@ __all__ = [
     "create_dsc",
     "facility_id_of",
     "is_ministry_signer",
+    "issuer_name_of",
     "load_certificate_file",
     "load_certificates",
     "read_certificate_file",
@@ -57,7 +63,6 @@ __all__ = [
     "types_from_oids",
 ]
 
-CERT_TYPES = ("v", "t", "r")
 OID_TEST = "1.3.6.1.4.1.1847.2021.1.1"
 OID_VACCINATION = "1.3.6.1.4.1.1847.2021.1.2"
 OID_RECOVERY = "1.3.6.1.4.1.1847.2021.1.3"
@@ -70,11 +75,12 @@ _TYPE_OIDS = {
     "1.3.6.1.4.1.0.1847.2021.1.3": "r",
 }
 _OID_FOR_TYPE = {"t": OID_TEST, "v": OID_VACCINATION, "r": OID_RECOVERY}
+#: Extended key usage of a certificate that signs trust lists, revocation lists and bundles (a UUID OID).
+OID_LIST_SIGNER = "2.25.280101063368752685525660475228294815685"
 #: Certificate policy of a ministry DSC (one that may sign for every facility).  A UUID-based
 #: OID (ITU-T X.667, arc 2.25), so it needs no registration: urn:uuid:44b2a869-b53f-45ac-8294-8be31c249fcd.
 OID_MINISTRY_SIGNER = "2.25.91315148374057234283559755995779735501"
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
 def types_from_oids(oids: Iterable[str]) -> frozenset[str]:
@@ -90,23 +96,6 @@ def allowed_types(certificate: x509.Certificate) -> frozenset[str]:
     except x509.ExtensionNotFound:
         return frozenset(CERT_TYPES)
     return types_from_oids(oid.dotted_string for oid in eku)
-
-
-def split_certificates(data: bytes) -> list[bytes]:
-    """DER blobs from PEM (one or many), DER, or base64 DER without PEM armour (not parsed).
-
-    DER is binary and taken as it is: stripping "whitespace" would cut a certificate whose
-    signature happens to end in a byte such as 0x20 or 0x0a.
-    """
-    blocks = _PEM_BLOCK.findall(data)
-    try:
-        if blocks:
-            return [base64.b64decode(b"".join(b.split(b"-----")[2].split()), validate=True) for b in blocks]
-        if data[:1] == b"\x30":
-            return [data]
-        return [base64.b64decode(b"".join(data.split()), validate=True)]
-    except (ValueError, binascii.Error, IndexError):
-        raise ConfigurationError("not a certificate in PEM, DER or base64 form") from None
 
 
 def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
@@ -156,6 +145,11 @@ def signing_period(certificate: x509.Certificate) -> tuple[dt.datetime | None, d
         return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
     return utc(period.not_before), utc(period.not_after)
+
+
+def issuer_name_of(certificate: x509.Certificate) -> str | None:
+    """The DCC ``is`` text a DSC stands for: its subject's organisation (the ministry's name)."""
+    return _attr(certificate.subject, NameOID.ORGANIZATION_NAME)
 
 
 def subject_summary(certificate: x509.Certificate) -> str:
@@ -284,34 +278,23 @@ def signing_leaf_builder(
     return builder, not_after
 
 
-def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """Parse certificates from PEM (one or many), DER, or base64 DER without PEM armour."""
-    try:
-        return [x509.load_der_x509_certificate(der) for der in split_certificates(data)]
-    except ValueError:
-        raise ConfigurationError("not a well-formed X.509 certificate") from None
+def create_list_signer(
+    key: PrivateKey | PublicKey,
+    *,
+    csca: x509.Certificate,
+    csca_key: PrivateKey,
+    name: str,
+    now: dt.datetime,
+    valid_days: int = 730,
+) -> x509.Certificate:
+    """A certificate for a dedicated trust-list / revocation-list / bundle signing key.
 
-
-def read_certificate_file(path: str | Path) -> list[bytes]:
-    """DER blobs of the certificates in one file, naming the file in any error."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read certificate file {path}: {exc.strerror}") from None
-    try:
-        return split_certificates(data)
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"{path}: {exc}") from None
-
-
-def load_certificate_file(path: str | Path) -> list[x509.Certificate]:
-    """Load certificates from one file, naming the file in any error."""
-    try:
-        return [x509.load_der_x509_certificate(der) for der in read_certificate_file(path)]
-    except ValueError:
-        raise ConfigurationError(f"{path}: not a well-formed X.509 certificate") from None
-
-
-def certificate_pem(certificate: x509.Certificate) -> bytes:
-    """PEM encoding of a certificate."""
-    return certificate.public_bytes(serialization.Encoding.PEM)
+    It carries the extended key usage :data:`OID_LIST_SIGNER` only (marked critical) and is
+    not a CA; trust-list publishing refuses it as a DSC, so it can never sign certificates.
+    """
+    country = csca.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
+    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, str(country[0].value) if country else "VN"),
+             x509.NameAttribute(NameOID.COMMON_NAME, name)]
+    builder, _ = signing_leaf_builder(key, subject=x509.Name(attrs), csca=csca, now=now, valid_days=valid_days)
+    builder = builder.add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(OID_LIST_SIGNER)]), critical=True)
+    return builder.sign(csca_key, hashes.SHA256())

@@ -5,7 +5,7 @@ Safe recipe::
     token = HsmToken(HsmConfig.from_env())          # VAXCERT_PKCS11_MODULE, _HSM_TOKEN, _HSM_PIN
     public_key = token.generate_key("dsc-2026", "ec")   # generated inside the token
     dsc = pki.create_dsc(public_key, csca=..., csca_key=..., facility_id=..., ...)
-    signer = token.signer("dsc-2026", dsc)          # a vaxcert.keys.Signer
+    signer = token.signer("dsc-2026", dsc)          # a vaxcert.pki.keys.Signer
     Issuer(signer).issue(payload, now=...)
 
 Keys are generated in the token as private, sensitive and non-extractable objects that may
@@ -46,10 +46,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from .errors import ConfigurationError, SigningError
+from ..errors import ConfigurationError, SigningError
+from ..stages.cose import ALG_ES256, ALGORITHMS
+from .certificates import PublicKey
 from .keys import KeyKind, algorithm_for_key, kid_of
-from .pki import PublicKey
-from .stages.cose import ALG_ES256, ALGORITHMS
 
 __all__ = [
     "ENV_MODULE",
@@ -284,7 +284,7 @@ class HsmToken:
                 raise SigningError(_failure("signing", exc)) from None
 
     def signer(self, label: str, certificate: x509.Certificate) -> HsmSigner:
-        """A :class:`vaxcert.keys.Signer` for the token key ``label`` and its DSC."""
+        """A :class:`vaxcert.pki.keys.Signer` for the token key ``label`` and its DSC."""
         public = self.public_key(label)
         if public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != \
                 certificate.public_key().public_bytes(serialization.Encoding.DER,
@@ -333,7 +333,7 @@ class HsmToken:
 
 
 class HsmSigner:
-    """A :class:`vaxcert.keys.Signer` whose private key stays in a PKCS#11 token."""
+    """A :class:`vaxcert.pki.keys.Signer` whose private key stays in a PKCS#11 token."""
 
     __slots__ = ("_algorithm", "_certificate", "_key", "_kid", "_token", "label")
 

@@ -9,7 +9,6 @@ Key material never appears in ``repr`` or in exception messages.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -19,8 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from .errors import ConfigurationError, KeyLoadError, SigningError
-from .stages.cose import ALG_ES256, ALG_PS256, ALGORITHMS
+from ..errors import ConfigurationError, KeyLoadError, SigningError
+from ..stages.cose import ALG_ES256, ALG_PS256, ALGORITHMS
+from .encoding import kid_of, load_certificate_file
 
 __all__ = [
     "PASSWORD_ENV",
@@ -47,7 +47,7 @@ class Signer(Protocol):
 
     ``sign`` returns the signature in COSE form (ES256: raw r‖s, 64 bytes; PS256: RSA-PSS
     with a 32-byte salt).  Implementations: :class:`KeySigner` (a key in memory, loaded from
-    an encrypted file) and the PKCS#11 signer in :mod:`vaxcert.hsm`.
+    an encrypted file) and the PKCS#11 signer in :mod:`vaxcert.pki.hsm`.
     """
 
     @property
@@ -60,11 +60,6 @@ class Signer(Protocol):
     def certificate(self) -> x509.Certificate: ...
 
     def sign(self, data: bytes) -> bytes: ...
-
-
-def kid_of(certificate: x509.Certificate) -> bytes:
-    """The DCC key identifier: the first 8 bytes of SHA-256 over the certificate's DER."""
-    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).digest()[:8]
 
 
 def generate_private_key(kind: KeyKind = "ec") -> PrivateKey:
@@ -150,8 +145,6 @@ class KeySigner:
         cls, key_path: str | Path, cert_path: str | Path, password: bytes | None, *, deterministic: bool = False
     ) -> KeySigner:
         """Load the key and its certificate from files."""
-        from .pki import load_certificate_file
-
         certs = load_certificate_file(cert_path)
         return cls(load_private_key(key_path, password), certs[0], deterministic=deterministic)
 

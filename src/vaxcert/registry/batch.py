@@ -21,7 +21,7 @@ and finds the person already issued by another keeps nothing: the version check 
 unique constraint make a second certificate for one version impossible.
 
 Payloads are built directly from the reconciled ``persons`` row, and signed with
-``Issuer(..., check=False)``: every dose was validated by :func:`vaxcert.payload.check_issuable`
+``Issuer(..., check=False)``: every dose was validated by :func:`vaxcert.dcc.payload.check_issuable`
 when it was imported (see :mod:`.importer`), and re-running that check per certificate would
 cost more than the signature.  The facility of the person's last dose signs; persons whose
 facility has no key in the key ring are left waiting (counted, never claimed).
@@ -46,15 +46,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cli._progress import Progress
+from ..dcc.uvci import ALPHABET as UVCI_ALPHABET
+from ..dcc.uvci import PREFIX as UVCI_PREFIX
+from ..dcc.uvci import RANDOM_ALPHABET
+from ..dcc.uvci import VERSION as UVCI_VERSION
 from ..errors import ConfigurationError, InputError, VaxcertError
 from ..issuer import DEFAULT_VALIDITY, Issuer
-from ..keys import PASSWORD_ENV, KeySigner, Signer, password_from_env
-from ..pki import facility_id_of, is_ministry_signer, load_certificate_file
-from ..uvci import ALPHABET as UVCI_ALPHABET
-from ..uvci import PREFIX as UVCI_PREFIX
-from ..uvci import RANDOM_ALPHABET
-from ..uvci import VERSION as UVCI_VERSION
-from ._progress import Progress
+from ..pki.certificates import facility_id_of, is_ministry_signer, load_certificate_file
+from ..pki.keys import PASSWORD_ENV, KeySigner, Signer, password_from_env
 from .protocol import CLAIM_COLUMNS, Registry, RegistrySpec, placeholders
 
 __all__ = [
@@ -81,7 +81,7 @@ DCC_VERSION = "1.3.0"
 class UvciMaker:
     """Fast UVCIs ``URN:UVCI:01:<CC>:<ENTITY>/<26 random symbols>#<check>``.
 
-    The same format and Luhn mod 38 check character as :func:`vaxcert.uvci.generate`, with
+    The same format and Luhn mod 38 check character as :func:`vaxcert.dcc.uvci.generate`, with
     the constant prefix's share of the checksum computed once: a few µs instead of 45.  The
     unique part is 26 symbols of 32 (130 random bits from :mod:`secrets`).
     """
@@ -131,10 +131,10 @@ class _FacilitySigner:
 
 
 class KeyRing:
-    """The signers of the facilities (facility id → :class:`~vaxcert.keys.Signer`), and optionally
+    """The signers of the facilities (facility id → :class:`~vaxcert.pki.keys.Signer`), and optionally
     the ministry's, which signs for every facility that has no key of its own.
 
-    The facility rule (:mod:`vaxcert.authority`): a facility's DSC must name that facility, and a
+    The facility rule (:mod:`vaxcert.pki.authority`): a facility's DSC must name that facility, and a
     ``ministry`` signer must be a ministry DSC; anything else is refused here, once, rather than
     per certificate.  ``issuer_name`` is the DCC ``is`` text; by default the DSC's organisation
     (the ministry's name, copied into each DSC by :func:`vaxcert.pki.create_dsc`).

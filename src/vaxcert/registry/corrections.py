@@ -12,7 +12,7 @@ Kinds of request:
 The proposed change is validated when the request is made, with the same rules as an import.
 Approval (by the reviewing facility, with a reason) changes the record, revokes the person's
 current certificate (recorded in ``revocations``; :func:`revocation_list` exports them in the
-format of :mod:`vaxcert.revocation`), and makes the record a new version so that a new
+format of :mod:`vaxcert.trust.revocation`), and makes the record a new version so that a new
 certificate is issued — at once when a key ring is given, otherwise by the next batch.
 Rejection needs a reason and changes nothing else.  Every step writes ``audit_log`` rows: who,
 when, what, why (the before and after values of a changed dose are kept there).  Requests still
@@ -138,7 +138,7 @@ def _dose_as_row(dose: tuple[Any, ...]) -> dict[str, Any]:
 
 def _changed(before: Mapping[str, Any], proposed: Mapping[str, Any]) -> dict[str, Any]:
     """The dose after a change: a new product brings its own manufacturer and vaccine type
-    (from :data:`vaxcert.payload.PRODUCTS`) unless the request names them too."""
+    (from :data:`vaxcert.dcc.payload.PRODUCTS`) unless the request names them too."""
     after = {**before, **proposed}
     if "product" in proposed and proposed["product"] != before.get("product"):
         for key in ("manufacturer", "prophylaxis"):
@@ -364,13 +364,13 @@ def audit_trail(registry: Registry, subject: str | None = None) -> list[tuple[An
 
 
 def revocation_list(registry: Registry, *, country: str = "VN") -> Any:
-    """The registry's revocations as an (unsigned) :class:`vaxcert.revocation.RevocationList`.
+    """The registry's revocations as an (unsigned) :class:`vaxcert.trust.revocation.RevocationList`.
 
     Each revoked certificate is listed by its UVCI hash (``UCI``) and its signature hash
-    (``SIGNATURE``); sign the list with :meth:`~vaxcert.revocation.RevocationList.sign`.
+    (``SIGNATURE``); sign the list with :meth:`~vaxcert.trust.revocation.RevocationList.sign`.
     """
-    from ..revocation import HashType, RevocationList, signature_hash, uci_hash
     from ..stages import base45, compression, cose, prefix
+    from ..trust.revocation import HashType, RevocationList, signature_hash, uci_hash
 
     with registry.transaction() as tx:
         rows = tx.query(

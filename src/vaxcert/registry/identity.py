@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..dcc.model import IdentityDocument, parse_dob
 from ..errors import InputError
-from ..model import IdentityDocument, parse_dob
 from .importer import RowError
 from .protocol import Registry, placeholders
 

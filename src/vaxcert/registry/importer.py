@@ -20,7 +20,7 @@ A JSON-lines file may also hold whole vaxcert dose records (``"format":
 "vaxcert.dose-record/1"``), one per line; each of their doses becomes a row.
 
 Every row is checked as strictly as issuance will check it (the model's rules, the value sets,
-dates not in the future, the DCC schema — :func:`vaxcert.payload.check_issuable`, except that
+dates not in the future, the DCC schema — :func:`vaxcert.dcc.payload.check_issuable`, except that
 ``dn > sd`` is left to reconciliation, which reports it).  That is why batch issuance can sign
 with ``Issuer(..., check=False)``: records were validated on import.  A bad row is reported with
 its line number and field (never its values) and the other rows are kept.
@@ -44,10 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .. import payload as payload_mod
+from ..cli._progress import Progress
+from ..dcc import payload as payload_mod
+from ..dcc.model import FORMAT, Dose, DoseRecord, IdentityDocument, Name, Person
 from ..errors import InputError
-from ..model import FORMAT, Dose, DoseRecord, IdentityDocument, Name, Person
-from ._progress import Progress
 from .protocol import Registry, placeholders
 from .reports import province_of
 
@@ -243,7 +243,7 @@ def _dose_from_row(obj: Mapping[str, Any]) -> Dose:
 
 def _validated(line: int, person: Person, dose: Dose, now: dt.datetime, prefix: str = "") -> DoseRow:
     """Check a person and dose as issuance would; raise InputError naming a row column."""
-    from ..valuesets import ValueSets
+    from ..dcc.valuesets import ValueSets
 
     if not ValueSets.bundled().contains("vaccine-medicinal-product", dose.product):
         raise InputError(f"{prefix}product", "is not in the value set vaccine-medicinal-product")

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._progress import Progress
+from ..cli._progress import Progress
 from .identity import REASONS, IdentityCheck, PersonIdentity, RegisterTable
 from .protocol import Registry, placeholders
 

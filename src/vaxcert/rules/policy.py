@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ..codes import FailureCode, Stage
+from ..dcc.codes import COVID_19, NAAT, RAPID_ANTIGEN_TEST, TEST_DETECTED, TEST_NOT_DETECTED
 from ..errors import ConfigurationError
 from ..verifier import VerificationResult
 from .messages import LANGUAGES, Pass, Reason, render
@@ -46,14 +47,8 @@ __all__ = [
     "assess",
 ]
 
-#: SNOMED CT: COVID-19 (value set disease-agent-targeted).
-COVID_19: Final = "840539006"
-#: LOINC test types: nucleic acid amplification (RT-PCR) and rapid antigen tests.
-NAAT: Final = "LP6464-4"
-RAT: Final = "LP217198-3"
-#: SNOMED CT test results.
-TEST_NOT_DETECTED: Final = "260415000"
-TEST_DETECTED: Final = "260373001"
+#: The rapid antigen test type (LOINC), as the policy's names it.
+RAT: Final = RAPID_ANTIGEN_TEST
 
 #: Vaccines Viet Nam's Ministry of Health approved in 2021-22, as EU value-set codes
 #: (vaccine-medicinal-product).  ``Inactivated-SARS-CoV-2-Vero-Cell`` is the deprecated code
@@ -191,7 +186,7 @@ class Policy:
                 values[key] = Pass(values[key].upper())
         policy = cls(**values)
         if check_products:
-            from ..valuesets import ValueSets
+            from ..dcc.valuesets import ValueSets
 
             sets = ValueSets.bundled()
             for code in sorted(policy.accepted_products | policy.three_dose_products):
@@ -402,7 +397,7 @@ def _count(value: object) -> int:
 
 
 def _product_name(code: str) -> str:
-    from ..valuesets import ValueSets
+    from ..dcc.valuesets import ValueSets
 
     try:
         display = ValueSets.bundled().display("vaccine-medicinal-product", code)

@@ -52,7 +52,7 @@ _SHA256 = hashes.SHA256()
 
 
 class SignerLike(Protocol):
-    """What the COSE stage needs from a signer (see :class:`vaxcert.keys.Signer`)."""
+    """What the COSE stage needs from a signer (see :class:`vaxcert.pki.keys.Signer`)."""
 
     @property
     def algorithm(self) -> int: ...

@@ -16,8 +16,8 @@ negligible: with n entries, a certificate that is not revoked matches by chance 
 probability n / 2**64 per hash looked up (5.4e-14 for a million entries, 5.4e-13 for ten
 million).  Entries can only be added by the ministry's signature, so nobody can aim for one.
 
-Signed list (:class:`RevocationList`, format ``vaxcert.revocation-list/1``, a signed document
-as in :mod:`vaxcert.signeddoc`) — body::
+Signed list (:class:`RevocationList`, format ``vaxcert.trust.revocation-list/1``, a signed document
+as in :mod:`vaxcert.trust.signeddoc`) — body::
 
     {"country": "VN", "entries": {"UCI": bytes, "COUNTRYCODEUCI": bytes, "SIGNATURE": bytes}}
 
@@ -40,12 +40,12 @@ from typing import Any
 import numpy as np
 from cryptography import x509
 
-from .codes import FailureCode
-from .errors import ConfigurationError
-from .keys import Signer
-from .pki import country_of
+from ..codes import FailureCode
+from ..errors import ConfigurationError
+from ..pki.certificates import country_of
+from ..pki.keys import Signer
+from ..stages import cose
 from .signeddoc import DocumentError, SignedDocument, open_document, sign_document
-from .stages import cose
 
 __all__ = [
     "FORMAT",
@@ -60,7 +60,7 @@ __all__ = [
     "uci_hash",
 ]
 
-FORMAT = "vaxcert.revocation-list/1"
+FORMAT = "vaxcert.trust.revocation-list/1"
 #: Bytes of each hash kept in the compact set.
 PREFIX_BYTES = 8
 #: Bytes of the DCC revocation hashes.

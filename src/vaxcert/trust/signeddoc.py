@@ -22,30 +22,27 @@ is only a hint, never trusted by itself.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
-from .codes import FailureCode, Stage
-from .errors import ConfigurationError, DecodeError
-from .keys import PrivateKey, Signer
-from .pki import PublicKey, signing_leaf_builder
-from .stages import cbor, cose
+from ..codes import FailureCode, Stage
+from ..errors import ConfigurationError, DecodeError
+from ..pki.certificates import OID_LIST_SIGNER
+from ..pki.encoding import kid_of_der
+from ..pki.keys import Signer
+from ..stages import cbor, cose
 
 __all__ = [
     "HDR_X5CHAIN",
     "MAX_DOCUMENT_BYTES",
-    "OID_LIST_SIGNER",
     "DocumentError",
     "SignedDocument",
     "anchors_at",
-    "create_list_signer",
     "open_document",
     "sign_document",
 ]
@@ -54,7 +51,6 @@ __all__ = [
 HDR_X5CHAIN = 33
 #: Extended key usage of a certificate that may sign vaxcert lists and bundles (UUID OID, arc
 #: 2.25: urn:uuid:d2b980a6-7067-4494-ac9e-e649afa91fc5).
-OID_LIST_SIGNER = "2.25.280101063368752685525660475228294815685"
 #: Documents larger than this are refused before parsing (80 MB holds 10 million revocations).
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 _RESERVED = frozenset({"fmt", "iat", "exp", "seq"})
@@ -92,28 +88,6 @@ class SignedDocument:
 
 def _der(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
-
-
-def create_list_signer(
-    key: PrivateKey | PublicKey,
-    *,
-    csca: x509.Certificate,
-    csca_key: PrivateKey,
-    name: str,
-    now: dt.datetime,
-    valid_days: int = 730,
-) -> x509.Certificate:
-    """A certificate for a dedicated trust-list / revocation-list / bundle signing key.
-
-    It carries the extended key usage :data:`OID_LIST_SIGNER` only (marked critical) and is
-    not a CA; trust-list publishing refuses it as a DSC, so it can never sign certificates.
-    """
-    country = csca.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
-    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, str(country[0].value) if country else "VN"),
-             x509.NameAttribute(NameOID.COMMON_NAME, name)]
-    builder, _ = signing_leaf_builder(key, subject=x509.Name(attrs), csca=csca, now=now, valid_days=valid_days)
-    builder = builder.add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(OID_LIST_SIGNER)]), critical=True)
-    return builder.sign(csca_key, hashes.SHA256())
 
 
 def _epoch(moment: dt.datetime, what: str) -> int:
@@ -177,12 +151,12 @@ def _find_signer(
     by_der = {_der(a): a for a in anchors}
     if chain is None:
         for anchor in anchors:
-            if hashlib.sha256(_der(anchor)).digest()[:8] == message.kid:
+            if kid_of_der(_der(anchor)) == message.kid:
                 return anchor, anchor, False
         raise DocumentError(bad, "document not signed by a trusted CSCA")
     if not isinstance(chain, bytes):
         raise DocumentError(bad, "malformed signer certificate header")
-    if hashlib.sha256(chain).digest()[:8] != message.kid:
+    if kid_of_der(chain) != message.kid:
         raise DocumentError(bad, "kid does not match the signer certificate")
     if chain in by_der:
         return by_der[chain], by_der[chain], False

@@ -8,7 +8,6 @@ tries each.  Signed trust lists and the EU gateway format are layered on top of 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +17,25 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from .codes import FailureCode
-from .errors import ConfigurationError
-from .pki import read_certificate_file, split_certificates, types_from_oids
+from ..codes import FailureCode
+from ..errors import ConfigurationError
+from ..pki.certificates import types_from_oids
+from ..pki.chain import check_chain
+from ..pki.encoding import kid_of_der, read_certificate_file, split_certificates
+from .signeddoc import SignedDocument
 
-__all__ = ["TrustList", "TrustStore", "TrustedSigner", "certificates_in_directory"]
+__all__ = [
+    "CombinedTrust",
+    "LoadedTrustList",
+    "Rejected",
+    "TrustList",
+    "TrustStore",
+    "TrustedSigner",
+    "certificates_in_directory",
+    "der_of",
+    "filter_chained",
+    "kid_hex",
+]
 
 _CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 
@@ -67,7 +80,7 @@ class TrustedSigner:
             strict = None
         return cls(
             der=der,
-            kid=hashlib.sha256(der).digest()[:8],
+            kid=kid_of_der(der),
             public_key=public_key,
             subject=strict.subject.rfc4514_string() if strict else parsed.subject.human_friendly,
             country=country if isinstance(country, str) else None,
@@ -177,3 +190,106 @@ class TrustList:
 
     def __repr__(self) -> str:
         return f"TrustList({len(self)} signers)"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A certificate left out of a trust list, with why.  ``kid`` is hex (or '-' if unknown)."""
+
+    kid: str
+    reason: str
+
+
+def der_of(item: x509.Certificate | bytes) -> bytes:
+    """DER of a certificate given as an object or as DER."""
+    return item if isinstance(item, bytes) else item.public_bytes(serialization.Encoding.DER)
+
+
+def kid_hex(der: bytes) -> str:
+    """The kid of a certificate in hex, for messages about it."""
+    return kid_of_der(der).hex()
+
+
+def filter_chained(
+    blobs: Iterable[bytes], cscas: Sequence[x509.Certificate] | None
+) -> tuple[list[TrustedSigner], list[Rejected]]:
+    kept: list[TrustedSigner] = []
+    rejected: list[Rejected] = []
+    for der in blobs:
+        try:
+            if cscas is not None:
+                check_chain(der, cscas)
+            kept.append(TrustedSigner.from_der(der))
+        except ConfigurationError as exc:
+            rejected.append(Rejected(kid_hex(der), str(exc)))
+    return kept, rejected
+
+
+class LoadedTrustList:
+    """Trusted DSCs from one source, with what was rejected and (if signed) the list's envelope.
+
+    A :class:`vaxcert.trust.TrustStore`: :meth:`problem` reports TRUST_LIST_STALE once the
+    signed list's freshness limit has passed.
+    """
+
+    __slots__ = ("document", "kind", "rejected", "signers")
+
+    def __init__(self, signers: TrustList, *, kind: str, rejected: Sequence[Rejected] = (),
+                 document: SignedDocument | None = None) -> None:
+        self.signers = signers
+        self.kind = kind
+        self.rejected = tuple(rejected)
+        self.document = document
+
+    def candidates(self, kid: bytes) -> Sequence[TrustedSigner]:
+        return self.signers.candidates(kid)
+
+    def problem(self, now: dt.datetime) -> FailureCode | None:
+        if self.document is not None and self.document.is_stale(now):
+            return FailureCode.TRUST_LIST_STALE
+        return None
+
+    @property
+    def expires_at(self) -> dt.datetime | None:
+        """The signed list's freshness limit (None for unsigned sources)."""
+        return self.document.expires_at if self.document else None
+
+    def __iter__(self) -> Iterator[TrustedSigner]:
+        return iter(self.signers)
+
+    def __len__(self) -> int:
+        return len(self.signers)
+
+    def __repr__(self) -> str:
+        return f"LoadedTrustList(kind={self.kind}, {len(self)} signers, {len(self.rejected)} rejected)"
+
+
+class CombinedTrust:
+    """Several trust stores as one: candidates from all, the first problem any reports."""
+
+    __slots__ = ("stores",)
+
+    def __init__(self, stores: Iterable[TrustStore]) -> None:
+        self.stores = tuple(stores)
+
+    def candidates(self, kid: bytes) -> Sequence[TrustedSigner]:
+        found: list[TrustedSigner] = []
+        seen: set[bytes] = set()
+        for store in self.stores:
+            for signer in store.candidates(kid):
+                if signer.der not in seen:
+                    seen.add(signer.der)
+                    found.append(signer)
+        return found
+
+    def problem(self, now: dt.datetime) -> FailureCode | None:
+        for store in self.stores:
+            code = store.problem(now)
+            if code is not None:
+                return code
+        return None
+
+    def __repr__(self) -> str:
+        return f"CombinedTrust({len(self.stores)} stores)"
+
+

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..errors import ConfigurationError, VaxcertError
-from ..pki import split_certificates
+from ..pki.certificates import split_certificates
 
 __all__ = [
     "CHECKS",

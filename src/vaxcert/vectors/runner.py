@@ -6,7 +6,7 @@ states an expectation for it — and reported with the actual outcome, the state
 
 The checks reuse vaxcert's own pipeline: the stage functions of :mod:`vaxcert.stages`, the
 :class:`~vaxcert.verifier.Verifier` (with the file's certificate as the only trusted signer),
-:class:`~vaxcert.trust.TrustedSigner` for key usage, :mod:`vaxcert.schema` and
+:class:`~vaxcert.trust.TrustedSigner` for key usage, :mod:`vaxcert.dcc.schema` and
 :mod:`vaxcert.qr`.  Nothing here decodes a stage its own way.
 
 What each check means (the dgc-testdata README, made precise; docs/vectors.md has the table):
@@ -62,12 +62,12 @@ from typing import Any, Final
 
 import cbor2
 
-from .. import schema as schema_mod
 from ..codes import FailureCode, Stage
+from ..dcc import schema as schema_mod
 from ..errors import ConfigurationError, DecodeError
-from ..pki import CERT_TYPES
+from ..pki.certificates import CERT_TYPES
 from ..stages import base45, cbor, compression, cose, cwt, prefix
-from ..trust import TrustedSigner, TrustList
+from ..trust.store import TrustedSigner, TrustList
 from ..verifier import VerificationResult, Verifier, certificate_type
 from .format import CHECKS, EXTENSION_CHECKS, UNREADABLE, VectorFile, VectorFormatError, find_files, load
 
