@@ -85,7 +85,7 @@ def test_tampered_or_foreign_list_is_invalid(pki: Pki) -> None:
     other = make_pki()
     with pytest.raises(DocumentError, match=r"does not chain|not signed"):
         load_signed(_published(pki), [other.csca], now=NOW)
-    not_a_list = sign_document("vaxcert.trust.revocation-list/1", {"country": "VN", "entries": {}}, _csca_signer(pki),
+    not_a_list = sign_document("vaxcert.revocation-list/1", {"country": "VN", "entries": {}}, _csca_signer(pki),
                                issued_at=NOW, expires_at=NOW + WEEK, sequence=1)
     with pytest.raises(DocumentError, match=FORMAT):
         load_signed(not_a_list, [pki.csca], now=NOW)

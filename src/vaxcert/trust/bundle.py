@@ -1,11 +1,11 @@
 """The offline bundle: one signed file a checkpoint device downloads and verifies with.
 
-A bundle is a signed document (:mod:`vaxcert.trust.signeddoc`) of format ``vaxcert.trust.bundle/1``; its
+A bundle is a signed document (:mod:`vaxcert.trust.signeddoc`) of format ``vaxcert.bundle/1``; its
 ``exp`` is the *freshness limit* (how long a device may use it without a refresh) and its
 body is::
 
     {"trust_list": bytes,            # a signed trust list (vaxcert.trust-list/1), as published
-     "revocation": [bytes, ...],     # signed revocation lists (vaxcert.trust.revocation-list/1)
+     "revocation": [bytes, ...],     # signed revocation lists (vaxcert.revocation-list/1)
      "valuesets":  bytes | null,     # a vaxcert value-set snapshot (ValueSets.save), UTF-8 JSON
      "rules":      null}             # reserved for business rules
 
@@ -37,7 +37,7 @@ from .store import LoadedTrustList, TrustedSigner
 
 __all__ = ["FORMAT", "Bundle", "BundleTrust", "build_bundle", "load_bundle", "open_bundle"]
 
-FORMAT = "vaxcert.trust.bundle/1"
+FORMAT = "vaxcert.bundle/1"
 
 
 def _valuesets_bytes(valuesets: ValueSets) -> bytes:

@@ -16,7 +16,7 @@ negligible: with n entries, a certificate that is not revoked matches by chance 
 probability n / 2**64 per hash looked up (5.4e-14 for a million entries, 5.4e-13 for ten
 million).  Entries can only be added by the ministry's signature, so nobody can aim for one.
 
-Signed list (:class:`RevocationList`, format ``vaxcert.trust.revocation-list/1``, a signed document
+Signed list (:class:`RevocationList`, format ``vaxcert.revocation-list/1``, a signed document
 as in :mod:`vaxcert.trust.signeddoc`) — body::
 
     {"country": "VN", "entries": {"UCI": bytes, "COUNTRYCODEUCI": bytes, "SIGNATURE": bytes}}
@@ -60,7 +60,7 @@ __all__ = [
     "uci_hash",
 ]
 
-FORMAT = "vaxcert.trust.revocation-list/1"
+FORMAT = "vaxcert.revocation-list/1"
 #: Bytes of each hash kept in the compact set.
 PREFIX_BYTES = 8
 #: Bytes of the DCC revocation hashes.
