@@ -28,16 +28,21 @@ import sys
 import time
 from pathlib import Path
 
-from vaxcert import qr
-from vaxcert.pki import certificate_pem, create_csca, create_dsc, facility_id_of, load_certificate_file
-from vaxcert.pki.keys import generate_private_key, load_private_key, password_from_env, save_private_key
-from vaxcert.registry import Registry, open_registry
-from vaxcert.registry.batch import KeyDirectory, run
-from vaxcert.registry.identity import load_register
-from vaxcert.registry.importer import import_file
-from vaxcert.registry.reconcile import reconcile
-from vaxcert.trust import TrustList
-from vaxcert.verifier import Verifier
+from vaxcert import (
+    TrustList,
+    Verifier,
+    certificate_pem,
+    create_csca,
+    create_dsc,
+    facility_id_of,
+    generate_private_key,
+    load_certificate_file,
+    load_private_key,
+    save_private_key,
+    save_qr,
+    verify_image,
+)
+from vaxcert.registry import KeyDirectory, Registry, import_file, issue_all, load_register, open_registry, reconcile
 
 REPO = Path(__file__).resolve().parents[1]
 #: The two demo facilities with keys of their own; the ministry DSC signs for the others.
@@ -46,7 +51,7 @@ FACILITIES = {"VN-HCM-027": "Bệnh viện Chợ Rẫy", "VN-HN-015": "Bệnh vi
 
 def make_keys(out: Path, now: dt.datetime) -> Path:
     """The demo ministry, its two facility DSCs and a ministry DSC (created once, then reused)."""
-    password = password_from_env()
+    password = os.environ["VAXCERT_KEY_PASSWORD"].encode()
     ministry = out / "ministry"
     if not (ministry / "csca.pem").exists():
         ministry.mkdir(parents=True, exist_ok=True)
@@ -100,33 +105,29 @@ def table(registry: Registry, out: Path, trust: TrustList, now: dt.datetime, sho
     """Render, read back and verify each person's current certificate; one table row each."""
     verifier = Verifier(trust)
     signer_of = {s.kid.hex(): (facility_id_of(s.certificate) if s.certificate else None) or "ministry" for s in trust}
-    with registry.transaction() as tx:
-        people = tx.query(
-            "SELECT p.id_kind, p.id_number, p.nationality, p.fn, p.gn, p.doses, p.dn, p.sd, p.complete, p.booster,"
-            " p.state, p.state_reason, c.hc1, c.cert_type, c.facility_id, c.kid FROM persons p"
-            " LEFT JOIN certificates c ON c.person_key = p.person_key AND c.status = 'current'"
-            " ORDER BY p.created_at, p.person_key"
-        )
+    current = dict(registry.current_certificates())
     qr_dir = out / "qr"
     qr_dir.mkdir(exist_ok=True)
     lines = []
-    for n, (kind, number, nationality, fn, gn, doses, dn, sd, complete, booster, state, reason, hc1, ctype,
-            facility, kid) in enumerate(people, start=1):  # fmt: skip
-        who = f"{fn} {gn or ''}".strip() if show_names else "".join(w[0] + "." for w in f"{fn} {gn or ''}".split())
-        ident = f"{'CCCD' if kind == 'cccd' else 'PP ' + nationality} {number if show_names else mask(number)}"
-        status = "booster" if booster else ("complete" if complete else "partial")
-        if hc1 is None:
-            lines.append([f"{n:02d}", who, ident, "-", f"{doses}", status, "-", "-", "-", f"HELD: {reason or state}"])
+    for n, key in enumerate(registry.person_keys(), start=1):
+        status = registry.person_status(key)
+        assert status is not None
+        p = status.person
+        full = f"{p.fn} {p.gn or ''}".strip()
+        who = full if show_names else "".join(w[0] + "." for w in full.split())
+        number = p.id_number if show_names else mask(p.id_number)
+        ident = f"{'CCCD' if p.id_kind == 'cccd' else 'PP ' + p.nationality} {number}"
+        state = "booster" if status.booster else ("complete" if status.complete else "partial")
+        cert = next((c for c in status.certificates if c.status == "current"), None)
+        if cert is None or key not in current:
+            lines.append([f"{n:02d}", who, ident, "-", f"{status.doses}", state, "-", "-", "-",
+                          f"HELD: {status.reason or status.state}"])  # fmt: skip
             continue
-        png = qr.save(hc1, qr_dir / f"{n:02d}.png")
-        decoded = [c.text for c in qr.decode_file(png) if c.text.startswith("HC1:")]
-        if not decoded:
-            verdict = "QR UNREADABLE"
-        else:
-            result = verifier.verify(decoded[0], now=now)
-            verdict = "VALID" if result.valid else f"INVALID {result.code}"
-        lines.append([f"{n:02d}", who, ident, ctype, f"{doses} ({dn}/{sd})", status, facility, signer_of.get(kid, "?"),
-                      kid, verdict])  # fmt: skip
+        png = save_qr(current[key], qr_dir / f"{n:02d}.png")
+        result = verify_image(png, verifier, now=now)
+        verdict = "VALID" if result.valid else f"INVALID {result.code}"
+        lines.append([f"{n:02d}", who, ident, cert.cert_type, f"{status.doses} ({status.dn}/{status.sd})", state,
+                      cert.facility_id, signer_of.get(cert.kid, "?"), cert.kid, verdict])  # fmt: skip
     return lines
 
 
@@ -144,10 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     records, register = sample_files(out)
     registry = open_registry(f"sqlite:///{out / 'registry.db'}", migrate=True)
     try:
-        imported = import_file(registry, records, now=now, progress=False)
+        imported = import_file(registry, records, now=now)
         load_register(registry, register, now=now)
         reconciled = reconcile(registry, now=now)
-        issued = run(registry, KeyDirectory(str(keys)), now=now, workers=1, progress=False)
+        password = os.environ["VAXCERT_KEY_PASSWORD"].encode()
+        issued = issue_all(registry, KeyDirectory(str(keys), password=password), now=now, workers=1)
         trust = TrustList.from_paths(sorted(keys.glob("*/dsc.pem")))
         lines = table(registry, out, trust, now, args.show_names)
     finally:

@@ -15,8 +15,7 @@ import pytest
 from conftest import NOW, Pki, require_service
 from vaxcert.pki.certificates import certificate_pem, create_dsc
 from vaxcert.pki.keys import KeySigner, generate_private_key, save_private_key
-from vaxcert.registry import Registry, open_registry
-from vaxcert.registry.batch import KeyDirectory, KeyRing
+from vaxcert.registry import KeyDirectory, KeyRing, Registry, open_registry
 from vaxcert.trust.store import TrustList
 
 BACKENDS = ("sqlite", "postgresql")
@@ -93,14 +92,18 @@ def facility_signers(pki: Pki, facilities: Sequence[str]) -> dict[str, KeySigner
 
 
 def key_directory(root: Path, signers: Mapping[str, KeySigner], env: pytest.MonkeyPatch) -> KeyDirectory:
-    """Write the signers as ``root/<facility>/dsc.pem + dsc.key.pem``; put the password in the environment."""
+    """Write the signers as ``root/<facility>/dsc.pem + dsc.key.pem``; put the password in the environment too.
+
+    The returned KeyDirectory carries the password (the library reads no environment variable); the
+    environment is for CLI runs in the same test.
+    """
     env.setenv("VAXCERT_KEY_PASSWORD", PASSWORD)
     for facility, signer in signers.items():
         folder = root / facility
         folder.mkdir(parents=True, exist_ok=True)
         save_private_key(signer._key, folder / "dsc.key.pem", PASSWORD.encode())
         (folder / "dsc.pem").write_bytes(certificate_pem(signer.certificate))
-    return KeyDirectory(str(root))
+    return KeyDirectory(str(root), password=PASSWORD.encode())
 
 
 def keyring(signers: Mapping[str, KeySigner]) -> KeyRing:

@@ -20,8 +20,8 @@ from conftest import NOW, Pki, require_service
 from test_issue_verify import VACCINATION
 from vaxcert import Issuer, TrustList, Verifier
 from vaxcert.errors import ConfigurationError, SigningError
-from vaxcert.pki.certificates import create_dsc
-from vaxcert.pki.hsm import HsmConfig, HsmSigner, HsmToken, csr_public_key
+from vaxcert.pki.certificates import create_dsc, csr_public_key
+from vaxcert.pki.hsm import HsmConfig, HsmSigner, HsmToken
 from vaxcert.pki.keys import Signer, kid_of
 from vaxcert.stages import cose
 
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.hsm
 def token() -> Iterator[HsmToken]:
     """A logged-in session on the SoftHSM token of scripts/start-services.sh."""
     require_service("VAXCERT_PKCS11_MODULE")
-    with HsmToken(HsmConfig.from_env()) as opened:
+    with HsmToken(HsmConfig.from_env(os.environ)) as opened:
         yield opened
 
 
@@ -198,7 +198,7 @@ def test_signer_refuses_other_process(pki: Pki, token: HsmToken, label: str) -> 
 def test_config_and_reprs_hide_the_pin(token: HsmToken) -> None:
     """The PIN appears in no repr; a missing variable is named in the error."""
     pin = os.environ["VAXCERT_HSM_PIN"]
-    assert pin not in repr(HsmConfig.from_env())
+    assert pin not in repr(HsmConfig.from_env(os.environ))
     assert pin not in repr(token)
     with pytest.raises(ConfigurationError, match="VAXCERT_HSM_PIN"):
         HsmConfig.from_env({"VAXCERT_PKCS11_MODULE": "x", "VAXCERT_HSM_TOKEN": "y"})

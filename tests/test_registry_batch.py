@@ -28,14 +28,16 @@ from registry_support import (
     trust_of,
     write_csv,
 )
+from vaxcert.cli._progress import Progress
 from vaxcert.dcc import payload as payload_mod
 from vaxcert.dcc import uvci
 from vaxcert.dcc.model import Dose, IdentityDocument, Name, Person
-from vaxcert.registry import Registry
-from vaxcert.registry.batch import UvciMaker, build_payload, issue_pending, run
+from vaxcert.dcc.uvci import UvciMaker
+from vaxcert.registry import ClaimedPerson, Registry, issue_pending
 from vaxcert.registry.identity import load_register
 from vaxcert.registry.importer import import_file
 from vaxcert.registry.reconcile import reconcile
+from vaxcert.registry.workers import run
 from vaxcert.verifier import Verifier
 
 REGISTER_HEADER = ("citizen_id", "family_name", "given_name", "dob")
@@ -59,7 +61,7 @@ def load(registry: Registry, tmp_path: Path, data: list[dict[str, str]], *, regi
     """Import rows (and a matching population register), then reconcile."""
     name = f"doses-{time.monotonic_ns()}.csv"
     write_csv(tmp_path / name, data)
-    assert import_file(registry, tmp_path / name, now=NOW, progress=False).rejected == 0
+    assert import_file(registry, tmp_path / name, now=NOW).rejected == 0
     if register:
         write_csv(tmp_path / "register.csv", register_rows(data), header=REGISTER_HEADER)
         load_register(registry, tmp_path / "register.csv", now=NOW)
@@ -94,9 +96,10 @@ def test_fast_payload_matches_the_core_builder() -> None:
     dose = Dose(dt.date(2021, 9, 10), "EU/1/20/1528", 2, 2, "VN-HN-001")
     ci = UvciMaker("VN", "VNHN001")()
     expected = payload_mod.build_payload(person, payload_mod.entry_from_dose(dose, ci=ci, issuer="Ministry of Health"))
-    row = ("cccd:001090000001", 1, "Nguyễn", "NGUYEN", "Văn Đức", "VAN<DUC", "1990-04-12", "840539006",
-           "1119349007", "EU/1/20/1528", "ORG-100030215", 2, 2, "2021-09-10", "VN", "VN-HN-001")  # fmt: skip
-    built = build_payload(row, "Ministry of Health", ci)
+    row = ClaimedPerson("cccd:001090000001", 1, "Nguyễn", "NGUYEN", "Văn Đức", "VAN<DUC", "1990-04-12",
+                        "840539006", "1119349007", "EU/1/20/1528", "ORG-100030215", 2, 2, "2021-09-10", "VN",
+                        "VN-HN-001")  # fmt: skip
+    built = row.payload(issuer="Ministry of Health", ci=ci, version="1.3.0")
     assert built == expected
     payload_mod.check_issuable(built, now=NOW)
 
@@ -142,20 +145,28 @@ def test_held_persons_are_not_signed(registry: Registry, tmp_path: Path, pki) ->
 def test_facility_without_key_waits(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
     """Persons whose last dose's facility has no key are counted as waiting, not signed by another key."""
     load(registry, tmp_path, [dose_row(0, 1, facility="VN-HN-001"), dose_row(1, 1, facility="VN-DN-002")])
-    result = run(registry, keyring(facility_signers(pki, ["VN-HN-001"])), now=NOW, workers=1, progress=False)
+    result = run(registry, keyring(facility_signers(pki, ["VN-HN-001"])), now=NOW, workers=1)
     assert (result.issued, result.waiting_no_key) == (1, 1)
     assert scalar(registry, "SELECT facility_id FROM certificates") == "VN-HN-001"
 
 
 def test_worker_processes_share_the_work(registry: Registry, tmp_path: Path, pki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Two worker processes issue every pending certificate exactly once, with a progress bar and final count."""
+    """Two worker processes issue every pending certificate exactly once, reporting progress (the CLI's bar)."""
     terminal = Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
+    bar = Progress("issue", unit="certificates", stream=terminal)
+    reports: list[tuple[float, float | None]] = []
+
+    def progress(done: float, total: float | None) -> None:
+        reports.append((done, total))
+        bar.report(done, total)
+
     facilities = ["VN-HN-001", "VN-SG-002"]
     keys = key_directory(tmp_path / "keys", facility_signers(pki, facilities), monkeypatch)
     load(registry, tmp_path, [dose_row(i, 1, facility=facilities[i % 2]) for i in range(60)])
-    result = run(registry, keys, now=NOW, workers=2, chunk_size=7, progress=True)
+    result = run(registry, keys, now=NOW, workers=2, chunk_size=7, progress=progress)
+    bar.close(f"issue: {result.summary()}")
     assert result.issued == 60 and result.workers == 2
+    assert reports[-1] == (60, 60) and [d for d, _ in reports] == sorted(d for d, _ in reports)
     assert_exactly_one_current(registry, 60)
     assert "issue [" in terminal.getvalue() and "issued 60 certificates" in terminal.getvalue()
     workers = {w for (w,) in rows(registry, "SELECT DISTINCT worker FROM certificates")}
@@ -165,8 +176,9 @@ def test_worker_processes_share_the_work(registry: Registry, tmp_path: Path, pki
 CRASH_WORKER = r"""
 import sys, time
 from vaxcert.registry import open_registry
-from vaxcert.registry.batch import KeyDirectory, KeyRing, issue_pending
+from vaxcert.registry import KeyDirectory, KeyRing, issue_pending
 from conftest import NOW
+from registry_support import PASSWORD
 
 class SlowSigner:
     # A facility signer that takes a little longer, so that the parent can kill us mid-batch.
@@ -181,7 +193,7 @@ class SlowSigner:
 
 url, schema, keys = sys.argv[1], sys.argv[2] or None, sys.argv[3]
 registry = open_registry(url, schema=schema)
-ring = KeyDirectory(keys).load()
+ring = KeyDirectory(keys, password=PASSWORD.encode()).load()
 slow = KeyRing({f: SlowSigner(ring.for_facility(f).issuer.signer) for f in ring.facilities})
 issue_pending(registry, slow, now=NOW, chunk_size=10, lease_seconds=1.0)
 """
@@ -222,7 +234,7 @@ def test_kill_9_mid_batch_loses_and_duplicates_nothing(registry: Registry, tmp_p
     assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE lease_owner IS NOT NULL") > 0  # a dead lease
     _kill_mid_batch(registry, tmp_path / "keys", tests_dir, after=first + 60, total=total)
     # Run again to the end: the dead worker's leases expire (1 s) and are taken over.
-    result = run(registry, keys, now=NOW, workers=1, chunk_size=25, lease_seconds=60, progress=False)
+    result = run(registry, keys, now=NOW, workers=1, chunk_size=25, lease_seconds=60)
     assert result.issued + first > 0
     assert_exactly_one_current(registry, total)
     assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE lease_owner IS NOT NULL") == 0
@@ -238,7 +250,7 @@ def test_break_leases_takes_over_at_once(registry: Registry, tmp_path: Path, pki
     registry.claim(worker="dead", limit=5, now=time.time(), lease_seconds=3600, facilities=["VN-HN-001"])
     stuck = issue_pending(registry, keyring(signers), now=NOW, wait_for_leases=False)
     assert stuck.issued == 0
-    result = run(registry, keyring(signers), now=NOW, workers=1, break_leases=True, progress=False)
+    result = run(registry, keyring(signers), now=NOW, workers=1, break_leases=True)
     assert result.issued == 5
     assert_exactly_one_current(registry, 5)
 
@@ -247,7 +259,7 @@ def test_ministry_key_signs_for_facilities_without_keys(registry: Registry, tmp_
     """A ministry DSC signs where a facility has no key; a facility with a key still signs its own."""
     from vaxcert.pki.certificates import create_dsc
     from vaxcert.pki.keys import KeySigner, generate_private_key
-    from vaxcert.registry.batch import KeyRing
+    from vaxcert.registry import KeyRing
 
     key = generate_private_key("ec")
     ministry = KeySigner(key, create_dsc(key, csca=pki.csca, csca_key=pki.csca_key, facility_id=None,
@@ -255,7 +267,7 @@ def test_ministry_key_signs_for_facilities_without_keys(registry: Registry, tmp_
                                          ministry=True))  # fmt: skip
     own = facility_signers(pki, ["VN-HN-001"])
     load(registry, tmp_path, [dose_row(0, 1, facility="VN-HN-001"), dose_row(1, 1, facility="VN-DN-002")])
-    result = run(registry, KeyRing(own, ministry=ministry), now=NOW, workers=1, progress=False)
+    result = run(registry, KeyRing(own, ministry=ministry), now=NOW, workers=1)
     assert (result.issued, result.waiting_no_key) == (2, 0)
     kids = dict(rows(registry, "SELECT facility_id, kid FROM certificates"))
     assert kids == {"VN-HN-001": own["VN-HN-001"].kid.hex(), "VN-DN-002": ministry.kid.hex()}
@@ -264,7 +276,7 @@ def test_ministry_key_signs_for_facilities_without_keys(registry: Registry, tmp_
 def test_key_ring_refuses_a_dsc_of_another_facility(pki) -> None:  # type: ignore[no-untyped-def]
     """A facility's key ring entry must be that facility's DSC, and the ministry slot a ministry DSC."""
     from vaxcert.errors import ConfigurationError
-    from vaxcert.registry.batch import KeyRing
+    from vaxcert.registry import KeyRing
 
     other = facility_signers(pki, ["VN-SG-002"])["VN-SG-002"]
     with pytest.raises(ConfigurationError, match="names facility VN-SG-002"):
@@ -299,7 +311,7 @@ def test_no_personal_data_in_logs(tmp_path: Path, pki, caplog: pytest.LogCapture
     with fresh_registry("sqlite", tmp_path) as registry:
         data = [dose_row(0, 1, family="Hoàng", given="Thị Lụa"), {**dose_row(1, 1), "dob": "1990-02-30"}]
         write_csv(tmp_path / "d.csv", data)
-        import_file(registry, tmp_path / "d.csv", now=NOW, progress=False)
+        import_file(registry, tmp_path / "d.csv", now=NOW)
         reconcile(registry, now=NOW)
         issue_pending(registry, keyring(facility_signers(pki, ["VN-HN-001"])), now=NOW)
     text = caplog.text + " ".join(str(r.args) for r in caplog.records)

@@ -23,14 +23,14 @@ from registry_support import (
     write_csv,
 )
 from vaxcert.errors import ConfigurationError
-from vaxcert.registry import Registry, open_registry
+from vaxcert.registry import ClaimedPerson, Registry, issue_pending, open_registry
 from vaxcert.registry._migrations import load_migrations
-from vaxcert.registry.batch import build_payload, issue_pending, persist
 from vaxcert.registry.identity import load_register
 from vaxcert.registry.importer import import_file
 from vaxcert.registry.protocol import CLAIM_COLUMNS
 from vaxcert.registry.protocol import Registry as RegistryProtocol
 from vaxcert.registry.reconcile import reconcile
+from vaxcert.registry.rows import StagedCertificate
 from vaxcert.verifier import Verifier
 
 
@@ -46,7 +46,7 @@ def _load(registry: Registry, tmp_path: Path, n: int = 6, facilities: tuple[str,
     data = [dose_row(i, d, facility=facilities[i % len(facilities)]) for i in range(n) for d in (1, 2)]
     write_csv(tmp_path / "doses.csv", data)
     write_csv(tmp_path / "register.csv", register_rows(data), header=("citizen_id", "family_name", "given_name", "dob"))
-    assert import_file(registry, tmp_path / "doses.csv", now=NOW, progress=False).rejected == 0
+    assert import_file(registry, tmp_path / "doses.csv", now=NOW).rejected == 0
     load_register(registry, tmp_path / "register.csv", now=NOW)
     reconcile(registry, now=NOW)
 
@@ -167,14 +167,14 @@ def test_persist_is_exactly_once(registry: Registry, tmp_path: Path, pki) -> Non
     signer = ring.for_facility("VN-HN-001")
     assert signer is not None
 
-    def stage(row: tuple, version: int) -> tuple:  # type: ignore[type-arg]
-        cert = signer.issuer.issue(build_payload(row, signer.is_text, signer.uvci()), now=NOW)
-        return (row[0], version, cert.uvci, cert.hc1, cert.kid.hex(), row[15], "v", row[11], row[12], cert.issued_at,
-                cert.expires_at)  # fmt: skip
+    def stage(row: ClaimedPerson, version: int) -> StagedCertificate:
+        cert = signer.issuer.issue(row.payload(issuer=signer.is_text, ci=signer.uvci(), version="1.3.0"), now=NOW)
+        return StagedCertificate(row.person_key, version, cert.uvci, cert.hc1, cert.kid.hex(), row.last_facility, "v",
+                                 row.dn, row.sd, cert.issued_at, cert.expires_at)  # fmt: skip
 
-    assert persist(registry, [stage(r, r[1]) for r in claimed], worker="a", stamp=1) == 3
-    assert persist(registry, [stage(r, r[1]) for r in claimed], worker="b", stamp=2) == 0
-    assert persist(registry, [stage(r, r[1] - 1) for r in claimed], worker="b", stamp=3) == 0
+    assert registry.store_certificates([stage(r, r[1]) for r in claimed], worker="a", stamp=1) == 3
+    assert registry.store_certificates([stage(r, r[1]) for r in claimed], worker="b", stamp=2) == 0
+    assert registry.store_certificates([stage(r, r[1] - 1) for r in claimed], worker="b", stamp=3) == 0
     assert scalar(registry, "SELECT COUNT(*) FROM certificates") == 3
     assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE lease_owner IS NOT NULL") == 0
 

@@ -24,8 +24,7 @@ from registry_support import (
 )
 from vaxcert.codes import FailureCode
 from vaxcert.errors import InputError
-from vaxcert.registry import Registry
-from vaxcert.registry.batch import KeyRing, issue_pending
+from vaxcert.registry import KeyRing, Registry, issue_pending
 from vaxcert.registry.corrections import (
     approve,
     audit_trail,
@@ -49,7 +48,7 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registr
         data = [dose_row(i, d, facility=FACILITIES[d - 1]) for i in range(3) for d in (1, 2)]
         write_csv(tmp_path / "d.csv", data)
         write_csv(tmp_path / "r.csv", register_rows(data), header=("citizen_id", "family_name", "given_name", "dob"))
-        import_file(reg, tmp_path / "d.csv", now=NOW, progress=False)
+        import_file(reg, tmp_path / "d.csv", now=NOW)
         load_register(reg, tmp_path / "r.csv", now=NOW)
         reconcile(reg, now=NOW)
         yield reg

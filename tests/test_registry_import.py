@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from registry_support import NOW, dose_row, fresh_registry, register_rows, rows, scalar, write_csv
+from vaxcert.cli._progress import Progress
 from vaxcert.registry import Registry
 from vaxcert.registry.identity import load_register, same_name
 from vaxcert.registry.importer import import_file
-from vaxcert.registry.reconcile import DoseFact, merge_doses, reconcile
+from vaxcert.registry.reconcile import merge_doses, reconcile
+from vaxcert.registry.rows import StoredDose
 
 REPO = Path(__file__).resolve().parents[1]
 REGISTER_HEADER = ("citizen_id", "family_name", "given_name", "dob")
@@ -45,7 +46,7 @@ def test_bad_rows_reported_by_line_and_field_rest_kept(registry: Registry, tmp_p
         {**dose_row(6, 1), "dob": "1990-13-01"},              # line 8: bad birth date
         dose_row(7, 1),
     ]
-    result = import_file(registry, write_csv(tmp_path / "x.csv", data), now=NOW, progress=False)
+    result = import_file(registry, write_csv(tmp_path / "x.csv", data), now=NOW)
     assert (result.rows, result.inserted, result.rejected) == (8, 2, 6)
     assert [(e.line, e.field) for e in result.errors] == [
         (3, "citizen_id"), (4, "date"), (5, "product"), (6, "dose_number"), (7, "family_name"), (8, "dob")]
@@ -55,7 +56,7 @@ def test_bad_rows_reported_by_line_and_field_rest_kept(registry: Registry, tmp_p
 def test_errors_carry_no_personal_data(registry: Registry, tmp_path: Path) -> None:
     """Rejection messages name fields, never the values (names, IDs, dates)."""
     data = [{**dose_row(0, 1), "dob": "1990-02-31", "family_name": "Phạm"}, {**dose_row(1, 1), "citizen_id": "0011"}]
-    result = import_file(registry, write_csv(tmp_path / "x.csv", data), now=NOW, progress=False)
+    result = import_file(registry, write_csv(tmp_path / "x.csv", data), now=NOW)
     text = " ".join(str(e) for e in result.errors)
     for secret in ("Phạm", "1990-02-31", "0011", dose_row(1, 1)["citizen_id"]):
         assert secret not in text
@@ -65,10 +66,10 @@ def test_reimport_changes_nothing(registry: Registry, tmp_path: Path) -> None:
     """Importing the same file twice leaves every table exactly as after the first import."""
     data = [dose_row(i, d, facility=("VN-HN-001", "VN-SG-002")[d - 1]) for i in range(20) for d in (1, 2)]
     path = write_csv(tmp_path / "x.csv", data)
-    import_file(registry, path, now=NOW, progress=False)
+    import_file(registry, path, now=NOW)
     reconcile(registry, now=NOW)
     before = dump(registry)
-    again = import_file(registry, path, now=NOW, progress=False)
+    again = import_file(registry, path, now=NOW)
     reconcile(registry, now=NOW)
     assert (again.inserted, again.unchanged, again.rejected) == (0, 40, 0)
     assert dump(registry) == before
@@ -76,9 +77,9 @@ def test_reimport_changes_nothing(registry: Registry, tmp_path: Path) -> None:
 
 def test_changed_dose_or_identity_is_rejected_not_overwritten(registry: Registry, tmp_path: Path) -> None:
     """A re-export with a different product, or a known person with another name, is refused."""
-    import_file(registry, write_csv(tmp_path / "a.csv", [dose_row(0, 1), dose_row(1, 1)]), now=NOW, progress=False)
+    import_file(registry, write_csv(tmp_path / "a.csv", [dose_row(0, 1), dose_row(1, 1)]), now=NOW)
     changed = [{**dose_row(0, 1), "product": "EU/1/20/1507"}, {**dose_row(1, 2), "family_name": "Lê"}]
-    result = import_file(registry, write_csv(tmp_path / "b.csv", changed), now=NOW, progress=False)
+    result = import_file(registry, write_csv(tmp_path / "b.csv", changed), now=NOW)
     assert [(e.line, e.field) for e in result.errors] == [(2, "product"), (3, "family_name")]
     assert rows(registry, "SELECT mp FROM doses") == [("EU/1/20/1528",), ("EU/1/20/1528",)]
 
@@ -91,7 +92,7 @@ def test_jsonl_rows_and_dose_records(registry: Registry, tmp_path: Path) -> None
     lines.append(json.dumps({**dose_row(0, 1), "dose_number": 1}))
     path = tmp_path / "x.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = import_file(registry, path, now=NOW, progress=False)
+    result = import_file(registry, path, now=NOW)
     doses = sum(len(r["doses"]) for r in records) + 1
     assert (result.inserted, result.rejected) == (doses, 1)
     assert (result.errors[0].line, result.errors[0].field) == (2, "$")
@@ -100,14 +101,20 @@ def test_jsonl_rows_and_dose_records(registry: Registry, tmp_path: Path) -> None
 
 
 def test_streams_in_chunks_with_progress(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A file larger than a chunk is imported chunk by chunk, with a progress bar on a terminal."""
+    """A file larger than a chunk is imported chunk by chunk, reporting progress (drawn by the CLI's bar)."""
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     terminal = Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
+    bar = Progress("import big.csv", unit="bytes", stream=terminal)
+    reports: list[tuple[float, float | None]] = []
+
+    def progress(done: float, total: float | None) -> None:
+        reports.append((done, total))
+        bar.report(done, total)
+
     calls: list[int] = []
     data = [dose_row(i, 1) for i in range(230)]
     from vaxcert.registry import importer
@@ -119,8 +126,12 @@ def test_streams_in_chunks_with_progress(registry: Registry, tmp_path: Path, mon
         real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(importer, "_store_chunk", counting)
-    result = import_file(registry, write_csv(tmp_path / "big.csv", data), now=NOW, chunk_size=50)
+    path = write_csv(tmp_path / "big.csv", data)
+    result = import_file(registry, path, now=NOW, chunk_size=50, progress=progress)
+    bar.close(f"import big.csv: {result.summary()}")
     assert result.inserted == 230 and calls == [50, 50, 50, 50, 30]
+    size = path.stat().st_size
+    assert len(reports) == 5 and reports[-1] == (size, size) and all(t == size for _, t in reports)
     err = terminal.getvalue()
     assert "import big.csv [" in err and "230 new doses" in err
 
@@ -128,15 +139,15 @@ def test_streams_in_chunks_with_progress(registry: Registry, tmp_path: Path, mon
 def test_same_person_across_facilities_is_merged(registry: Registry, tmp_path: Path) -> None:
     """Doses of one citizen from two facilities give one person with both doses; the last facility signs."""
     for name, row in (("a.csv", dose_row(0, 1, facility="VN-HN-001")), ("b.csv", dose_row(0, 2, facility="VN-HP-003"))):
-        import_file(registry, write_csv(tmp_path / name, [row]), now=NOW, progress=False)
+        import_file(registry, write_csv(tmp_path / name, [row]), now=NOW)
     reconcile(registry, now=NOW)
     assert rows(registry, "SELECT doses, complete, booster, last_facility, dn FROM persons") == [
         (2, 1, 0, "VN-HP-003", 2)]
 
 
-def fact(key: str, dn: int, sd: int, date: str, facility: str = "VN-HN-001", mp: str = "EU/1/20/1528") -> DoseFact:
+def fact(key: str, dn: int, sd: int, date: str, facility: str = "VN-HN-001", mp: str = "EU/1/20/1528") -> StoredDose:
     """A dose as reconciliation sees it."""
-    return DoseFact(key, facility, dn, sd, date, "840539006", "1119349007", mp, "ORG-100030215", "VN")
+    return StoredDose(key, facility, dn, sd, date, "840539006", "1119349007", mp, "ORG-100030215", "VN")
 
 
 def test_merge_detects_every_conflict_kind() -> None:
@@ -173,7 +184,7 @@ def test_reconcile_records_problems_and_holds(registry: Registry, tmp_path: Path
     """Conflicts are stored in problems and hold the person; a duplicate from two facilities does not."""
     data = [dose_row(0, 1, facility="VN-HN-001", date="2021-07-01"), dose_row(0, 1, facility="VN-SG-002",
             date="2021-07-01"), dose_row(1, 1, date="2021-07-01"), dose_row(1, 2, date="2021-07-01")]  # fmt: skip
-    import_file(registry, write_csv(tmp_path / "a.csv", data), now=NOW, progress=False)
+    import_file(registry, write_csv(tmp_path / "a.csv", data), now=NOW)
     write_csv(tmp_path / "r.csv", register_rows(data), header=REGISTER_HEADER)
     load_register(registry, tmp_path / "r.csv", now=NOW)
     result = reconcile(registry, now=NOW)
@@ -189,7 +200,7 @@ def test_identity_check_against_the_register(registry: Registry, tmp_path: Path)
     foreigner = {"passport_number": "C1234567", "nationality": "FR", "family_name": "Lefèvre", "given_name": "Céline",
                  "dob": "1988-04-09", "facility": "VN-HN-015", "dose_number": "1", "series_total": "2",
                  "date": "2021-10-18", "product": "EU/1/20/1528"}  # fmt: skip
-    import_file(registry, write_csv(tmp_path / "a.csv", [*people, foreigner]), now=NOW, progress=False)
+    import_file(registry, write_csv(tmp_path / "a.csv", [*people, foreigner]), now=NOW)
     register = register_rows(
         [people[0], {**people[1], "given_name": "Văn Minh"}, {**people[3], "family_name": "Nguyễn Văn"}])
     register.append({"citizen_id": people[2]["citizen_id"], "family_name": "Nguyễn", "given_name": "Văn Đức",

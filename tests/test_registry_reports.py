@@ -27,8 +27,7 @@ from registry_support import (
     write_csv,
 )
 from vaxcert.cli import cli
-from vaxcert.registry import Registry
-from vaxcert.registry.batch import issue_pending
+from vaxcert.registry import Registry, issue_pending
 from vaxcert.registry.corrections import reject, request_correction
 from vaxcert.registry.identity import load_register
 from vaxcert.registry.importer import import_file
@@ -97,7 +96,7 @@ def build(registry: Registry, tmp_path: Path, pki: Any, seed: int = 7, n: int = 
     write_csv(tmp_path / "d.csv", data)
     write_csv(tmp_path / "r.csv", [r for r in register_rows(data) if r["citizen_id"] not in unregistered],
               header=REGISTER_HEADER)  # fmt: skip
-    assert import_file(registry, tmp_path / "d.csv", now=NOW, progress=False).rejected == 0
+    assert import_file(registry, tmp_path / "d.csv", now=NOW).rejected == 0
     load_register(registry, tmp_path / "r.csv", now=NOW)
     reconcile(registry, now=NOW)
     issue_pending(registry, keyring(facility_signers(pki, SIGNING)), now=NOW)

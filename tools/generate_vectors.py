@@ -1,5 +1,9 @@
 """vaxcert's own vector set, in the dgc-testdata format, byte-for-byte reproducible.
 
+A development tool, not part of the wheel (it signs with published TEST-ONLY keys)::
+
+    .venv/bin/python tools/generate_vectors.py test_vectors [--keys DIR]
+
 :func:`generate` writes ``<out>/<folder>/2DCode/raw/<id>.json`` for every case in :data:`CASES`
 and ``<out>/README.md`` describing how each file was made.  Reproducibility rests on:
 
@@ -24,11 +28,13 @@ on how a runner reports a failure of an earlier stage are left unstated.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime as dt
 import hashlib
 import io
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -814,3 +820,20 @@ def generate(out_dir: str | Path, *, keys_dir: str | Path | None = None) -> list
     readme.write_text(_readme(pki), encoding="utf-8")
     written.append(readme)
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python tools/generate_vectors.py OUT_DIR [--keys DIR]``."""
+    parser = argparse.ArgumentParser(description="Write vaxcert's own vector set (the same bytes on every run).")
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--keys", dest="keys_dir", type=Path, default=None,
+                        help="folder of the TEST-ONLY keys and certificates (default: OUT_DIR/keys; created when "
+                             "missing)")  # fmt: skip
+    args = parser.parse_args(argv)
+    written = generate(args.out_dir, keys_dir=args.keys_dir)
+    print(f"wrote {len(written)} files to {args.out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

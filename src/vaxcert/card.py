@@ -16,8 +16,9 @@ office printer and folds into a wallet), or A5 for long dose histories.  From th
 Labels are bilingual ("Họ và tên / Name").  Dates are written dd/mm/yyyy, the usage on
 Vietnamese documents.  Text is set in DejaVu Sans (Debian ``fonts-dejavu-core``, which
 ``scripts/start-services.sh`` installs), embedded as a subset, which has every Vietnamese letter
-precomposed; ``VAXCERT_CARD_FONT`` (and ``VAXCERT_CARD_FONT_BOLD``, ``VAXCERT_CARD_FONT_MONO``)
-point to other TrueType files.  A text the font cannot print is refused, naming the field,
+precomposed; :func:`find_fonts` takes other TrueType files (the CLI reads them from
+``VAXCERT_CARD_FONT``, ``VAXCERT_CARD_FONT_BOLD`` and ``VAXCERT_CARD_FONT_MONO``).
+A text the font cannot print is refused, naming the field,
 rather than printed with missing letters.  The PDF's metadata hold no personal data.
 """
 
@@ -33,14 +34,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from fpdf import FPDF
-from PIL import Image
-
 from . import qr
 from .dcc.codes import COVID_19, NAAT, RAPID_ANTIGEN_TEST, TEST_DETECTED, TEST_NOT_DETECTED
 from .dcc.model import DoseRecord
-from .errors import ConfigurationError, InputError
-from .stages import base45, compression, cose, cwt, prefix
+from .errors import ConfigurationError, InputError, MissingExtraError
+from .stages.hc1 import read_unverified
+
+try:
+    from fontTools.ttLib import TTFont, TTLibError
+    from fpdf import FPDF
+    from PIL import Image
+except ImportError as exc:  # pragma: no cover - the lean-install test runs without the extra
+    raise MissingExtraError("card", "printing certificate cards") from exc
 
 __all__ = [
     "FONT_DIRS",
@@ -49,8 +54,8 @@ __all__ = [
     "QR_SIDE_MM",
     "CardFonts",
     "CardLayout",
-    "decode_payload",
     "find_fonts",
+    "read_card_payload",
     "render_card",
     "save_card",
 ]
@@ -75,7 +80,7 @@ FONT_DIRS: Final = (
 _FONT_FILES: Final = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "mono": "DejaVuSansMono.ttf"}
 _MISSING_FONT: Final = (
     "no font with Vietnamese letters for the card: install the Debian package fonts-dejavu-core "
-    "(scripts/start-services.sh does) or set VAXCERT_CARD_FONT to a TrueType (.ttf) file"
+    "(scripts/start-services.sh does) or give a TrueType (.ttf) file (the CLI: VAXCERT_CARD_FONT)"
 )
 
 _MARGIN: Final = 7.0
@@ -120,43 +125,41 @@ class CardLayout:
     pages: int
 
 
-def find_fonts() -> CardFonts:
-    """The card's fonts: ``VAXCERT_CARD_FONT*`` variables, else DejaVu in :data:`FONT_DIRS`.
+def find_fonts(
+    regular: str | os.PathLike[str] | None = None,
+    *,
+    bold: str | os.PathLike[str] | None = None,
+    mono: str | os.PathLike[str] | None = None,
+) -> CardFonts:
+    """The card's fonts: the TrueType files given (``bold`` and ``mono`` fall back to ``regular``),
+    else DejaVu from :data:`FONT_DIRS`.
 
-    Raises :class:`ConfigurationError` with an install hint when no usable font is found.
+    Raises :class:`ConfigurationError` for a missing file, or with an install hint when no usable
+    font is found.  (The CLI passes ``VAXCERT_CARD_FONT``, ``_BOLD`` and ``_MONO``.)
     """
-    override = os.environ.get("VAXCERT_CARD_FONT")
-    if override:
-        regular = Path(override)
-        if not regular.is_file():
-            raise ConfigurationError(f"VAXCERT_CARD_FONT: no such file: {regular}")
-        bold = _env_path("VAXCERT_CARD_FONT_BOLD") or regular
-        mono = _env_path("VAXCERT_CARD_FONT_MONO") or regular
-        return CardFonts(regular, bold, mono)
+    if regular is not None:
+        chosen = _font_file(regular)
+        return CardFonts(chosen, _font_file(bold) if bold else chosen, _font_file(mono) if mono else chosen)
     for directory in FONT_DIRS:
-        regular = directory / _FONT_FILES["regular"]
-        if regular.is_file():
-            bold = directory / _FONT_FILES["bold"]
-            mono = directory / _FONT_FILES["mono"]
-            return CardFonts(regular, bold if bold.is_file() else regular, mono if mono.is_file() else regular)
+        found = directory / _FONT_FILES["regular"]
+        if found.is_file():
+            bold_file = directory / _FONT_FILES["bold"]
+            mono_file = directory / _FONT_FILES["mono"]
+            return CardFonts(found, bold_file if bold_file.is_file() else found,
+                             mono_file if mono_file.is_file() else found)  # fmt: skip
     raise ConfigurationError(_MISSING_FONT)
 
 
-def _env_path(name: str) -> Path | None:
-    value = os.environ.get(name)
-    if not value:
-        return None
+def _font_file(value: str | os.PathLike[str]) -> Path:
     path = Path(value)
     if not path.is_file():
-        raise ConfigurationError(f"{name}: no such file: {path}")
+        raise ConfigurationError(f"card font: no such file: {path}")
     return path
 
 
 @functools.lru_cache(maxsize=8)
 def _codepoints(path: Path) -> frozenset[int]:
     """The characters a TrueType font has glyphs for."""
-    from fontTools.ttLib import TTFont, TTLibError
-
     try:
         with TTFont(str(path), lazy=True) as font:
             cmap = font.getBestCmap() or {}
@@ -169,7 +172,7 @@ def _codepoints(path: Path) -> frozenset[int]:
 # Reading the certificate
 
 
-def decode_payload(hc1: str) -> dict[str, Any]:
+def read_card_payload(text: str) -> dict[str, Any]:
     """The DCC payload inside an HC1 string, *without* checking its signature.
 
     For printing a card for a certificate one already holds; use
@@ -177,8 +180,8 @@ def decode_payload(hc1: str) -> dict[str, Any]:
     :class:`InputError` (field ``hc1``) when the text is not a readable HC1 certificate.
     """
     try:
-        message = cose.decode(compression.decompress(base45.decode(prefix.strip(hc1.strip()))))
-        return dict(cwt.decode(message.payload).payload)
+        _, claims = read_unverified(text.strip())
+        return dict(claims.payload)
     except Exception as exc:
         raise InputError("hc1", f"not a readable HC1 certificate ({type(exc).__name__})") from None
 
@@ -477,7 +480,7 @@ def render_card(
     if page not in PAGE_SIZES:
         raise InputError("page", f"must be one of {', '.join(PAGE_SIZES)}")
     if payload is None:
-        payload = decode_payload(hc1)
+        payload = read_card_payload(hc1)
     if valuesets is None:
         from .dcc.valuesets import ValueSets
 

@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .dcc import payload as payload_mod
+from .dcc.model import DoseRecord
+from .dcc.payload import certificate_type
+from .dcc.uvci import generate as new_uvci
 from .errors import ConfigurationError, InputError
-from .pki.authority import check_signing_period
-from .pki.certificates import allowed_types, country_of, signing_period
+from .pki.authority import check_signer_for_record, check_signing_period
+from .pki.certificates import allowed_types, country_of, issuer_name_of, signing_period, subject_summary
 from .pki.keys import Signer
-from .stages import base45, compression, cose, cwt, prefix
-from .verifier import certificate_type
+from .stages import cose, cwt, hc1
 
-__all__ = ["DEFAULT_VALIDITY", "IssuedCertificate", "Issuer", "issue"]
+__all__ = ["DEFAULT_VALIDITY", "RECORD_FORMAT_PREFIX", "IssuedCertificate", "Issuer", "issue", "issue_record"]
 
 DEFAULT_VALIDITY = dt.timedelta(days=365)
 
@@ -84,6 +86,11 @@ class Issuer:
             raise ConfigurationError("now must be timezone-aware")
         if self.check:
             payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=self.allow_dn_over_sd)
+        return self._sign(payload, now=now, validity=validity)
+
+    def _sign(
+        self, payload: Mapping[str, Any], *, now: dt.datetime, validity: dt.timedelta | None
+    ) -> IssuedCertificate:
         try:
             kind = certificate_type(payload)
         except Exception as exc:
@@ -98,18 +105,80 @@ class Issuer:
         exp = int(min(now + (validity or self.validity), self._not_after).timestamp())
         claims = cwt.encode(payload, issuer=self.country, issued_at=iat, expires_at=exp)
         message = cose.encode(claims, self.signer, protected=self._protected)
-        hc1 = prefix.add(base45.encode(compression.compress(message)))
+        text = hc1.wrap(message)
         uvci = str(payload[kind][0].get("ci", ""))
-        return IssuedCertificate(hc1, uvci, kind, self.signer.kid, iat, exp, message)
+        return IssuedCertificate(text, uvci, kind, self.signer.kid, iat, exp, message)
+
+
+    def issue_record(
+        self,
+        record: DoseRecord,
+        *,
+        now: dt.datetime,
+        uvci: str | None = None,
+        issuer_name: str | None = None,
+        validity: dt.timedelta | None = None,
+    ) -> IssuedCertificate:
+        """Sign the certificate for the last dose of ``record``, under the facility rule.
+
+        The signer must be the DSC of the facility that gave the last dose, or a ministry DSC
+        (:func:`vaxcert.pki.authority.check_facility`), inside its signing period.  ``uvci``
+        defaults to a new one for the DSC's country; ``issuer_name`` (the DCC ``is`` text) to the
+        DSC's organisation.  The payload is built and fully checked by
+        :func:`vaxcert.dcc.payload.payload_from_record`, problems named by the record's fields.
+        """
+        if now.tzinfo is None:
+            raise ConfigurationError("now must be timezone-aware")
+        if not isinstance(record, DoseRecord):
+            raise InputError("record", "must be a DoseRecord")
+        certificate = self.signer.certificate
+        check_signer_for_record(record, certificate, now)
+        name = issuer_name or issuer_name_of(certificate) or subject_summary(certificate)
+        ci = uvci if uvci is not None else new_uvci(self.country)
+        payload = payload_mod.payload_from_record(record, ci=ci, issuer=name, now=now,
+                                                  allow_dn_over_sd=self.allow_dn_over_sd)  # fmt: skip
+        return self._sign(payload, now=now, validity=validity)
+
+
+#: A dose-record JSON document says so in ``format`` (``vaxcert.dose-record/1``).
+RECORD_FORMAT_PREFIX = "vaxcert.dose-record/"
 
 
 def issue(
-    payload: Mapping[str, Any],
+    document: DoseRecord | Mapping[str, Any],
     signer: Signer,
     *,
     now: dt.datetime | None = None,
     validity: dt.timedelta = DEFAULT_VALIDITY,
 ) -> IssuedCertificate:
-    """Sign one DCC payload with ``signer`` (the top-level recipe; ``now`` defaults to the clock)."""
+    """Sign one certificate with ``signer`` (the top-level recipe; ``now`` defaults to the clock).
+
+    ``document`` is a DCC payload, a :class:`~vaxcert.dcc.model.DoseRecord`, or a dose record as
+    JSON (``"format": "vaxcert.dose-record/1"``); a dose record is issued by :func:`issue_record`,
+    so the facility rule holds.
+    """
     moment = now if now is not None else dt.datetime.now(dt.UTC)
-    return Issuer(signer, validity=validity).issue(payload, now=moment)
+    if isinstance(document, DoseRecord):
+        return issue_record(document, signer, now=moment, validity=validity)
+    if isinstance(document, Mapping) and str(document.get("format", "")).startswith(RECORD_FORMAT_PREFIX):
+        return issue_record(DoseRecord.from_json(document), signer, now=moment, validity=validity)
+    return Issuer(signer, validity=validity).issue(document, now=moment)
+
+
+def issue_record(
+    record: DoseRecord,
+    signer: Signer,
+    *,
+    now: dt.datetime | None = None,
+    validity: dt.timedelta = DEFAULT_VALIDITY,
+    uvci: str | None = None,
+    issuer_name: str | None = None,
+) -> IssuedCertificate:
+    """Sign the certificate for the last dose of a dose record, applying the facility rule.
+
+    A facility's key signs only records whose last dose was given at that facility; a ministry
+    key signs any (see :meth:`Issuer.issue_record`).  Raises :class:`~vaxcert.errors.InputError`
+    naming the record's field (``doses[2].facility``, ``person.dob``, ...).
+    """
+    moment = now if now is not None else dt.datetime.now(dt.UTC)
+    return Issuer(signer, validity=validity).issue_record(record, now=moment, uvci=uvci, issuer_name=issuer_name)

@@ -17,9 +17,10 @@ from typing import Any, NamedTuple, Protocol
 
 from .codes import FailureCode, Stage
 from .dcc import schema
+from .dcc.payload import certificate_type
 from .dcc.valuesets import ValueSets, check_payload
 from .errors import DecodeError
-from .stages import base45, compression, cose, cwt, prefix
+from .stages import cose, cwt, hc1, prefix
 from .stages.cose import CoseSign1
 from .trust.store import TrustedSigner, TrustStore
 
@@ -122,21 +123,6 @@ def _epoch(ts: float) -> dt.datetime | None:
         return None
 
 
-def certificate_type(payload: Mapping[str, Any]) -> str:
-    """The one certificate type (v, t or r) of a payload, or raise DecodeError."""
-    present = [k for k in ("v", "t", "r") if k in payload]
-    if not present:
-        raise DecodeError(FailureCode.PAYLOAD_MISSING, Stage.PAYLOAD, "no v, t or r entry")
-    if len(present) > 1:
-        raise DecodeError(FailureCode.PAYLOAD_MULTIPLE_TYPES, Stage.PAYLOAD, "more than one of v, t, r")
-    entries = payload[present[0]]
-    if not isinstance(entries, list) or not entries:
-        raise DecodeError(FailureCode.PAYLOAD_MISSING, Stage.PAYLOAD, f"{present[0]} holds no entry")
-    if len(entries) != 1:
-        raise DecodeError(FailureCode.PAYLOAD_MULTIPLE_ENTRIES, Stage.PAYLOAD, f"{present[0]} holds several entries")
-    return present[0]
-
-
 class _Run:
     """Mutable state of one verification, local to :meth:`Verifier.verify` (never shared)."""
 
@@ -202,12 +188,12 @@ class Verifier:
         if len(data) > MAX_INPUT_CHARS:
             raise DecodeError(FailureCode.INPUT_TOO_LARGE, Stage.INPUT, f"input longer than {MAX_INPUT_CHARS}")
         if isinstance(data, str):
-            run.text = prefix.strip(data)
-            run.compressed = base45.decode(run.text)
-            run.cose_bytes = compression.decompress(run.compressed)
+            unwrapped = hc1.unwrap(data)
+            run.text, run.compressed, run.cose_bytes = unwrapped.base45, unwrapped.compressed, unwrapped.cose
+            run.message = unwrapped.message
         else:
             run.cose_bytes = data
-        run.message = cose.decode(run.cose_bytes)
+            run.message = cose.decode(run.cose_bytes)
         self._check_signature(run, now)
         assert run.message is not None and run.signer is not None
         run.claims = cwt.decode(run.message.payload)

@@ -1,14 +1,21 @@
-"""Shared helpers for the CLI: time parsing, input reading, error → exit-code mapping."""
+"""Shared helpers for the CLI: time parsing, input and environment reading, error → exit-code mapping.
+
+The library reads no environment variables: the CLI reads them here and passes the values in.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from ..errors import ConfigurationError, InputError, VaxcertError
+from .. import ConfigurationError, InputError, VaxcertError
+
+#: The environment variable holding the password of the private key files.
+PASSWORD_ENV = "VAXCERT_KEY_PASSWORD"  # noqa: S105 - the variable name, not a password
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -41,6 +48,19 @@ def read_file_arg(arg: str) -> bytes:
         return Path(arg).read_bytes()
     except OSError as exc:
         raise ConfigurationError(f"cannot read {arg}: {exc.strerror}") from None
+
+
+def key_password() -> bytes:
+    """The key password from ``VAXCERT_KEY_PASSWORD``; a clear error when it is not set."""
+    value = os.environ.get(PASSWORD_ENV)
+    if not value:
+        raise ConfigurationError(f"set {PASSWORD_ENV} to the password protecting the private key files")
+    return value.encode("utf-8")
+
+
+def environment() -> dict[str, str]:
+    """The process environment, for library settings the user gives there (HSM, fonts)."""
+    return dict(os.environ)
 
 
 def run_main(group: click.Group) -> None:

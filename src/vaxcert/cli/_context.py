@@ -1,50 +1,38 @@
-"""CLI helpers shared by commands that verify (verify, scan) or sign lists (trust, revoke, bundle).
+"""CLI helpers shared by commands that verify (verify, scan, card) or sign lists (trust, revoke, bundle).
 
-:func:`load_verifier` turns the ``--trust / --bundle / --csca / --revocation``
-options into the trust store and revocation checker a :class:`vaxcert.verifier.Verifier`
-takes.  :func:`signer_options` and :func:`load_signer` give signing commands one way to name
-a key: an encrypted key file with its certificate, or a key label in the HSM.
+:func:`load_verifier` turns the ``--trust / --bundle / --csca / --revocation`` options into a
+:class:`vaxcert.Verifier` (through :func:`vaxcert.load_verifier`) and prints its warnings.
+:func:`signer_options` and :func:`load_signer` give signing commands one way to name a key: an
+encrypted key file with its certificate, or a key label in the HSM.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from cryptography import x509
 
-from ..dcc.valuesets import ValueSets
-from ..errors import ConfigurationError
-from ..pki.certificates import load_certificate_file
-from ..pki.keys import KeySigner, Signer, password_from_env
-from ..trust.store import TrustStore
-from ..verifier import RevocationChecker, Verifier
+from .. import KeySigner, Signer, Verifier, load_certificate_file
+from .. import load_verifier as build_verifier
+from ._common import environment, key_password
+
+if TYPE_CHECKING:
+    from .. import HsmToken
 
 __all__ = [
-    "VerificationContext",
     "load_certificate_files",
-    "load_context",
     "load_csca",
     "load_signer",
     "load_verifier",
     "signer_options",
+    "verification_options",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True, slots=True)
-class VerificationContext:
-    """What a verifying command needs; ``valuesets`` is set when a bundle carried them."""
-
-    trust: TrustStore
-    revocation: RevocationChecker | None
-    valuesets: Any = None
-    warnings: tuple[str, ...] = ()
 
 
 def load_certificate_files(paths: Sequence[Path]) -> list[x509.Certificate] | None:
@@ -62,60 +50,6 @@ def load_csca(paths: Sequence[Path]) -> list[x509.Certificate] | None:
     return load_certificate_files(paths)
 
 
-def load_context(
-    trust_paths: Sequence[Path],
-    bundle: Path | None,
-    csca: Sequence[Path],
-    revocation: Sequence[Path],
-    now: dt.datetime,
-) -> VerificationContext:
-    """Trust store, revocation checker and (from a bundle) value sets for these options.
-
-    * ``--trust`` accepts certificate files / folders (trusted as given, or chain-checked
-      when ``--csca`` is given), signed trust lists and DCCG JSON (both need ``--csca``
-      to be anchored).
-    * ``--bundle`` needs ``--csca``; its revocation lists are used along with ``--revocation``.
-    * Signature failures raise :class:`vaxcert.trust.signeddoc.DocumentError` (exit 2); stale lists
-      load and make each verification answer TRUST_LIST_STALE / REVOCATION_LIST_STALE.
-    """
-    from ..trust import CombinedTrust, load_trust_source
-    from ..trust.revocation import RevocationList, RevocationSet
-
-    cscas = load_csca(csca)
-    stores: list[TrustStore] = []
-    lists: list[RevocationList] = []
-    warnings: list[str] = []
-    valuesets: Any = None
-    if bundle is not None:
-        from ..trust.bundle import load_bundle
-
-        if cscas is None:
-            raise ConfigurationError("--bundle needs the ministry's CSCA certificate (--csca FILE)")
-        loaded = load_bundle(bundle, cscas, now)
-        stores.append(loaded.trust)
-        lists.extend(loaded.revocation.lists)
-        valuesets = loaded.valuesets
-        warnings.extend(f"{bundle}: rejected DSC kid {r.kid}: {r.reason}" for r in loaded.trust.trust.rejected)
-    for path in trust_paths:
-        source = load_trust_source(path, cscas=cscas, now=now)
-        stores.append(source)
-        warnings.extend(f"{path}: rejected DSC kid {r.kid}: {r.reason}" for r in source.rejected)
-    if not stores:
-        raise ConfigurationError(
-            "no trust configured: pass --trust FILE_OR_DIR (signer certificates or a signed list) or --bundle FILE")
-    for path in revocation:
-        if cscas is None:
-            raise ConfigurationError("--revocation needs the ministry's CSCA certificate (--csca FILE)")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read revocation list {path}: {exc.strerror}") from None
-        lists.append(RevocationList.load(data, cscas, now=now))
-    trust: TrustStore = stores[0] if len(stores) == 1 else CombinedTrust(stores)
-    checker: RevocationChecker | None = RevocationSet(lists) if lists else None
-    return VerificationContext(trust, checker, valuesets, tuple(warnings))
-
-
 def load_verifier(
     trust_paths: Sequence[Path],
     bundle: Path | None,
@@ -123,17 +57,14 @@ def load_verifier(
     revocation: Sequence[Path],
     now: dt.datetime,
 ) -> Verifier:
-    """A Verifier for the options of ``verify`` / ``scan`` / ``card``.
+    """A Verifier for the options of ``verify`` / ``scan`` / ``card`` (see :func:`vaxcert.load_verifier`).
 
-    It checks revocation when lists are given, and reports codes outside the value sets (the
-    bundle's, else the bundled snapshot) as warnings.  Rejected signer certificates are
-    reported on standard error (by kid and reason only).
+    Rejected signer certificates are reported on standard error (by kid and reason only).
     """
-    context = load_context(trust_paths, bundle, csca, revocation, now)
-    for warning in context.warnings:
+    loaded = build_verifier(trust=trust_paths, bundle=bundle, cscas=load_csca(csca), revocation=revocation, now=now)
+    for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
-    valuesets = context.valuesets if context.valuesets is not None else ValueSets.bundled()
-    return Verifier(context.trust, revocation=context.revocation, valuesets=valuesets)
+    return loaded.verifier
 
 
 def verification_options(func: F) -> F:
@@ -168,6 +99,13 @@ def signer_options(func: F) -> F:
     return func
 
 
+def hsm_token() -> HsmToken:
+    """A session on the HSM named by VAXCERT_PKCS11_MODULE, VAXCERT_HSM_TOKEN and VAXCERT_HSM_PIN."""
+    from .. import HsmConfig, HsmToken  # the [hsm] extra, loaded when an HSM is used
+
+    return HsmToken(HsmConfig.from_env(environment()))
+
+
 def load_signer(key_path: Path | None, cert_path: Path | None, hsm_label: str | None, *,
                 key_option: str = "--signer-key") -> Signer:
     """A signer from a key file or an HSM key label, for the certificate in ``cert_path``."""
@@ -176,10 +114,7 @@ def load_signer(key_path: Path | None, cert_path: Path | None, hsm_label: str | 
     if (key_path is None) == (hsm_label is None):
         raise click.UsageError(f"give exactly one of {key_option} FILE or --hsm-key LABEL")
     if key_path is not None:
-        return KeySigner.from_files(key_path, cert_path, password_from_env())
-    from ..pki.hsm import HsmConfig, HsmToken
-
+        return KeySigner.from_files(key_path, cert_path, key_password())
     assert hsm_label is not None
     certificate = load_certificate_file(cert_path)[0]
-    token = HsmToken(HsmConfig.from_env())  # closed at process exit
-    return token.signer(hsm_label, certificate)
+    return hsm_token().signer(hsm_label, certificate)  # the token closes at process exit

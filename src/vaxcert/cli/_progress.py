@@ -1,4 +1,4 @@
-"""A small progress bar on standard error (no personal data: counts only)."""
+"""A small progress bar on standard error (no personal data: counts only), fed by library callbacks."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ class Progress:
         self._start = time.monotonic()
         self._last = 0.0
         self._closed = False
+
+    def report(self, done: float, total: float | None) -> None:
+        """A :data:`vaxcert.registry.ProgressCallback`: the amount done so far and the total (if known)."""
+        if total is not None:
+            self.total = total
+        self.update(shown=done)
 
     def update(self, n: float = 1, *, shown: float | None = None) -> None:
         """Advance by ``n`` (or set the absolute position with ``shown``)."""

@@ -10,8 +10,7 @@ from typing import Any
 
 import click
 
-from ..trust.bundle import build_bundle, load_bundle
-from ..trust.signeddoc import DocumentError
+from .. import DocumentError, ValueSets, build_bundle, load_bundle
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
 from ._context import load_csca, load_signer, signer_options
 
@@ -48,8 +47,6 @@ def build_cmd(trust_list: Path, revocation: tuple[Path, ...], valuesets: Path | 
               signer_key: Path | None, signer_cert: Path | None, hsm_key: str | None, csca: tuple[Path, ...],
               fresh_hours: float, sequence: int | None, at: str | None, out: Path) -> None:
     """Sign one bundle file from already signed parts (each is checked first)."""
-    from ..dcc.valuesets import ValueSets
-
     signer = load_signer(signer_key, signer_cert, hsm_key)
     now = parse_time(at)
     anchors = load_csca(csca) or [signer.certificate]

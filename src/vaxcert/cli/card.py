@@ -5,11 +5,33 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import InputError
-from ._common import EXIT_INVALID, parse_time, read_file_arg, read_text_arg
+from .. import ConfigurationError, DoseRecord, InputError
+from ._common import EXIT_INVALID, environment, parse_time, read_file_arg, read_text_arg
+from ._context import load_verifier
+
+if TYPE_CHECKING:
+    from .. import CardFonts
+
+#: Environment variables naming other TrueType files for the card (regular, bold, mono).
+FONT_ENV = ("VAXCERT_CARD_FONT", "VAXCERT_CARD_FONT_BOLD", "VAXCERT_CARD_FONT_MONO")
+
+
+def card_fonts() -> CardFonts:
+    """The card's fonts: the files named in VAXCERT_CARD_FONT (and _BOLD, _MONO), else DejaVu."""
+    from .. import find_fonts  # the [card] extra, loaded when a card is printed
+
+    env = environment()
+    regular, bold, mono = (env.get(name) or None for name in FONT_ENV)
+    if regular is None:
+        return find_fonts()
+    try:
+        return find_fonts(regular, bold=bold, mono=mono)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{FONT_ENV[0]} / _BOLD / _MONO: {exc}") from None
 
 
 @click.command("card")
@@ -30,14 +52,11 @@ def card_cmd(hc1: str, record_path: Path | None, output: Path, page: str, trust_
     Without --trust the certificate is read but its signature is not checked: the card is for a
     certificate the holder already has.  With --trust an invalid certificate is refused (exit 1).
     """
-    from ..card import decode_payload, save_card
-    from ..dcc.model import DoseRecord
+    from .. import read_card_payload, save_card  # the [card] extra, loaded when a card is printed
 
     text = read_text_arg(hc1)
     payload = None
     if trust_paths:
-        from ._context import load_verifier
-
         now = parse_time(at)
         result = load_verifier(trust_paths, None, (), (), now).verify(text, now=now)
         if not result.valid or result.payload is None:
@@ -45,7 +64,7 @@ def card_cmd(hc1: str, record_path: Path | None, output: Path, page: str, trust_
             sys.exit(EXIT_INVALID)
         payload = result.payload
     else:
-        payload = decode_payload(text)
+        payload = read_card_payload(text)
     record = None
     if record_path is not None:
         try:
@@ -53,6 +72,7 @@ def card_cmd(hc1: str, record_path: Path | None, output: Path, page: str, trust_
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError("record", f"not valid JSON ({type(exc).__name__})") from None
         record = DoseRecord.from_json(document)
-    layout = save_card(output, text, payload, record=record, page="A5" if page.upper() == "A5" else "A6")
+    layout = save_card(output, text, payload, record=record, page="A5" if page.upper() == "A5" else "A6",
+                       fonts=card_fonts())
     click.echo(f"wrote {output} ({layout.page}, QR {layout.qr_symbol_mm:.1f} mm, "
                f"diagonal {layout.qr_diagonal_mm:.1f} mm)")

@@ -5,56 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..codes import FailureCode, Stage
-from ..errors import InputError
-from ..issuer import Issuer
-from ..pki.keys import Signer
-from ..verifier import VerificationResult
+from .. import InputError, VerificationResult, issue, render_terminal, save_qr, verify_image
 from ._common import EXIT_INVALID, EXIT_OK, parse_time, read_file_arg, read_text_arg
-from ._context import verification_options
-
-RECORD_FORMAT_PREFIX = "vaxcert.dose-record/"
+from ._context import load_signer, load_verifier, verification_options
 
 
-def load_issue_input(data: bytes, *, signer: Signer, now: dt.datetime) -> Mapping[str, Any]:
-    """A DCC payload from either a vaxcert dose record or a plain DCC JSON payload.
-
-    A dose record is refused unless the signer may sign for its last dose's facility
-    (:func:`vaxcert.pki.authority.check_facility`).
-    """
-    from ..dcc import payload as payload_mod
-    from ..dcc.model import DoseRecord
-    from ..pki.authority import check_facility
-    from ..pki.certificates import country_of, subject_summary
-
+def _json_document(data: bytes) -> Any:
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        return json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError("input", f"not valid JSON ({type(exc).__name__})") from None
-    if not isinstance(document, dict):
-        raise InputError("input", "must be a JSON object")
-    if str(document.get("format", "")).startswith(RECORD_FORMAT_PREFIX):
-        from ..dcc.uvci import generate as new_uvci
-
-        record = DoseRecord.from_json(document)
-        check_facility(record, signer.certificate)
-        country = country_of(signer.certificate) or "VN"
-        issuer_name = _issuer_name(signer) or subject_summary(signer.certificate)
-        return payload_mod.payload_from_record(record, ci=new_uvci(country), issuer=issuer_name, now=now)
-    return document
-
-
-def _issuer_name(signer: Signer) -> str | None:
-    from cryptography.x509.oid import NameOID
-
-    attrs = signer.certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
-    return str(attrs[0].value) if attrs else None
 
 
 @click.command("issue")
@@ -71,17 +36,18 @@ def _issuer_name(signer: Signer) -> str | None:
 @click.argument("source", default="-")
 def issue_cmd(key_path: Path | None, hsm_key: str | None, cert_path: Path, valid_days: int, at: str | None,
               qr_out: Path | None, source: str) -> None:
-    """Sign SOURCE (a vaxcert dose record or a DCC JSON payload; '-' = stdin); print the HC1 string."""
-    from ._context import load_signer
+    """Sign SOURCE (a vaxcert dose record or a DCC JSON payload; '-' = stdin); print the HC1 string.
 
+    A dose record is signed only by the key of the facility that gave its last dose, or a ministry key.
+    """
     signer = load_signer(key_path, cert_path, hsm_key, key_option="--key")
     now = parse_time(at)
-    payload = load_issue_input(read_file_arg(source), signer=signer, now=now)
-    cert = Issuer(signer).issue(payload, now=now, validity=dt.timedelta(days=valid_days))
+    document = _json_document(read_file_arg(source))
+    if not isinstance(document, dict):
+        raise InputError("input", "must be a JSON object")
+    cert = issue(document, signer, now=now, validity=dt.timedelta(days=valid_days))
     if qr_out is not None:
-        from .. import qr
-
-        qr.save(cert.hc1, qr_out)
+        save_qr(cert.hc1, qr_out)
     click.echo(cert.hc1)
 
 
@@ -97,26 +63,6 @@ def _fmt(moment: dt.datetime | None) -> str:
     return moment.isoformat().replace("+00:00", "Z") if moment else "-"
 
 
-def _image_input(image: Path) -> tuple[str | None, VerificationResult | None]:
-    """The HC1 text found in an image, or a ready failure result."""
-    from .. import qr
-
-    try:
-        codes = qr.decode_file(image)
-    except Exception:
-        return None, VerificationResult(False, FailureCode.IMAGE_UNREADABLE, Stage.IMAGE, "image unreadable")
-    if not codes:
-        return None, VerificationResult(False, FailureCode.NO_QR_FOUND, Stage.IMAGE, "no QR code found")
-    for code in codes:
-        if code.text.startswith("HC1:"):
-            if not code.alphanumeric:
-                return None, VerificationResult(False, FailureCode.QR_NOT_ALPHANUMERIC, Stage.IMAGE,
-                                                "QR code not in alphanumeric mode")
-            return code.text, None
-    return None, VerificationResult(False, FailureCode.NOT_A_CERTIFICATE, Stage.PREFIX,
-                                    "QR code is not a health certificate")
-
-
 @click.command("verify")
 @verification_options
 @click.option("--at", "at", default=None, help="Validation time (ISO 8601); default now.")
@@ -129,18 +75,15 @@ def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[P
                revocation: tuple[Path, ...], at: str | None, fmt: str, show_payload: bool,
                image: Path | None, hc1: str | None) -> None:
     """Verify HC1 (or '-' for stdin, or --image FILE).  Exit 0 valid, 1 invalid, 2 usage error."""
-    from ._context import load_verifier
-
     now = parse_time(at)
+    if image is None and hc1 is None:
+        raise click.UsageError("give an HC1 string, '-' for stdin, or --image FILE")
     verifier = load_verifier(trust_paths, bundle, csca, revocation, now)
     if image is not None:
-        text, failure = _image_input(image)
-    elif hc1 is None:
-        raise click.UsageError("give an HC1 string, '-' for stdin, or --image FILE")
+        result = verify_image(image, verifier, now=now)
     else:
-        text, failure = read_text_arg(hc1), None
-    result = failure if failure is not None else verifier.verify(
-        text or "", now=now)
+        assert hc1 is not None
+        result = verifier.verify(read_text_arg(hc1), now=now)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(show_payload=show_payload), ensure_ascii=False))
     else:
@@ -161,11 +104,9 @@ def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[P
 @click.option("--scale", type=click.IntRange(1, 100), default=None, help="Pixels per module.")
 def qr_cmd(hc1: str, output: Path | None, size_mm: float | None, dpi: int, scale: int | None) -> None:
     """Render HC1 (or '-' for stdin) as a QR code (error correction Q, alphanumeric mode)."""
-    from .. import qr
-
     text = read_text_arg(hc1)
     if output is None:
-        click.echo(qr.render_terminal(text))
+        click.echo(render_terminal(text))
         return
-    qr.save(text, output, scale=scale, size_mm=size_mm, dpi=dpi)
+    save_qr(text, output, scale=scale, size_mm=size_mm, dpi=dpi)
     click.echo(f"wrote {output}")

@@ -11,19 +11,25 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from ..errors import ConfigurationError
-from ..pki.certificates import (
+from .. import (
+    ConfigurationError,
+    PrivateKey,
     PublicKey,
     allowed_types,
     certificate_pem,
     create_csca,
     create_dsc,
+    create_list_signer,
+    csr_public_key,
     facility_id_of,
+    generate_private_key,
     is_ministry_signer,
     load_certificate_file,
+    load_private_key,
+    save_private_key,
 )
-from ..pki.keys import PrivateKey, generate_private_key, load_private_key, password_from_env, save_private_key
-from ._common import parse_time, read_file_arg
+from ._common import key_password, parse_time, read_file_arg
+from ._context import hsm_token
 
 ALGORITHMS = click.Choice(["ec", "rsa2048", "rsa3072"])
 
@@ -54,7 +60,7 @@ def init_ministry(country: str, name: str | None, out: Path, algorithm: str, val
 
     The key password is read from VAXCERT_KEY_PASSWORD.
     """
-    password = password_from_env()
+    password = key_password()
     _prepare_out(out, ["csca.pem", "csca.key.pem"], force)
     key = generate_private_key(algorithm)  # type: ignore[arg-type]
     now = parse_time(at)
@@ -111,7 +117,7 @@ def _issue_dsc(ministry: Path, out: Path, *, facility_id: str | None, name: str,
                hsm_label: str | None, csr_path: Path | None, now: dt.datetime, force: bool) -> None:
     if hsm_label is not None and csr_path is not None:
         raise click.UsageError("give at most one of --hsm and --csr")
-    password = password_from_env()
+    password = key_password()
     csca = load_certificate_file(ministry / "csca.pem")[0]
     csca_key = load_private_key(ministry / "csca.key.pem", password)
     file_key = hsm_label is None and csr_path is None
@@ -120,13 +126,9 @@ def _issue_dsc(ministry: Path, out: Path, *, facility_id: str | None, name: str,
         valid_days = signing_days + max_cert_days if signing_days is not None else 730
     key: PrivateKey | PublicKey
     if hsm_label is not None:
-        from ..pki.hsm import HsmConfig, HsmToken
-
-        with HsmToken(HsmConfig.from_env()) as token:
+        with hsm_token() as token:
             key = token.generate_key(hsm_label, algorithm)  # type: ignore[arg-type]
     elif csr_path is not None:
-        from ..pki.hsm import csr_public_key
-
         key = csr_public_key(read_file_arg(str(csr_path)))
     else:
         key = generate_private_key(algorithm)  # type: ignore[arg-type]
@@ -186,9 +188,7 @@ def rotate_dsc(ministry: Path, current_path: Path, out: Path, algorithm: str, si
               help="Where to write the PEM request.")
 def csr_cmd(hsm_label: str, generate: bool, algorithm: str, name: str, country: str, out: Path) -> None:
     """Write a PKCS#10 request for a key in the HSM (signed inside the token) for the ministry."""
-    from ..pki.hsm import HsmConfig, HsmToken
-
-    with HsmToken(HsmConfig.from_env()) as token:
+    with hsm_token() as token:
         if generate:
             token.generate_key(hsm_label, algorithm)  # type: ignore[arg-type]
         der = token.create_csr(hsm_label, common_name=name, country=country.upper())
@@ -214,17 +214,13 @@ def list_signer(ministry: Path, out: Path, name: str, algorithm: str, valid_days
     Writes OUT/list-signer.pem (and OUT/list-signer.key.pem unless --hsm), so the CSCA key can
     stay offline.
     """
-    from ..pki.certificates import create_list_signer
-
-    password = password_from_env()
+    password = key_password()
     csca = load_certificate_file(ministry / "csca.pem")[0]
     csca_key = load_private_key(ministry / "csca.key.pem", password)
     _prepare_out(out, ["list-signer.pem"] if hsm_label else ["list-signer.pem", "list-signer.key.pem"], force)
     key: PrivateKey | PublicKey
     if hsm_label is not None:
-        from ..pki.hsm import HsmConfig, HsmToken
-
-        with HsmToken(HsmConfig.from_env()) as token:
+        with hsm_token() as token:
             key = token.generate_key(hsm_label, algorithm)  # type: ignore[arg-type]
     else:
         key = generate_private_key(algorithm)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ people appear by a masked identifier and their initials.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import re
@@ -16,8 +17,28 @@ from typing import Any
 
 import click
 
-from ..registry import Registry, open_registry
-from ._common import EXIT_INVALID, parse_time
+from .. import KeySigner
+from ..registry import (
+    DEADLINE,
+    KeyDirectory,
+    PersonStatus,
+    Registry,
+    RegistryOverview,
+    approve,
+    import_file,
+    issue_all,
+    list_requests,
+    load_register,
+    open_registry,
+    reconcile,
+    reject,
+    render,
+    report,
+    request_correction,
+    revocation_list,
+)
+from ._common import EXIT_INVALID, key_password, parse_time
+from ._progress import Progress
 
 DB_OPTION = click.option("--db", "db", required=True, envvar="VAXCERT_DB", metavar="URL",
                          help="sqlite:///PATH or postgresql://... (env VAXCERT_DB).")  # fmt: skip
@@ -88,10 +109,6 @@ def import_cmd(db: str, is_register: bool, fmt: str | None, chunk_size: int, err
 
     Exit 1 when some rows were rejected (they are listed; the other rows are kept).
     """
-    from ..registry.identity import load_register
-    from ..registry.importer import import_file
-    from ..registry.reconcile import reconcile
-
     now = parse_time(at)
     reg = _open(db)
     try:
@@ -101,11 +118,15 @@ def import_cmd(db: str, is_register: bool, fmt: str | None, chunk_size: int, err
             click.echo(f"population register: {loaded.rows} rows, {loaded.loaded} loaded, {loaded.rejected} rejected")
             rejected = loaded.rejected
         else:
-            result = import_file(reg, file, now=now, fmt=fmt, chunk_size=chunk_size, progress=not quiet)
+            bar = Progress(f"import {file.name}", unit="bytes", enabled=not quiet)
+            result = import_file(reg, file, now=now, fmt=fmt, chunk_size=chunk_size, progress=bar.report)
+            bar.close(f"import {file.name}: {result.summary()}")
             errors = result.errors
             click.echo(result.summary())
             rejected = result.rejected
-        rec = reconcile(reg, now=now, progress=not quiet)
+        bar = Progress("reconcile", unit="persons", enabled=not quiet)
+        rec = reconcile(reg, now=now, progress=bar.report)
+        bar.close(f"reconcile: {rec.summary()}")
         click.echo(rec.summary())
     finally:
         reg.close()
@@ -114,8 +135,6 @@ def import_cmd(db: str, is_register: bool, fmt: str | None, chunk_size: int, err
     if len(errors) > 20:
         click.echo(f"  ... and {rejected - 20} more" + ("" if errors_out else " (use --errors-out FILE)"), err=True)
     if errors_out is not None:
-        import csv
-
         with errors_out.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(["line", "field", "message"])
@@ -143,16 +162,17 @@ def issue_cmd(db: str, keys_dir: Path, workers: int | None, chunk_size: int, lea
               break_leases: bool, valid_days: int, issuer_name: str | None, at: str | None,
               quiet: bool) -> None:  # fmt: skip
     """Issue certificates for every person whose record changed since their last certificate."""
-    from ..registry.batch import KeyDirectory, run
-    from ..registry.reconcile import reconcile
-
     now = parse_time(at)
+    keys = KeyDirectory(str(keys_dir.resolve()), issuer_name=issuer_name, validity_days=valid_days,
+                        password=key_password())  # fmt: skip
+    keys.check()  # refuse an --issuer-name the DCC does not allow before anything is signed
     reg = _open(db)
     try:
-        reconcile(reg, now=now, progress=False)
-        keys = KeyDirectory(str(keys_dir.resolve()), issuer_name=issuer_name, validity_days=valid_days)
-        result = run(reg, keys, now=now, workers=workers, chunk_size=chunk_size, lease_seconds=lease_seconds,
-                     progress=not quiet, break_leases=break_leases)  # fmt: skip
+        reconcile(reg, now=now)
+        bar = Progress("issue", unit="certificates", enabled=not quiet)
+        result = issue_all(reg, keys, now=now, workers=workers, chunk_size=chunk_size, lease_seconds=lease_seconds,
+                           progress=bar.report, break_leases=break_leases)  # fmt: skip
+        bar.close(f"issue: {result.summary()}")
     finally:
         reg.close()
     click.echo(result.summary())
@@ -160,57 +180,39 @@ def issue_cmd(db: str, keys_dir: Path, workers: int | None, chunk_size: int, lea
         click.echo(f"  held: {n} × {reason}", err=True)
 
 
-def _overall_status(reg: Registry, now: dt.datetime) -> dict[str, Any]:
-    with reg.transaction() as tx:
-        states = dict(tx.query("SELECT state, COUNT(*) FROM persons GROUP BY state"))
-        certs = dict(tx.query("SELECT status, COUNT(*) FROM certificates GROUP BY status"))
-        pending = tx.query("SELECT COUNT(*) FROM persons WHERE state = 'ready' AND record_version > issued_version")
-        dirty = tx.query("SELECT COUNT(*) FROM persons WHERE dirty > 0")
-        doses = tx.query("SELECT COUNT(*) FROM doses")
-        problems = dict(tx.query("SELECT kind, COUNT(*) FROM problems GROUP BY kind"))
-        overdue = tx.query("SELECT COUNT(*) FROM correction_requests WHERE status = 'pending' AND deadline < ?",
-                           (int(now.timestamp()),))  # fmt: skip
-        pend_corr = tx.query("SELECT COUNT(*) FROM correction_requests WHERE status = 'pending'")
+def _iso(t: int | None) -> str | None:
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat().replace("+00:00", "Z") if t is not None else None
+
+
+def _overall_status(overview: RegistryOverview) -> dict[str, Any]:
     return {
-        "persons": {str(k): int(v) for k, v in states.items()},
-        "doses": int(doses[0][0]),
-        "awaiting_certificate": int(pending[0][0]),
-        "awaiting_reconciliation": int(dirty[0][0]),
-        "certificates": {str(k): int(v) for k, v in certs.items()},
-        "problems": {str(k): int(v) for k, v in problems.items()},
-        "corrections": {"pending": int(pend_corr[0][0]), "overdue": int(overdue[0][0])},
+        "persons": overview.persons,
+        "doses": overview.doses,
+        "awaiting_certificate": overview.awaiting_certificate,
+        "awaiting_reconciliation": overview.awaiting_reconciliation,
+        "certificates": overview.certificates,
+        "problems": overview.problems,
+        "corrections": {"pending": overview.corrections_pending, "overdue": overview.corrections_overdue},
     }
 
 
-def person_status(reg: Registry, person_key: str, *, show_names: bool) -> dict[str, Any] | None:
-    """One person's status (names only with ``show_names``)."""
-    with reg.transaction() as tx:
-        rows = tx.query(
-            "SELECT fn, gn, dob, state, state_reason, doses, complete, booster, last_facility, dn, sd,"
-            " record_version, issued_version FROM persons WHERE person_key = ?",
-            (person_key,),
-        )
-        if not rows:
-            return None
-        fn, gn, dob, state, reason, doses, complete, booster, facility, dn, sd, rv, iv = rows[0]
-        problems = tx.query("SELECT kind, blocking, detail FROM problems WHERE person_key = ? ORDER BY kind",
-                            (person_key,))  # fmt: skip
-        certs = tx.query("SELECT cert_id, record_version, status, kid, facility_id, issued_at FROM certificates"
-                         " WHERE person_key = ? ORDER BY cert_id", (person_key,))  # fmt: skip
+def person_status(status: PersonStatus, *, show_names: bool) -> dict[str, Any]:
+    """One person's status as printed (names only with ``show_names``)."""
+    person = status.person
     out: dict[str, Any] = {
-        "person": person_key if show_names else mask_key(person_key),
-        "initials": initials(fn, gn),
-        "state": state, "reason": reason, "doses": doses,
-        "status": ("complete" if complete else "partial") if doses else "no doses",
-        "booster": bool(booster), "last_dose": f"{dn}/{sd}" if dn else None, "facility": facility,
-        "record_version": rv, "issued_version": iv,
-        "problems": [{"kind": k, "blocking": bool(b), "detail": d} for k, b, d in problems],
-        "certificates": [{"id": c, "version": v, "status": s, "kid": kid, "facility": f,
-                          "issued_at": dt.datetime.fromtimestamp(t, dt.UTC).isoformat().replace("+00:00", "Z")}
-                         for c, v, s, kid, f, t in certs],
+        "person": person.person_key if show_names else mask_key(person.person_key),
+        "initials": initials(person.fn, person.gn),
+        "state": status.state, "reason": status.reason, "doses": status.doses,
+        "status": ("complete" if status.complete else "partial") if status.doses else "no doses",
+        "booster": status.booster, "last_dose": f"{status.dn}/{status.sd}" if status.dn else None,
+        "facility": status.facility, "record_version": status.record_version,
+        "issued_version": status.issued_version,
+        "problems": [{"kind": p.kind, "blocking": p.blocking, "detail": p.detail} for p in status.problems],
+        "certificates": [{"id": c.cert_id, "version": c.record_version, "status": c.status, "kid": c.kid,
+                          "facility": c.facility_id, "issued_at": _iso(c.issued_at)} for c in status.certificates],
     }  # fmt: skip
     if show_names:
-        out.update({"family_name": fn, "given_name": gn, "dob": dob})
+        out.update({"family_name": person.fn, "given_name": person.gn, "dob": person.dob})
     return out
 
 
@@ -226,13 +228,13 @@ def status_cmd(db: str, person_id: str | None, show_names: bool, fmt: str, at: s
     reg = _open(db)
     try:
         if person_id is None:
-            data = _overall_status(reg, now)
+            data = _overall_status(reg.overview(now=int(now.timestamp())))
         else:
-            found = person_status(reg, person_key_from_id(person_id), show_names=show_names)
+            found = reg.person_status(person_key_from_id(person_id))
             if found is None:
                 click.echo("no such person in the registry", err=True)
                 sys.exit(EXIT_INVALID)
-            data = found
+            data = person_status(found, show_names=show_names)
     finally:
         reg.close()
     if fmt == "json":
@@ -277,8 +279,6 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
 def request_cmd(db: str, person_id: str, kind: str, dose_number: int | None, sets: tuple[str, ...], by: str,
                 note: str | None, at: str | None) -> None:  # fmt: skip
     """Record a correction request; print its id and deadline."""
-    from ..registry.corrections import DEADLINE, request_correction
-
     now = parse_time(at)
     reg = _open(db)
     try:
@@ -303,11 +303,8 @@ def request_cmd(db: str, person_id: str, kind: str, dose_number: int | None, set
 def approve_cmd(db: str, request_id: int, by: str, reason: str, facility: str | None, keys_dir: Path | None,
                 at: str | None) -> None:  # fmt: skip
     """Approve a request: change the record, revoke the old certificate, reissue."""
-    from ..registry.batch import KeyDirectory
-    from ..registry.corrections import approve
-
     now = parse_time(at)
-    keyring = KeyDirectory(str(keys_dir)).load() if keys_dir is not None else None
+    keyring = KeyDirectory(str(keys_dir), password=key_password()).load() if keys_dir is not None else None
     reg = _open(db)
     try:
         result = approve(reg, request_id, reviewer=by, reason=reason, now=now, facility=facility, keyring=keyring)
@@ -326,8 +323,6 @@ def approve_cmd(db: str, request_id: int, by: str, reason: str, facility: str | 
 @AT_OPTION
 def reject_cmd(db: str, request_id: int, by: str, reason: str, facility: str | None, at: str | None) -> None:
     """Reject a request with a reason."""
-    from ..registry.corrections import reject
-
     now = parse_time(at)
     reg = _open(db)
     try:
@@ -346,8 +341,6 @@ def reject_cmd(db: str, request_id: int, by: str, reason: str, facility: str | N
 @AT_OPTION
 def list_cmd(db: str, overdue: bool, status: str | None, facility: str | None, fmt: str, at: str | None) -> None:
     """List correction requests (people shown masked)."""
-    from ..registry.corrections import list_requests
-
     now = parse_time(at)
     reg = _open(db)
     try:
@@ -355,11 +348,8 @@ def list_cmd(db: str, overdue: bool, status: str | None, facility: str | None, f
     finally:
         reg.close()
 
-    def iso(t: int | None) -> str | None:
-        return dt.datetime.fromtimestamp(t, dt.UTC).isoformat().replace("+00:00", "Z") if t is not None else None
-
     items = [{"id": r.request_id, "person": mask_key(r.person_key), "facility": r.facility_id, "kind": r.kind,
-              "status": r.status, "requested_at": iso(r.requested_at), "deadline": iso(r.deadline),
+              "status": r.status, "requested_at": _iso(r.requested_at), "deadline": _iso(r.deadline),
               "overdue": r.overdue(now), "reviewed_by": r.reviewed_by, "reason": r.review_reason}
              for r in found]  # fmt: skip
     if fmt == "json":
@@ -384,11 +374,8 @@ def list_cmd(db: str, overdue: bool, status: str | None, facility: str | None, f
 def revocations_cmd(db: str, out: Path, signer_key: Path, signer_cert: Path, valid_hours: int,
                     at: str | None) -> None:  # fmt: skip
     """Export the certificates revoked by corrections as a signed vaxcert revocation list."""
-    from ..pki.keys import KeySigner, password_from_env
-    from ..registry.corrections import revocation_list
-
     now = parse_time(at)
-    signer = KeySigner.from_files(signer_key, signer_cert, password_from_env())
+    signer = KeySigner.from_files(signer_key, signer_cert, key_password())
     reg = _open(db)
     try:
         listed = revocation_list(reg)
@@ -405,8 +392,6 @@ def revocations_cmd(db: str, out: Path, signer_key: Path, signer_cert: Path, val
 @AT_OPTION
 def report_cmd(db: str, by: str, fmt: str, at: str | None) -> None:
     """Counts by facility or province: doses, people, certificates, holds, corrections."""
-    from ..registry.reports import render, report
-
     now = parse_time(at)
     reg = _open(db)
     try:

@@ -16,10 +16,7 @@ from typing import Any
 import click
 from cryptography import x509
 
-from ..errors import ConfigurationError, DecodeError
-from ..pki.keys import Signer
-from ..stages import base45, compression, cose, cwt, prefix
-from ..trust.revocation import HashType, RevocationList, certificate_hashes, country_uci_hash, uci_hash
+from .. import ConfigurationError, DecodeError, HashType, RevocationList, Signer, country_uci_hash, hc1_hashes, uci_hash
 from ._common import parse_time, read_file_arg
 from ._context import load_csca, load_signer, signer_options
 
@@ -31,13 +28,11 @@ def _lines(source: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _decode_hc1(text: str, line: int) -> tuple[cose.CoseSign1, dict[str, object]]:
+def _hashes(text: str, line: int) -> dict[HashType, bytes]:
     try:
-        message = cose.decode(compression.decompress(base45.decode(prefix.strip(text))))
-        claims = cwt.decode(message.payload)
+        return hc1_hashes(text)
     except DecodeError as exc:
         raise ConfigurationError(f"line {line}: not a readable HC1 code ({exc.code})") from None
-    return message, dict(claims.payload)
 
 
 def _write(out: Path, data: bytes) -> None:
@@ -110,8 +105,7 @@ def add_cmd(list_path: Path, signer_key: Path | None, signer_cert: Path | None, 
                 new[HashType.COUNTRYCODEUCI].append(country_uci_hash(country.upper(), uvci))
     if hc1_file is not None:
         for number, text in enumerate(_lines(hc1_file), start=1):
-            message, payload = _decode_hc1(text, number)
-            hashes = certificate_hashes(message, payload)
+            hashes = _hashes(text, number)
             for kind in kinds:
                 if kind not in hashes:
                     raise ConfigurationError(f"line {number}: the certificate has no {kind} hash")

@@ -23,9 +23,7 @@ from typing import Any, BinaryIO, Final
 
 import click
 
-from ..codes import FailureCode, Stage
-from ..rules import DEFAULT_POLICY, Assessment, Pass, Policy, assess, colour_label
-from ..verifier import VerificationResult, Verifier
+from .. import DEFAULT_POLICY, Pass, Policy, Verdict, Verifier, colour_label, scan_image, scan_text
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
 from ._context import load_verifier, verification_options
 
@@ -39,77 +37,33 @@ _STYLE: Final = {Pass.GREEN: "green", Pass.YELLOW: "yellow", Pass.RED: "red"}
 
 @dataclass(frozen=True, slots=True)
 class _Line:
-    """One verdict: where the code came from, the verification result and the pass."""
+    """One verdict and where its code came from (a picture's path, or '-' for standard input)."""
 
     source: str
     index: int
-    result: VerificationResult
-    assessment: Assessment
+    verdict: Verdict
 
     def to_dict(self, lang: str) -> dict[str, Any]:
-        r, a = self.result, self.assessment
-        return {
-            "file": self.source,
-            "index": self.index,
-            "valid": r.valid,
-            "code": str(r.code),
-            "stage": str(r.stage),
-            "pass": str(a.colour),
-            "reason": str(a.reason),
-            "message": a.message(lang),
-            "type": r.cert_type,
-            "kid": r.kid.hex() if r.kid is not None else None,
-            "issued_at": _iso(r.issued_at),
-            "expires_at": _iso(r.expires_at),
-            "valid_from": _iso(a.valid_from),
-            "valid_until": _iso(a.valid_until),
-        }
+        return {"file": self.source, **self.verdict.to_dict(lang), "index": self.index}
 
     def text(self, lang: str) -> str:
-        a = self.assessment
+        a, result = self.verdict.assessment, self.verdict.result
         colour = click.style(f" {colour_label(a.colour, lang)} ", fg="black", bg=_STYLE[a.colour], bold=True)
-        detail = "" if self.result.valid else f" [{self.result.code}]"
+        detail = "" if result.valid else f" [{result.code}]"
         return f"{self.source}#{self.index}\t{colour}\t{a.reason}\t{a.message(lang)}{detail}"
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def _failure(code: FailureCode, stage: Stage, reason: str) -> VerificationResult:
-    return VerificationResult(False, code, stage, reason)
-
-
 class _Scanner:
-    """Verification and assessment of codes at one moment under one policy."""
+    """Verdicts of codes at one moment under one policy (through :func:`vaxcert.scan_image` / ``scan_text``)."""
 
     def __init__(self, verifier: Verifier, policy: Policy, now: dt.datetime) -> None:
         self.verifier = verifier
         self.policy = policy
         self.now = now
 
-    def line(self, source: str, index: int, result: VerificationResult) -> _Line:
-        return _Line(source, index, result, assess(result, self.policy, now=self.now))
-
-    def text(self, text: str, *, alphanumeric: bool = True) -> VerificationResult:
-        if not text.startswith("HC1:"):
-            return _failure(FailureCode.NOT_A_CERTIFICATE, Stage.PREFIX, "QR code is not a health certificate")
-        if not alphanumeric:
-            return _failure(FailureCode.QR_NOT_ALPHANUMERIC, Stage.IMAGE, "QR code not in alphanumeric mode")
-        return self.verifier.verify(text, now=self.now)
-
     def image(self, path: Path) -> list[_Line]:
-        from .. import qr
-
-        source = str(path)
-        try:
-            codes = qr.decode_file(path)
-        except Exception:  # any unreadable picture is a verdict, not a crash
-            return [self.line(source, 0, _failure(FailureCode.IMAGE_UNREADABLE, Stage.IMAGE, "image unreadable"))]
-        if not codes:
-            return [self.line(source, 0, _failure(FailureCode.NO_QR_FOUND, Stage.IMAGE, "no QR code found"))]
-        return [self.line(source, i, self.text(code.text, alphanumeric=code.alphanumeric))
-                for i, code in enumerate(codes)]
+        verdicts = scan_image(path, self.verifier, policy=self.policy, now=self.now)
+        return [_Line(str(path), v.index, v) for v in verdicts]
 
     def lines(self, stream: BinaryIO) -> Iterator[_Line]:
         """One verdict per non-blank line; bytes that are not UTF-8 cannot be a certificate anyway."""
@@ -118,7 +72,7 @@ class _Scanner:
             text = raw.decode("utf-8", errors="replace").strip()
             if not text:
                 continue
-            yield self.line("-", index, self.text(text))
+            yield _Line("-", index, scan_text(text, self.verifier, policy=self.policy, now=self.now))
             index += 1
 
 
@@ -178,7 +132,7 @@ def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path
 
     def emit(line: _Line) -> None:
         nonlocal any_red
-        any_red = any_red or line.assessment.colour is Pass.RED
+        any_red = any_red or line.verdict.colour is Pass.RED
         if show and sys.stderr.isatty():
             click.echo("\r\x1b[K", nl=False, err=True)  # clear the bar before printing a result line
         if fmt == "json":

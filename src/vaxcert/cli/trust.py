@@ -10,14 +10,23 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigurationError
-from ..pki.certificates import certificate_pem, facility_id_of, load_certificate_file
-from ..pki.chain import check_chain
-from ..pki.keys import load_private_key, password_from_env
-from ..trust import LoadedTrustList, dccg_kid, export_dccg, load_trust_source, publish, read_unverified, sniff
-from ..trust.signeddoc import DocumentError
-from ..trust.store import TrustedSigner
-from ._common import EXIT_INVALID, EXIT_OK, parse_time
+from .. import (
+    DocumentError,
+    LoadedTrustList,
+    TrustedSigner,
+    certificate_pem,
+    dccg_kid,
+    export_dccg,
+    facility_id_of,
+    load_certificate_file,
+    load_private_key,
+    load_trust_source,
+    pem_from_der,
+    publish,
+    read_unverified,
+    sniff,
+)
+from ._common import EXIT_INVALID, EXIT_OK, key_password, parse_time
 from ._context import load_certificate_files, load_csca, load_signer, signer_options
 
 CSCA_OPTION = click.option("--csca", "csca", multiple=True,
@@ -104,14 +113,8 @@ def publish_cmd(dscs: tuple[Path, ...], out: Path, fmt: str, signer_key: Path | 
         if upload_key is None or upload_cert is None:
             raise click.UsageError("--format dccg needs --upload-key and --upload-cert")
         cert = load_certificate_file(upload_cert)[0]
-        key = load_private_key(upload_key, password_from_env())
-        anchors = load_csca(csca)
-        for der in blobs if anchors is not None else []:
-            try:
-                check_chain(der, anchors or [])
-            except ConfigurationError as exc:
-                raise ConfigurationError(f"DSC kid {TrustedSigner.from_der(der).kid.hex()}: {exc}") from None
-        items = export_dccg(blobs, upload_cert=cert, upload_key=key, now=now)
+        key = load_private_key(upload_key, key_password())
+        items = export_dccg(blobs, upload_cert=cert, upload_key=key, now=now, cscas=load_csca(csca))
         _write(out, (json.dumps(items, indent=1) + "\n").encode())
         click.echo(f"wrote {out}: {len(items)} DSC items (DCCG JSON)")
         return
@@ -142,19 +145,11 @@ def import_cmd(source: Path, out: Path, csca: tuple[Path, ...], upload: tuple[Pa
         click.echo("note: upload signatures not checked (no --upload); DSCs were chain-checked", err=True)
     out.mkdir(parents=True, exist_ok=True)
     for signer in loaded:
-        pem = certificate_pem(signer.certificate) if signer.certificate is not None else _pem(signer.der)
+        pem = certificate_pem(signer.certificate) if signer.certificate is not None else pem_from_der(signer.der)
         (out / f"{signer.kid.hex()}.pem").write_bytes(pem)
     for rejected in loaded.rejected:
         click.echo(f"rejected kid={rejected.kid}: {rejected.reason}", err=True)
     click.echo(f"imported {len(loaded)} DSCs into {out}; rejected {len(loaded.rejected)}")
-
-
-def _pem(der: bytes) -> bytes:
-    import base64
-    import textwrap
-
-    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode("ascii"), 64))
-    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n".encode()
 
 
 @trust.command("show")

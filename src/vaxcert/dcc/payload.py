@@ -24,23 +24,30 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from ..errors import InputError
+from ..codes import FailureCode, Stage
+from ..errors import DecodeError, InputError
 from . import uvci as _uvci
-from .codes import CODED_FIELDS, DCC_VERSION, RAPID_ANTIGEN_TEST, SUPPORTED_VERSIONS
+from .codes import CODED_FIELDS, COVID_19, DCC_VERSION, RAPID_ANTIGEN_TEST, SUPPORTED_VERSIONS
 from .model import Dose, DoseRecord, Person, RecoveryEntry, TestEntry, VaccinationEntry, dob_earliest, parse_dob
 from .translit import ICAO_PATTERN, normalize_name
-from .types import DccNames, DccPayload, RecoveryJson, TestJson, VaccinationJson
+from .types import DccNames, DccPayload, RecoveryJson, TestJson, VaccinationJson, vaccination_json
 
 __all__ = [
     "DEFAULT_VERSION",
     "EARLIEST_EVENT",
+    "PLACEHOLDER_ISSUER",
+    "PLACEHOLDER_UVCI",
     "PRODUCTS",
     "SUPPORTED_VERSIONS",
     "Product",
     "ValueSetLookup",
+    "assemble_payload",
     "build_payload",
+    "certificate_type",
     "check_issuable",
+    "check_issuer_fields",
     "entry_from_dose",
+    "names_json",
     "normalize_payload",
     "payload_from_record",
 ]
@@ -187,6 +194,32 @@ def assemble_payload(
     return payload
 
 
+#: Stand-ins for the fields batch issuance adds (``is``, ``ci``) while a record is checked at import.
+PLACEHOLDER_ISSUER = "Ministry of Health"
+PLACEHOLDER_UVCI = "URN:UVCI:01:VN:MOH/IMPORTCHECK#H"
+_SAMPLE_NAMES: DccNames = {"fn": "Nguyễn", "fnt": "NGUYEN"}
+_BATCH_FIELDS = MappingProxyType({"v[0].is": "issuer_name", "v[0].ci": "ci", "ver": "version"})
+
+
+_FIELDS_CHECKED_AT = _dt.datetime(2022, 1, 1, tzinfo=_dt.UTC)  # after the sample dose; the fields are timeless
+
+
+def check_issuer_fields(issuer: str, ci: str, *, version: str = DCC_VERSION) -> None:
+    """Check the fields batch issuance adds to records it validated at import: ``is``, ``ci``, ``ver``.
+
+    The import checks every field a record brings (:func:`check_issuable` with
+    :data:`PLACEHOLDER_ISSUER` / :data:`PLACEHOLDER_UVCI`); this checks the others once per run, with
+    the same :func:`check_issuable` on a sample record, so every payload the batch assembles passes
+    it as a whole.  Raises :class:`InputError` naming ``issuer_name``, ``ci`` or ``version``.
+    """
+    entry = vaccination_json(tg=COVID_19, vp="1119349007", mp="EU/1/20/1528", ma="ORG-100030215", dn=1, sd=2,
+                             dt="2021-06-01", co="VN", is_=issuer, ci=ci)  # fmt: skip
+    try:
+        check_issuable(assemble_payload(_SAMPLE_NAMES, "1990", v=entry, version=version), now=_FIELDS_CHECKED_AT)
+    except InputError as exc:
+        raise InputError(_BATCH_FIELDS.get(exc.field, exc.field), exc.message) from None
+
+
 def entry_from_dose(dose: Dose, *, ci: str, issuer: str) -> VaccinationEntry:
     """The DCC vaccination entry for one dose (``ma``/``vp`` from :data:`PRODUCTS` if omitted)."""
     known = PRODUCTS.get(dose.product)
@@ -250,6 +283,21 @@ def payload_from_record(
         if not vs.contains("country-2-codes", identity.nationality):
             raise InputError("person.identity.nationality", "is not in the value set country-2-codes")
     return payload
+
+
+def certificate_type(payload: Mapping[str, Any]) -> str:
+    """The one certificate type (v, t or r) of a payload, or raise DecodeError (for verification)."""
+    present = [k for k in ("v", "t", "r") if k in payload]
+    if not present:
+        raise DecodeError(FailureCode.PAYLOAD_MISSING, Stage.PAYLOAD, "no v, t or r entry")
+    if len(present) > 1:
+        raise DecodeError(FailureCode.PAYLOAD_MULTIPLE_TYPES, Stage.PAYLOAD, "more than one of v, t, r")
+    entries = payload[present[0]]
+    if not isinstance(entries, list) or not entries:
+        raise DecodeError(FailureCode.PAYLOAD_MISSING, Stage.PAYLOAD, f"{present[0]} holds no entry")
+    if len(entries) != 1:
+        raise DecodeError(FailureCode.PAYLOAD_MULTIPLE_ENTRIES, Stage.PAYLOAD, f"{present[0]} holds several entries")
+    return present[0]
 
 
 # --------------------------------------------------------------------------- normalising

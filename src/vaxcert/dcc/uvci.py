@@ -50,6 +50,7 @@ __all__ = [
     "RANDOM_ALPHABET",
     "VERSION",
     "Uvci",
+    "UvciMaker",
     "checksum",
     "generate",
     "is_valid",
@@ -81,15 +82,50 @@ _UVCI = re.compile(
 _DOUBLED = {ch: (2 * code) // len(ALPHABET) + (2 * code) % len(ALPHABET) for ch, code in _INDEX.items()}
 
 
+def _addends(reverse: str, *, doubled_first: bool) -> int:
+    """The Luhn mod N sum of a reversed text whose first character is doubled (or not)."""
+    first, second = (_DOUBLED, _INDEX) if doubled_first else (_INDEX, _DOUBLED)
+    return sum(map(first.__getitem__, reverse[0::2])) + sum(map(second.__getitem__, reverse[1::2]))
+
+
+def _check_character(total: int) -> str:
+    n = len(ALPHABET)
+    return ALPHABET[(n - total % n) % n]
+
+
 def checksum(s: str, *, field: str = "ci") -> str:
     """The Luhn mod 38 check character of ``s`` (case-insensitive)."""
-    n = len(ALPHABET)
-    reverse = s.upper()[::-1]
     try:
-        total = sum(map(_DOUBLED.__getitem__, reverse[0::2])) + sum(map(_INDEX.__getitem__, reverse[1::2]))
+        return _check_character(_addends(s.upper()[::-1], doubled_first=True))
     except KeyError:
         raise InputError(field, "contains a character outside A-Z, 0-9, '/' and ':'") from None
-    return ALPHABET[(n - total % n) % n]
+
+
+class UvciMaker:
+    """Many UVCIs ``URN:UVCI:01:<CC>:<ENTITY>/<26 random symbols>#<check>`` for one issuer, fast.
+
+    The same format and check character as :func:`generate` (the same Luhn mod 38 addends), with
+    the constant prefix's share of the sum computed once: a few µs instead of 45.  The unique part
+    is 26 symbols of 32 (130 random bits from :mod:`secrets`).
+    """
+
+    # byte -> symbol: 256 is a multiple of 32, so every symbol is equally likely (5 random bits each)
+    _SYMBOLS = bytes(RANDOM_ALPHABET.encode()[b % 32] for b in range(256))
+
+    def __init__(self, country: str, entity: str) -> None:
+        if not re.fullmatch(r"[A-Z]{2}", country) or not re.fullmatch(r"[A-Z0-9]{1,24}", entity):
+            raise InputError("uvci", "country must be 2 letters and entity 1-24 of A-Z, 0-9")
+        self.prefix = f"{PREFIX}{VERSION}:{country}:{entity}/"
+        # The unique part has an even number of characters, so the prefix's last character is doubled.
+        self._prefix_total = _addends(self.prefix[::-1], doubled_first=RANDOM_LENGTH % 2 == 0)
+
+    def __call__(self) -> str:
+        unique = secrets.token_bytes(RANDOM_LENGTH).translate(self._SYMBOLS).decode()
+        total = self._prefix_total + _addends(unique[::-1], doubled_first=True)
+        return f"{self.prefix}{unique}#{_check_character(total)}"
+
+    def __repr__(self) -> str:
+        return f"UvciMaker({self.prefix!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from .certificates import (
     create_csca,
     create_dsc,
     create_list_signer,
+    csr_public_key,
     facility_id_of,
     is_ministry_signer,
     issuer_name_of,
@@ -26,7 +27,7 @@ from .certificates import (
     subject_summary,
 )
 from .chain import ChainError, check_chain, verify_detached_cms
-from .encoding import certificate_pem, kid_of, kid_of_der, load_certificate_file, load_certificates
+from .encoding import certificate_pem, kid_of, kid_of_der, load_certificate_file, load_certificates, pem_from_der
 from .keys import KeyKind, KeySigner, PrivateKey, Signer, generate_private_key, load_private_key, save_private_key
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "create_csca",
     "create_dsc",
     "create_list_signer",
+    "csr_public_key",
     "facility_id_of",
     "generate_private_key",
     "is_ministry_signer",
@@ -56,6 +58,7 @@ __all__ = [
     "load_certificate_file",
     "load_certificates",
     "load_private_key",
+    "pem_from_der",
     "save_private_key",
     "signing_period",
     "subject_summary",

@@ -37,7 +37,7 @@ from .encoding import (
     read_certificate_file,
     split_certificates,
 )
-from .keys import PrivateKey
+from .keys import PrivateKey, algorithm_for_key
 
 __all__ = [
     "CERT_TYPES",
@@ -51,6 +51,7 @@ __all__ = [
     "country_of",
     "create_csca",
     "create_dsc",
+    "csr_public_key",
     "facility_id_of",
     "is_ministry_signer",
     "issuer_name_of",
@@ -298,3 +299,19 @@ def create_list_signer(
     builder, _ = signing_leaf_builder(key, subject=x509.Name(attrs), csca=csca, now=now, valid_days=valid_days)
     builder = builder.add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(OID_LIST_SIGNER)]), critical=True)
     return builder.sign(csca_key, hashes.SHA256())
+
+
+def csr_public_key(data: bytes) -> PublicKey:
+    """The public key of a PKCS#10 request (PEM or DER) whose self-signature verifies."""
+    try:
+        request = (x509.load_pem_x509_csr(data) if data.lstrip().startswith(b"-----")
+                   else x509.load_der_x509_csr(data))
+    except ValueError:
+        raise ConfigurationError("not a PKCS#10 certificate request") from None
+    if not request.is_signature_valid:
+        raise ConfigurationError("the certificate request's signature does not verify")
+    public = request.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise ConfigurationError("the certificate request holds an unsupported key type")
+    algorithm_for_key(public)
+    return public

@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import re
+import textwrap
 from pathlib import Path
 
 from cryptography import x509
@@ -23,6 +24,7 @@ __all__ = [
     "kid_of_der",
     "load_certificate_file",
     "load_certificates",
+    "pem_from_der",
     "read_certificate_file",
     "split_certificates",
 ]
@@ -88,3 +90,9 @@ def load_certificate_file(path: str | Path) -> list[x509.Certificate]:
 def certificate_pem(certificate: x509.Certificate) -> bytes:
     """PEM encoding of a certificate."""
     return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def pem_from_der(der: bytes) -> bytes:
+    """PEM armour around certificate DER taken as it is (for certificates only a tolerant parser reads)."""
+    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode("ascii"), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n".encode()

@@ -2,7 +2,7 @@
 
 Safe recipe::
 
-    token = HsmToken(HsmConfig.from_env())          # VAXCERT_PKCS11_MODULE, _HSM_TOKEN, _HSM_PIN
+    token = HsmToken(HsmConfig.from_env(os.environ))  # VAXCERT_PKCS11_MODULE, _HSM_TOKEN, _HSM_PIN
     public_key = token.generate_key("dsc-2026", "ec")   # generated inside the token
     dsc = pki.create_dsc(public_key, csca=..., csca_key=..., facility_id=..., ...)
     signer = token.signer("dsc-2026", dsc)          # a vaxcert.pki.keys.Signer
@@ -46,10 +46,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from ..errors import ConfigurationError, SigningError
+from ..errors import ConfigurationError, MissingExtraError, SigningError
 from ..stages.cose import ALG_ES256, ALGORITHMS
 from .certificates import PublicKey
 from .keys import KeyKind, algorithm_for_key, kid_of
+
+try:
+    import pkcs11
+except ImportError as exc:  # pragma: no cover - the lean-install test runs without the extra
+    raise MissingExtraError("hsm", "signing with a PKCS#11 HSM") from exc
 
 __all__ = [
     "ENV_MODULE",
@@ -58,7 +63,6 @@ __all__ = [
     "HsmConfig",
     "HsmSigner",
     "HsmToken",
-    "csr_public_key",
 ]
 
 ENV_MODULE = "VAXCERT_PKCS11_MODULE"
@@ -77,9 +81,10 @@ class HsmConfig:
     pin: str = field(repr=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> HsmConfig:
-        """From VAXCERT_PKCS11_MODULE, VAXCERT_HSM_TOKEN and VAXCERT_HSM_PIN; a clear error if unset."""
-        source = env if env is not None else os.environ
+    def from_env(cls, env: Mapping[str, str]) -> HsmConfig:
+        """From VAXCERT_PKCS11_MODULE, VAXCERT_HSM_TOKEN and VAXCERT_HSM_PIN in ``env`` (the caller's
+        environment: the library reads none itself); a clear error naming those unset."""
+        source = env
         missing = [name for name in (ENV_MODULE, ENV_TOKEN, ENV_PIN) if not source.get(name)]
         if missing:
             raise ConfigurationError(f"HSM not configured: set {', '.join(missing)}")
@@ -103,8 +108,6 @@ class HsmToken:
     """
 
     def __init__(self, config: HsmConfig) -> None:
-        import pkcs11
-
         self._pkcs11 = pkcs11
         self._lock = threading.RLock()
         self._pid = os.getpid()
@@ -364,19 +367,3 @@ class HsmSigner:
 
     def __repr__(self) -> str:
         return f"HsmSigner(alg={ALGORITHMS[self._algorithm]}, kid={self._kid.hex()}, label={self.label!r})"
-
-
-def csr_public_key(data: bytes) -> PublicKey:
-    """The public key of a PKCS#10 request (PEM or DER) whose self-signature verifies."""
-    try:
-        request = (x509.load_pem_x509_csr(data) if data.lstrip().startswith(b"-----")
-                   else x509.load_der_x509_csr(data))
-    except ValueError:
-        raise ConfigurationError("not a PKCS#10 certificate request") from None
-    if not request.is_signature_valid:
-        raise ConfigurationError("the certificate request's signature does not verify")
-    public = request.public_key()
-    if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
-        raise ConfigurationError("the certificate request holds an unsupported key type")
-    algorithm_for_key(public)
-    return public

@@ -1,7 +1,8 @@
 """Keys and signers.
 
 Safe recipes: :func:`generate_private_key`, :func:`save_private_key` (always encrypted PKCS#8
-PEM), :func:`load_private_key`, and :class:`KeySigner`.  The :class:`Signer` Protocol is what
+PEM), :func:`load_private_key`, and :class:`KeySigner`.  Passwords are parameters: the library
+reads no environment variable (the CLI reads ``VAXCERT_KEY_PASSWORD``).  The :class:`Signer` Protocol is what
 the issuing pipeline needs; an HSM signer (PKCS#11) implements the same Protocol.
 
 Key material never appears in ``repr`` or in exception messages.
@@ -23,7 +24,6 @@ from ..stages.cose import ALG_ES256, ALG_PS256, ALGORITHMS
 from .encoding import kid_of, load_certificate_file
 
 __all__ = [
-    "PASSWORD_ENV",
     "KeyKind",
     "KeySigner",
     "PrivateKey",
@@ -32,11 +32,9 @@ __all__ = [
     "generate_private_key",
     "kid_of",
     "load_private_key",
-    "password_from_env",
     "save_private_key",
 ]
 
-PASSWORD_ENV = "VAXCERT_KEY_PASSWORD"  # noqa: S105 - the variable name, not a password
 KeyKind = Literal["ec", "rsa2048", "rsa3072"]
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -82,14 +80,6 @@ def algorithm_for_key(key: PrivateKey | ec.EllipticCurvePublicKey | rsa.RSAPubli
             raise ConfigurationError("RSA keys must have at least 2048 bits for PS256")
         return ALG_PS256
     raise ConfigurationError("unsupported key type; use P-256 or RSA")
-
-
-def password_from_env(env: dict[str, str] | None = None) -> bytes:
-    """The key password from ``VAXCERT_KEY_PASSWORD``; a clear error when it is not set."""
-    value = (env if env is not None else os.environ).get(PASSWORD_ENV)
-    if not value:
-        raise ConfigurationError(f"set {PASSWORD_ENV} to the password protecting the private key files")
-    return value.encode("utf-8")
 
 
 def save_private_key(key: PrivateKey, path: str | Path, password: bytes) -> None:

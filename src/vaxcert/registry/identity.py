@@ -23,12 +23,12 @@ from typing import Protocol
 from ..dcc.model import IdentityDocument, parse_dob
 from ..errors import InputError
 from .importer import RowError
-from .protocol import Registry, placeholders
+from .protocol import Registry
+from .rows import PersonRow
 
 __all__ = [
     "IdentityCheck",
     "IdentityVerdict",
-    "PersonIdentity",
     "RegisterLoadResult",
     "RegisterTable",
     "load_register",
@@ -46,21 +46,6 @@ REASONS = {
 }
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class PersonIdentity:
-    """What the register check needs of a person."""
-
-    person_key: str
-    id_kind: str
-    id_number: str
-    fn: str
-    gn: str | None
-    dob: str
-
-    def __repr__(self) -> str:
-        return f"PersonIdentity(kind={self.id_kind}, <redacted>)"
-
-
 @dataclass(frozen=True, slots=True)
 class IdentityVerdict:
     """``ok``, or held with a reason code (see :data:`REASONS`); ``checked`` is False for foreigners."""
@@ -73,7 +58,7 @@ class IdentityVerdict:
 class IdentityCheck(Protocol):
     """Checks people against a population register, many at a time."""
 
-    def check(self, people: Sequence[PersonIdentity]) -> list[IdentityVerdict]:
+    def check(self, people: Sequence[PersonRow]) -> list[IdentityVerdict]:
         """One verdict per person, in order."""
         ...
 
@@ -93,18 +78,8 @@ class RegisterTable:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
-    def check(self, people: Sequence[PersonIdentity]) -> list[IdentityVerdict]:
-        citizens = sorted({p.id_number for p in people if p.id_kind == "cccd"})
-        register: dict[str, tuple[str, str | None, str]] = {}
-        for start in range(0, len(citizens), 1000):
-            part = citizens[start : start + 1000]
-            with self.registry.transaction() as tx:
-                for cid, fn, gn, dob in tx.query(
-                    "SELECT citizen_id, fn, gn, dob FROM population_register"  # noqa: S608
-                    f" WHERE citizen_id IN ({placeholders(len(part))})",
-                    part,
-                ):
-                    register[cid] = (fn, gn, dob)
+    def check(self, people: Sequence[PersonRow]) -> list[IdentityVerdict]:
+        register = self.registry.register_entries(sorted({p.id_number for p in people if p.id_kind == "cccd"}))
         verdicts: list[IdentityVerdict] = []
         for p in people:
             if p.id_kind != "cccd":
@@ -141,26 +116,10 @@ def load_register(registry: Registry, path: str | Path, *, now: dt.datetime) -> 
     """
     result = RegisterLoadResult(errors=[])
     stamp = int(now.timestamp())
-    batch: list[tuple[str, str, str | None, str, int]] = []
+    batch: list[tuple[str, str, str | None, str]] = []
 
     def flush() -> None:
-        if not batch:
-            return
-        ids = [b[0] for b in batch]
-        sql = f"SELECT citizen_id, fn, gn, dob FROM population_register WHERE citizen_id IN ({placeholders(len(ids))})"  # noqa: S608
-        with registry.transaction() as tx:
-            known = {r[0]: tuple(r[1:]) for r in tx.query(sql, ids)}
-            changed = [b for b in batch if known.get(b[0]) != b[1:4]]
-            if changed:
-                tx.executemany(
-                    "INSERT INTO population_register (citizen_id, fn, gn, dob, loaded_at) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (citizen_id) DO UPDATE SET fn = excluded.fn, gn = excluded.gn,"
-                    " dob = excluded.dob, loaded_at = excluded.loaded_at",
-                    changed,
-                )
-                marks = placeholders(len(changed))
-                tx.execute(f"UPDATE persons SET dirty = dirty + 1 WHERE id_kind = 'cccd' AND id_number IN ({marks})",  # noqa: S608
-                           [b[0] for b in changed])  # fmt: skip
+        registry.put_register_entries(batch, stamp=stamp)
         result.loaded += len(batch)
         batch.clear()
 
@@ -175,7 +134,7 @@ def load_register(registry: Registry, path: str | Path, *, now: dt.datetime) -> 
                 assert result.errors is not None
                 result.errors.append(RowError(reader.line_num, exc.field, exc.message))
                 continue
-            batch.append((*entry, stamp))
+            batch.append(entry)
             if len(batch) >= 2000:
                 flush()
         flush()

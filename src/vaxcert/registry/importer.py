@@ -21,15 +21,17 @@ A JSON-lines file may also hold whole vaxcert dose records (``"format":
 
 Every row is checked as strictly as issuance will check it (the model's rules, the value sets,
 dates not in the future, the DCC schema — :func:`vaxcert.dcc.payload.check_issuable`, except that
-``dn > sd`` is left to reconciliation, which reports it).  That is why batch issuance can sign
-with ``Issuer(..., check=False)``: records were validated on import.  A bad row is reported with
+``dn > sd`` is left to reconciliation, which reports it), with placeholders for the two fields
+batch issuance adds (``is``, ``ci``; those are checked once per run by
+:func:`vaxcert.dcc.payload.check_issuer_fields`).  That is why batch issuance can sign with
+``Issuer(..., check=False)``: every field was validated by the one check.  A bad row is reported with
 its line number and field (never its values) and the other rows are kept.
 
 Re-importing a file changes nothing: a dose's key is a hash of its natural key (person, dose
 number, date, facility); a row whose key exists with the same content is counted as unchanged,
 with different content it is rejected (use a correction request).  A row that names a known
 person with a different name or birth date is rejected too.  Files are streamed in chunks,
-one transaction per chunk, with a progress bar on standard error.
+one transaction per chunk, reporting progress to a callback (the CLI draws a bar).
 """
 
 from __future__ import annotations
@@ -39,17 +41,18 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..cli._progress import Progress
 from ..dcc import payload as payload_mod
 from ..dcc.model import FORMAT, Dose, DoseRecord, IdentityDocument, Name, Person
+from ..dcc.valuesets import ValueSets
 from ..errors import InputError
-from .protocol import Registry, placeholders
+from .protocol import ProgressCallback, Registry
 from .reports import province_of
+from .rows import DoseHash, NewDose, PersonRow, StoredDose
 
 __all__ = [
     "COLUMNS",
@@ -67,8 +70,6 @@ COLUMNS = (
     "dose_number", "series_total", "date", "product", "manufacturer", "prophylaxis", "country", "disease",
 )  # fmt: skip
 
-_CHECK_UVCI = "URN:UVCI:01:VN:MOH/IMPORTCHECK#H"
-_CHECK_ISSUER = "Ministry of Health"
 
 # Where a model or payload field comes from in a flat row.
 _FIELD_TO_COLUMN = {
@@ -94,43 +95,30 @@ class RowError:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class DoseRow:
-    """One validated row, normalised as the registry stores it."""
+    """One validated row: the person and the dose as the registry stores them, and the line it came from."""
 
     line: int
-    person_key: str
-    id_kind: str
-    id_number: str
-    nationality: str
-    fn: str
-    gn: str | None
-    fnt: str
-    gnt: str | None
-    dob: str
-    facility: str
-    dn: int
-    sd: int
-    date: str
-    tg: str
-    vp: str
-    mp: str
-    ma: str
-    co: str
-
-    @property
-    def dose_key(self) -> str:
-        """Hash of the natural key: person, dose number, date, facility."""
-        text = f"{self.person_key}|{self.dn}|{self.date}|{self.facility}"
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+    person: PersonRow
+    dose: StoredDose
 
     @property
     def row_hash(self) -> str:
         """Hash of everything the row says."""
-        values = (self.person_key, self.fn, self.gn, self.dob, self.facility, self.dn, self.sd, self.date,
-                  self.tg, self.vp, self.mp, self.ma, self.co)  # fmt: skip
+        p, d = self.person, self.dose
+        values = (p.person_key, p.fn, p.gn, p.dob, d.facility, d.dn, d.sd, d.date, d.tg, d.vp, d.mp, d.ma, d.co)
         return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
 
+    def new_dose(self, source: str | None, line: int | None) -> NewDose:
+        """The dose to insert for this row."""
+        return NewDose(self.dose, self.person.person_key, self.row_hash, source, line)
+
     def __repr__(self) -> str:
-        return f"DoseRow(line={self.line}, facility={self.facility!r}, <redacted>)"
+        return f"DoseRow(line={self.line}, facility={self.dose.facility!r}, <redacted>)"
+
+
+def dose_key(person_key: str, dn: int, date: str, facility: str) -> str:
+    """Hash of a dose's natural key: person, dose number, date, facility."""
+    return hashlib.sha256(f"{person_key}|{dn}|{date}|{facility}".encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -243,12 +231,11 @@ def _dose_from_row(obj: Mapping[str, Any]) -> Dose:
 
 def _validated(line: int, person: Person, dose: Dose, now: dt.datetime, prefix: str = "") -> DoseRow:
     """Check a person and dose as issuance would; raise InputError naming a row column."""
-    from ..dcc.valuesets import ValueSets
-
     if not ValueSets.bundled().contains("vaccine-medicinal-product", dose.product):
         raise InputError(f"{prefix}product", "is not in the value set vaccine-medicinal-product")
     try:
-        entry = payload_mod.entry_from_dose(dose, ci=_CHECK_UVCI, issuer=_CHECK_ISSUER)
+        placeholders = {"ci": payload_mod.PLACEHOLDER_UVCI, "issuer": payload_mod.PLACEHOLDER_ISSUER}
+        entry = payload_mod.entry_from_dose(dose, **placeholders)
         payload = payload_mod.build_payload(person, entry)
         payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=True)
     except InputError as exc:
@@ -261,13 +248,11 @@ def _validated(line: int, person: Person, dose: Dose, now: dt.datetime, prefix: 
             raise InputError("nationality", "is not an ISO 3166-1 alpha-2 country code")
     nam = payload["nam"]
     v = payload["v"][0]
-    return DoseRow(
-        line=line, person_key=person_key(identity.kind, identity.number, identity.nationality),
-        id_kind=identity.kind, id_number=identity.number, nationality=identity.nationality,
-        fn=nam["fn"], gn=nam.get("gn"), fnt=nam["fnt"], gnt=nam.get("gnt"), dob=payload["dob"],
-        facility=dose.facility, dn=v["dn"], sd=v["sd"], date=v["dt"], tg=v["tg"], vp=v["vp"], mp=v["mp"],
-        ma=v["ma"], co=v["co"],
-    )  # fmt: skip
+    key = person_key(identity.kind, identity.number, identity.nationality)
+    row = PersonRow(key, identity.kind, identity.number, identity.nationality, nam["fn"], nam.get("gn"),
+                    nam["fnt"], nam.get("gnt"), payload["dob"])  # fmt: skip
+    dose_fields = (dose.facility, v["dn"], v["sd"], v["dt"], v["tg"], v["vp"], v["mp"], v["ma"], v["co"])
+    return DoseRow(line, row, StoredDose(dose_key(key, v["dn"], v["dt"], dose.facility), *dose_fields))
 
 
 def parse_row(line: int, obj: Mapping[str, Any], *, now: dt.datetime) -> list[DoseRow]:
@@ -298,7 +283,7 @@ def parse_row(line: int, obj: Mapping[str, Any], *, now: dt.datetime) -> list[Do
 
 
 class _Counted:
-    """Bytes read so far from a binary file, for the progress bar."""
+    """Bytes read so far from a binary file, for progress reports."""
 
     def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
@@ -353,27 +338,28 @@ def import_file(
     now: dt.datetime,
     fmt: str | None = None,
     chunk_size: int = 2000,
-    progress: bool = True,
+    progress: ProgressCallback | None = None,
     max_errors: int = 10_000,
 ) -> ImportResult:
-    """Import a CSV (``.csv``) or JSON-lines (``.jsonl``/``.ndjson``/``.json``) file, streaming."""
+    """Import a CSV (``.csv``) or JSON-lines (``.jsonl``/``.ndjson``/``.json``) file, streaming.
+
+    ``progress`` is called after each chunk with the bytes read so far and the file's size.
+    """
     path = Path(path)
     kind = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
     if kind not in ("csv", "jsonl"):
         raise InputError("format", "must be csv or jsonl")
     total = path.stat().st_size
-    bar = Progress(f"import {path.name}", total, unit="bytes", enabled=progress)
     with path.open("rb") as fh:
         counted = _Counted(fh)
         rows = _csv_rows(counted) if kind == "csv" else _jsonl_rows(counted)
 
         def tick() -> None:
-            bar.update(shown=counted.read)
+            if progress is not None:
+                progress(counted.read, total)
 
-        result = import_rows(registry, rows, now=now, source=path.name, chunk_size=chunk_size,
-                             max_errors=max_errors, on_chunk=tick)  # fmt: skip
-    bar.close(f"import {path.name}: {result.summary()}")
-    return result
+        return import_rows(registry, rows, now=now, source=path.name, chunk_size=chunk_size,
+                           max_errors=max_errors, on_chunk=tick)  # fmt: skip
 
 
 def _chunks(
@@ -397,7 +383,7 @@ def import_rows(
     source: str | None = None,
     chunk_size: int = 2000,
     max_errors: int = 10_000,
-    on_chunk: Any = None,
+    on_chunk: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Import ``(line, row)`` pairs (a row may be an InputError from the reader)."""
     result = ImportResult()
@@ -424,14 +410,6 @@ def _reject(result: ImportResult, error: RowError, max_errors: int) -> None:
         result.errors.append(error)
 
 
-_DOSE_COLUMNS = (
-    "dose_key", "person_key", "facility_id", "dose_number", "series_total", "vaccination_date",
-    "tg", "vp", "mp", "ma", "co", "row_hash", "source", "source_line", "created_at", "updated_at",
-)  # fmt: skip
-_PERSON_COLUMNS = (
-    "person_key", "id_kind", "id_number", "nationality", "fn", "gn", "fnt", "gnt", "dob",
-    "dirty", "state", "created_at", "updated_at",
-)  # fmt: skip
 _COMPARE = (("series_total", "sd"), ("product", "mp"), ("manufacturer", "ma"), ("prophylaxis", "vp"),
             ("country", "co"), ("disease", "tg"))  # fmt: skip
 
@@ -446,70 +424,45 @@ def _store_chunk(
     max_errors: int,
 ) -> None:
     stamp = int(now.timestamp())
-    keys = sorted({r.person_key for r in rows})
-    dose_keys = sorted({r.dose_key for r in rows})
-    with registry.transaction() as tx:
-        known: dict[str, tuple[str, str | None, str]] = {
-            k: (fn, gn, dob)
-            for k, fn, gn, dob in tx.query(
-                f"SELECT person_key, fn, gn, dob FROM persons WHERE person_key IN ({placeholders(len(keys))})",  # noqa: S608
-                keys,
-            )
-        }
-        stored: dict[str, tuple[Any, ...]] = {
-            row[0]: row[1:]
-            for row in tx.query(
-                "SELECT dose_key, row_hash, series_total, mp, ma, vp, co, tg FROM doses"  # noqa: S608
-                f" WHERE dose_key IN ({placeholders(len(dose_keys))})",
-                dose_keys,
-            )
-        }
-        new_persons: list[tuple[Any, ...]] = []
-        new_doses: list[tuple[Any, ...]] = []
+    with registry.transaction():
+        known = registry.person_identities(sorted({r.person.person_key for r in rows}))
+        stored = registry.dose_hashes(sorted({r.dose.key for r in rows}))
+        new_persons: list[PersonRow] = []
+        new_doses: list[NewDose] = []
         touched: set[str] = set()
         facilities: set[str] = set()
         for r in rows:
-            identity = (r.fn, r.gn, r.dob)
-            previous = known.get(r.person_key)
+            p, d = r.person, r.dose
+            identity = (p.fn, p.gn, p.dob)
+            previous = known.get(p.person_key)
             if previous is None:
-                known[r.person_key] = identity
-                new_persons.append((r.person_key, r.id_kind, r.id_number, r.nationality, r.fn, r.gn, r.fnt,
-                                    r.gnt, r.dob, 1, "new", stamp, stamp))  # fmt: skip
+                known[p.person_key] = identity
+                new_persons.append(p)
             elif previous != identity:
-                column = "dob" if previous[2] != r.dob else ("family_name" if previous[0] != r.fn else "given_name")
+                column = "dob" if previous[2] != p.dob else ("family_name" if previous[0] != p.fn else "given_name")
                 _reject(result, RowError(r.line, column, "differs from what is recorded for this person "
                                                          "(ask for a correction)"), max_errors)  # fmt: skip
                 continue
-            key, digest = r.dose_key, r.row_hash
-            if key in stored:
-                if stored[key][0] == digest:
+            digest = r.row_hash
+            if d.key in stored:
+                old = stored[d.key]
+                if old.row_hash == digest:
                     result.unchanged += 1
                     continue
-                values = {"sd": r.sd, "mp": r.mp, "ma": r.ma, "vp": r.vp, "co": r.co, "tg": r.tg}
-                old = dict(zip(("sd", "mp", "ma", "vp", "co", "tg"), stored[key][1:], strict=True))
-                column = next((c for c, f in _COMPARE if old[f] != values[f]), "dose_number")
+                column = next((c for c, f in _COMPARE if getattr(old, f) != getattr(d, f)), "dose_number")
                 _reject(result, RowError(r.line, column, "differs from the dose already recorded with this "
                                                          "dose number, date and facility"), max_errors)  # fmt: skip
                 continue
-            stored[key] = (digest, r.sd, r.mp, r.ma, r.vp, r.co, r.tg)
-            new_doses.append((key, r.person_key, r.facility, r.dn, r.sd, r.date, r.tg, r.vp, r.mp, r.ma, r.co,
-                              digest, source, r.line, stamp, stamp))  # fmt: skip
-            touched.add(r.person_key)
-            facilities.add(r.facility)
+            stored[d.key] = DoseHash(digest, d.sd, d.mp, d.ma, d.vp, d.co, d.tg)
+            new_doses.append(r.new_dose(source, r.line))
+            touched.add(p.person_key)
+            facilities.add(d.facility)
         if new_persons:
-            tx.copy_rows("persons", _PERSON_COLUMNS, new_persons)
+            registry.add_persons(new_persons, stamp=stamp)
             result.new_persons += len(new_persons)
         if new_doses:
-            tx.copy_rows("doses", _DOSE_COLUMNS, new_doses)
+            registry.add_doses(new_doses, stamp=stamp)
             result.inserted += len(new_doses)
-        if touched:
-            marked = sorted(touched)
-            marks = placeholders(len(marked))
-            tx.execute(f"UPDATE persons SET dirty = dirty + 1, updated_at = ? WHERE person_key IN ({marks})",  # noqa: S608
-                       (stamp, *marked))  # fmt: skip
+        registry.mark_changed(sorted(touched), stamp=stamp)
         if facilities:
-            tx.executemany(
-                "INSERT INTO facilities (facility_id, name, province, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (facility_id) DO NOTHING",
-                [(f, None, province_of(f), stamp) for f in sorted(facilities)],
-            )
+            registry.add_facilities([(f, province_of(f)) for f in sorted(facilities)], stamp=stamp)

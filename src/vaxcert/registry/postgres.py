@@ -14,13 +14,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
-from psycopg import sql as pgsql
-from psycopg_pool import ConnectionPool
-
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, MissingExtraError
 from ._migrations import apply_migrations
-from .protocol import CLAIM_COLUMNS, Backend, RegistrySpec
+from .protocol import Backend, RegistrySpec, Tx
+from .rows import CLAIM_COLUMNS, ClaimedPerson
+from .store import PENDING, SqlRegistry
+
+try:
+    import psycopg
+    from psycopg import sql as pgsql
+    from psycopg_pool import ConnectionPool
+except ImportError as exc:  # pragma: no cover - the lean-install test runs without the extra
+    raise MissingExtraError("registry", "a PostgreSQL registry") from exc
 
 __all__ = ["PostgresRegistry"]
 
@@ -63,7 +68,7 @@ class _PgTx:
                 copy.write_row(row)
 
 
-class PostgresRegistry:
+class PostgresRegistry(SqlRegistry):
     """A registry in PostgreSQL, reached through ``dsn`` (a libpq URI or key=value string)."""
 
     def __init__(self, dsn: str, *, schema: str | None = None, max_connections: int = 4) -> None:
@@ -139,7 +144,7 @@ class PostgresRegistry:
 
     def claim(
         self, *, worker: str, limit: int, now: float, lease_seconds: float, facilities: Sequence[str] | None
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[ClaimedPerson]:
         if (facilities is not None and not facilities) or limit <= 0:
             return []
         where = "" if facilities is None else " AND last_facility = ANY(?)"
@@ -147,14 +152,33 @@ class PostgresRegistry:
             # = ANY(ARRAY(...)): the claimed keys drive primary-key probes (IN (...) would hash-join
             # against a sequential scan of every person).
             "UPDATE persons SET lease_owner = ?, lease_until = ? WHERE person_key = ANY(ARRAY("  # noqa: S608
-            " SELECT person_key FROM persons WHERE state = 'ready' AND record_version > issued_version"
+            f" SELECT person_key FROM persons WHERE {PENDING}"
             f" AND (lease_until IS NULL OR lease_until < ?){where}"
             " LIMIT ? FOR UPDATE SKIP LOCKED))"
             f" RETURNING {', '.join(CLAIM_COLUMNS)}"
         )
         with self.transaction() as tx:
             params = (worker, now + lease_seconds, now, *(() if facilities is None else (list(facilities),)), limit)
-            return tx.query(sql, params)
+            rows = tx.query(sql, params)
+        return [ClaimedPerson(*r) for r in rows]
+
+    # -- hooks of the shared SQL (see vaxcert.registry.store) -------------------------------------
+
+    def _lock(self, tx: Tx, key: int) -> None:
+        tx.execute(f"SELECT pg_advisory_xact_lock({int(key)})")
+
+    def _staged_keys(self) -> str:
+        # The staged keys as an index condition on persons / certificates, so that each chunk costs
+        # primary-key probes and never a scan of every person (PostgreSQL plans IN (SELECT ...)
+        # as a hash join over a sequential scan; = ANY(ARRAY(...)) as index probes).
+        return "= ANY(ARRAY(SELECT person_key FROM staged_certs))"
+
+    def _new_staging_table(self, tx: Tx) -> bool:
+        return bool(tx.query("SELECT to_regclass('pg_temp.staged_certs') IS NULL")[0][0])
+
+    def _prepare_staged(self, tx: Tx, new_table: bool) -> None:
+        if new_table:  # a new temp table has no statistics: give the planner a chunk's row count, once
+            tx.execute("ANALYZE staged_certs")
 
     def drop_schema(self) -> None:
         """Drop this registry's schema and everything in it (tests and benchmarks)."""

@@ -1,32 +1,47 @@
-"""The registry Protocol: the small surface every storage backend implements.
+"""The registry Protocol: domain methods over typed rows, which every storage backend implements.
 
-Workflows (:mod:`~vaxcert.registry.importer`, :mod:`~vaxcert.registry.reconcile`,
-:mod:`~vaxcert.registry.batch`, :mod:`~vaxcert.registry.corrections`,
-:mod:`~vaxcert.registry.reports`) are written once against this Protocol, in the SQL
-subset both SQLite (3.35+) and PostgreSQL share: ``?`` placeholders (an adapter rewrites
-them to its own), ``ON CONFLICT``, ``RETURNING``, ``UPDATE ... FROM`` and partial indexes.
-What differs between backends stays in the adapter: connecting, migrations, bulk copy and
-how a worker claims a chunk of work (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, an
-immediate write transaction on SQLite).
+Workflows (:mod:`~vaxcert.registry.importer`, :mod:`~vaxcert.registry.identity`,
+:mod:`~vaxcert.registry.reconcile`, :mod:`~vaxcert.registry.batch`,
+:mod:`~vaxcert.registry.corrections`, :mod:`~vaxcert.registry.reports`) and the CLI use only
+these methods and the typed rows of :mod:`~vaxcert.registry.rows`: no SQL, no backend branching.
+``with registry.transaction():`` groups several calls in one transaction (a nested call joins the
+open one).  Both adapters implement the methods once in :class:`~vaxcert.registry.store.SqlRegistry`;
+below that, an adapter's :meth:`Registry.transaction` yields a :class:`Tx`, the small SQL surface
+(``?`` placeholders, bulk copy) the shared SQL runs on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-__all__ = ["CLAIM_COLUMNS", "Backend", "Registry", "RegistrySpec", "Tx", "placeholders"]
+from .rows import (
+    CLAIM_COLUMNS,
+    AuditEntry,
+    ChangedPerson,
+    ClaimedPerson,
+    CorrectionRequest,
+    DoseHash,
+    FacilityCounts,
+    NewDose,
+    PersonRow,
+    PersonStatus,
+    ProblemRow,
+    RegistryOverview,
+    StagedCertificate,
+    StatusUpdate,
+    StoredDose,
+)
+
+__all__ = ["CLAIM_COLUMNS", "Backend", "ProgressCallback", "Registry", "RegistrySpec", "Tx"]
 
 Backend = Literal["sqlite", "postgresql"]
 
-#: Columns of ``persons`` that :meth:`Registry.claim` returns, in this order: all a worker
-#: needs to build the certificate without another query.
-CLAIM_COLUMNS = (
-    "person_key", "record_version", "fn", "fnt", "gn", "gnt", "dob",
-    "tg", "vp", "mp", "ma", "dn", "sd", "dt", "co", "last_facility",
-)  # fmt: skip
+#: Called by long workflows with the amount done so far and the total (None when unknown); the
+#: library draws nothing, a front end renders it (the CLI draws a bar on a terminal).
+ProgressCallback = Callable[[float, float | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +59,7 @@ class RegistrySpec:
 
 
 class Tx(Protocol):
-    """One open transaction.  SQL uses ``?`` placeholders; rows come back as tuples."""
+    """One open transaction of an adapter.  SQL uses ``?`` placeholders; rows come back as tuples."""
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return the number of rows it changed (-1 when unknown)."""
@@ -93,22 +108,168 @@ class Registry(Protocol):
 
     def claim(
         self, *, worker: str, limit: int, now: float, lease_seconds: float, facilities: Sequence[str] | None
-    ) -> list[tuple[Any, ...]]:
-        """Lease up to ``limit`` persons that need a certificate, in one short transaction.
+    ) -> list[ClaimedPerson]:
+        """Lease up to ``limit`` persons that wait for a certificate, in one short transaction.
 
-        A person needs one when ``state = 'ready'`` and ``record_version > issued_version``;
-        it is claimable when its lease is absent or expired at ``now`` and its last dose's
-        facility is in ``facilities`` (the facilities this worker holds keys for; None: any, for a
-        worker holding a ministry key that signs for every facility).  Claimed
-        rows get ``lease_owner = worker`` and ``lease_until = now + lease_seconds``.  Rows are
-        returned as :data:`CLAIM_COLUMNS`.  Concurrent claimers never receive the same person
-        while its lease runs.
+        A person waits when reconciled as ready and changed since their last certificate
+        (:data:`vaxcert.registry.store.PENDING`); it is claimable when its lease is absent or expired
+        at ``now`` and its last dose's facility is in ``facilities`` (the facilities this worker holds
+        keys for; None: any, for a worker holding a ministry key that signs for every facility).
+        Claimed rows get ``lease_owner = worker`` and ``lease_until = now + lease_seconds``.
+        Concurrent claimers never receive the same person while its lease runs.
         """
         ...
 
     def close(self) -> None: ...
 
+    def person_identities(self, person_keys: Sequence[str]) -> dict[str, tuple[str, str | None, str]]:
+        """``person_key -> (fn, gn, dob)`` for the known persons among ``person_keys``."""
+        ...
 
-def placeholders(n: int) -> str:
-    """``?, ?, ...`` for an ``IN (...)`` list of ``n`` values (n >= 1)."""
-    return ", ".join("?" * n)
+    def dose_hashes(self, dose_keys: Sequence[str]) -> dict[str, DoseHash]:
+        """The stored content of the doses among ``dose_keys``."""
+        ...
+
+    def add_persons(self, persons: Sequence[PersonRow], *, stamp: int) -> None:
+        """Insert new persons, marked for reconciliation."""
+        ...
+
+    def add_doses(self, doses: Sequence[NewDose], *, stamp: int) -> None:
+        """Insert new doses."""
+        ...
+
+    def mark_changed(self, person_keys: Sequence[str], *, stamp: int) -> None:
+        """Mark persons for reconciliation (their doses or identity changed)."""
+        ...
+
+    def add_facilities(self, facilities: Iterable[tuple[str, str]], *, stamp: int) -> None:
+        """Record facilities ``(facility_id, province)`` not yet known."""
+        ...
+
+    def register_entries(self, citizen_ids: Sequence[str]) -> dict[str, tuple[str, str | None, str]]:
+        """``citizen_id -> (fn, gn, dob)`` from the population register."""
+        ...
+
+    def put_register_entries(self, entries: Sequence[tuple[str, str, str | None, str]], *, stamp: int) -> int:
+        """Insert or replace register entries ``(citizen_id, fn, gn, dob)``; mark changed citizens."""
+        ...
+
+    def lock_reconciliation(self) -> None:
+        """Inside a transaction: one reconciler at a time across processes (no stale status writes)."""
+        ...
+
+    def changed_persons(self, *, after: str, limit: int, only: Sequence[str] | None = None) -> list[ChangedPerson]:
+        """Persons marked for reconciliation with keys above ``after`` (among ``only``), in key order."""
+        ...
+
+    def doses_of(self, person_keys: Sequence[str]) -> dict[str, list[StoredDose]]:
+        """The recorded doses of each person."""
+        ...
+
+    def replace_problems(self, person_keys: Sequence[str], problems: Sequence[ProblemRow], *, stamp: int) -> None:
+        """Replace the recorded problems of these persons."""
+        ...
+
+    def update_statuses(self, updates: Sequence[StatusUpdate], *, stamp: int) -> None:
+        """Write reconciled states; a person changed again meanwhile (``dirty`` moved on) stays marked."""
+        ...
+
+    def pending(self, facilities: Sequence[str] | None = None) -> tuple[int, float | None]:
+        """Persons waiting for a certificate (among ``facilities``), and the latest lease on them."""
+        ...
+
+    def claim_person(self, person_key: str, *, worker: str, now: float, lease_seconds: float) -> list[ClaimedPerson]:
+        """Lease one person if they wait for a certificate and nobody holds them."""
+        ...
+
+    def release_leases(self) -> int:
+        """Clear every lease (only when no other worker is running, e.g. after a crash)."""
+        ...
+
+    def store_certificates(
+        self,
+        staged: Sequence[StagedCertificate],
+        *,
+        worker: str,
+        stamp: int,
+        failures: Sequence[tuple[str, str]] = (),
+    ) -> int:
+        """Store a signed chunk in one transaction; return how many certificates won."""
+        ...
+
+    def person_keys(self) -> list[str]:
+        """Every person's key, in the order they were first recorded."""
+        ...
+
+    def current_certificates(self) -> list[tuple[str, str]]:
+        """``(person_key, hc1)`` of every current certificate (for checks and demos: holds personal data)."""
+        ...
+
+    def person(self, person_key: str) -> PersonRow | None:
+        """A person's identity, or None."""
+        ...
+
+    def add_correction_request(
+        self, *, person_key: str, facility: str, kind: str, dose_key: str | None, proposed: Mapping[str, Any],
+        note: str | None, requested_by: str, requested_at: int, deadline: int,
+    ) -> int:  # fmt: skip
+        """Record a pending request; return its id."""
+        ...
+
+    def correction_request(self, request_id: int) -> CorrectionRequest | None:
+        """One request, or None."""
+        ...
+
+    def correction_requests(
+        self, *, status: str | None = None, overdue_at: int | None = None, facility: str | None = None,
+        person_key: str | None = None,
+    ) -> list[CorrectionRequest]:  # fmt: skip
+        """Requests, earliest deadline first; ``overdue_at`` keeps pending ones past their deadline then."""
+        ...
+
+    def review_correction(self, request_id: int, *, status: str, reviewer: str, reason: str, stamp: int) -> None:
+        """Mark a request approved or rejected."""
+        ...
+
+    def replace_dose(self, old_key: str, new: NewDose, *, stamp: int) -> None:
+        """Change a stored dose's fields (it keeps ``old_key``)."""
+        ...
+
+    def remove_dose(self, dose_key: str) -> None:
+        """Delete a stored dose."""
+        ...
+
+    def revoke_current(
+        self, person_key: str, *, reason: str, request_id: int | None, revoked_by: str, stamp: int
+    ) -> list[int]:
+        """Revoke the person's current certificate (recorded in ``revocations``); return the certificate ids."""
+        ...
+
+    def force_new_version(self, person_key: str, *, stamp: int) -> None:
+        """Mark the person for reconciliation so that a new version (and certificate) follows."""
+        ...
+
+    def revoked_certificates(self) -> list[tuple[str, str]]:
+        """``(uvci, hc1)`` of every revoked certificate, in revocation order."""
+        ...
+
+    def audit(self, *, at: int, actor: str, action: str, subject: str, reason: str | None,
+              detail: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+        """Append one audit-log row."""
+        ...
+
+    def audit_trail(self, subject: str | None = None) -> list[AuditEntry]:
+        """Audit rows, oldest first (of one subject when given)."""
+        ...
+
+    def overview(self, *, now: int) -> RegistryOverview:
+        """Counts over the whole registry at ``now`` (epoch seconds)."""
+        ...
+
+    def person_status(self, person_key: str) -> PersonStatus | None:
+        """One person's state, status, problems and certificates, or None."""
+        ...
+
+    def facility_counts(self, *, now: int) -> dict[str | None, FacilityCounts]:
+        """Per facility (None: unknown) the counts a report needs (see :mod:`.reports`)."""
+        ...

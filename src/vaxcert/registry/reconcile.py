@@ -36,15 +36,13 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..cli._progress import Progress
-from .identity import REASONS, IdentityCheck, PersonIdentity, RegisterTable
-from .protocol import Registry, placeholders
+from .identity import REASONS, IdentityCheck, RegisterTable
+from .protocol import ProgressCallback, Registry
+from .rows import PersonRow, ProblemRow, StatusUpdate, StoredDose
 
 __all__ = [
     "BLOCKING",
-    "DoseFact",
     "Problem",
     "ReconcileResult",
     "Status",
@@ -55,25 +53,6 @@ __all__ = [
 BLOCKING = frozenset(
     {"conflicting_duplicate", "two_doses_one_day", "dose_number_repeated", "out_of_order", "dn_over_sd"}
 )
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class DoseFact:
-    """One stored dose, as reconciliation sees it."""
-
-    key: str
-    facility: str
-    dn: int
-    sd: int
-    date: str
-    tg: str
-    vp: str
-    mp: str
-    ma: str
-    co: str
-
-    def __repr__(self) -> str:
-        return f"DoseFact(dn={self.dn}, sd={self.sd}, facility={self.facility!r}, <redacted>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,21 +75,21 @@ class Status:
     doses: int
     complete: bool
     booster: bool
-    last: DoseFact | None
+    last: StoredDose | None
 
 
-def _facilities(group: Sequence[DoseFact]) -> str:
+def _facilities(group: Sequence[StoredDose]) -> str:
     return ", ".join(sorted({d.facility for d in group}))
 
 
-def merge_doses(doses: Sequence[DoseFact]) -> tuple[list[DoseFact], list[Problem], Status]:
+def merge_doses(doses: Sequence[StoredDose]) -> tuple[list[StoredDose], list[Problem], Status]:
     """Merge duplicates, detect conflicts and compute the status of one person's doses."""
     ordered = sorted(doses, key=lambda d: (d.date, d.dn, d.facility, d.key))
     problems: list[Problem] = []
-    groups: dict[tuple[int, str], list[DoseFact]] = defaultdict(list)
+    groups: dict[tuple[int, str], list[StoredDose]] = defaultdict(list)
     for d in ordered:
         groups[(d.dn, d.date)].append(d)
-    kept: list[DoseFact] = []
+    kept: list[StoredDose] = []
     for (dn, _), group in groups.items():
         kept.append(group[0])
         if len(group) > 1:
@@ -124,8 +103,8 @@ def merge_doses(doses: Sequence[DoseFact]) -> tuple[list[DoseFact], list[Problem
                                         f"dose {dn} recorded {len(group)} times ({_facilities(group)}); merged",
                                         keys))  # fmt: skip
     kept.sort(key=lambda d: (d.date, d.dn, d.facility, d.key))
-    by_day: dict[str, list[DoseFact]] = defaultdict(list)
-    by_number: dict[int, list[DoseFact]] = defaultdict(list)
+    by_day: dict[str, list[StoredDose]] = defaultdict(list)
+    by_number: dict[int, list[StoredDose]] = defaultdict(list)
     for d in kept:
         by_day[d.date].append(d)
         by_number[d.dn].append(d)
@@ -139,7 +118,7 @@ def merge_doses(doses: Sequence[DoseFact]) -> tuple[list[DoseFact], list[Problem
             problems.append(Problem("dose_number_repeated",
                                     f"dose {dn} recorded on {len(group)} different dates ({_facilities(group)})",
                                     tuple(d.key for d in group)))  # fmt: skip
-    highest: DoseFact | None = None
+    highest: StoredDose | None = None
     for d in kept:
         if highest is not None and d.dn < highest.dn and d.date > highest.date:
             problems.append(Problem("out_of_order", f"dose {d.dn} is dated after dose {highest.dn}",
@@ -157,8 +136,9 @@ def merge_doses(doses: Sequence[DoseFact]) -> tuple[list[DoseFact], list[Problem
     return kept, problems, Status(len(kept), complete, booster, last)
 
 
-def _content_hash(person: tuple[Any, ...], last: DoseFact) -> str:
-    values = [*person, last.facility, last.dn, last.sd, last.date, last.tg, last.vp, last.mp, last.ma, last.co]
+def _content_hash(person: PersonRow, last: StoredDose) -> str:
+    values = [person.fn, person.gn, person.fnt, person.gnt, person.dob,
+              last.facility, last.dn, last.sd, last.date, last.tg, last.vp, last.mp, last.ma, last.co]
     return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
@@ -179,20 +159,13 @@ class ReconcileResult:
                 f"{self.held_conflict} held for conflicts, {self.new_versions} records changed")  # fmt: skip
 
 
-_RECONCILE_LOCK = 0x7661786365727432  # pg_advisory_xact_lock key ("vaxcert2")
-_PERSON_SQL = (
-    "SELECT person_key, id_kind, id_number, fn, gn, fnt, gnt, dob, dirty, content_hash, record_version"
-    " FROM persons WHERE dirty > 0 AND person_key > ? ORDER BY person_key LIMIT ?"
-)
-
-
 def reconcile(
     registry: Registry,
     *,
     now: dt.datetime,
     identity: IdentityCheck | None = None,
     chunk_size: int = 1000,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
     persons: Sequence[str] | None = None,
 ) -> ReconcileResult:
     """Reconcile every person marked as changed (after imports, register loads, corrections).
@@ -203,41 +176,28 @@ def reconcile(
     check = identity if identity is not None else RegisterTable(registry)
     result = ReconcileResult()
     stamp = int(now.timestamp())
-    bar = Progress("reconcile", None, unit="persons", enabled=progress)
     after = ""
     while True:
-        with registry.transaction() as tx:
-            if registry.backend == "postgresql":
-                # One reconciler at a time (several `issue` runs may start together): each chunk is
-                # read and written under this lock, so no run writes a status from a stale read.
-                tx.execute(f"SELECT pg_advisory_xact_lock({_RECONCILE_LOCK})")
-            if persons is None:
-                people = tx.query(_PERSON_SQL, (after, chunk_size))
-            else:
-                wanted = sorted(k for k in persons if k > after)[:chunk_size]
-                people = tx.query(_PERSON_SQL.replace(" ORDER BY", f" AND person_key IN ({placeholders(len(wanted))})"
-                                                      " ORDER BY"), (after, *wanted, chunk_size)) if wanted else []
+        with registry.transaction():
+            # One reconciler at a time (several `issue` runs may start together): each chunk is read
+            # and written under this lock, so no run writes a status from a stale read.
+            registry.lock_reconciliation()
+            people = registry.changed_persons(after=after, limit=chunk_size, only=persons)
             if not people:
                 break
-            after = people[-1][0]
-            keys = [p[0] for p in people]
-            marks = placeholders(len(keys))
-            doses: dict[str, list[DoseFact]] = defaultdict(list)
-            for row in tx.query(
-                "SELECT person_key, dose_key, facility_id, dose_number, series_total, vaccination_date,"  # noqa: S608
-                f" tg, vp, mp, ma, co FROM doses WHERE person_key IN ({marks})",
-                keys,
-            ):
-                doses[row[0]].append(DoseFact(*row[1:]))
-            verdicts = check.check([PersonIdentity(p[0], p[1], p[2], p[3], p[4], p[7]) for p in people])
-            updates: list[tuple[Any, ...]] = []
-            problem_rows: list[tuple[Any, ...]] = []
-            for person, verdict in zip(people, verdicts, strict=True):
-                key, dirty, old_hash, version = person[0], person[8], person[9], person[10]
+            after = people[-1].person.person_key
+            keys = [p.person.person_key for p in people]
+            doses = registry.doses_of(keys)
+            verdicts = check.check([p.person for p in people])
+            updates: list[StatusUpdate] = []
+            problem_rows: list[ProblemRow] = []
+            for changed, verdict in zip(people, verdicts, strict=True):
+                person = changed.person
+                key, version = person.person_key, changed.record_version
                 _, problems, status = merge_doses(doses.get(key, []))
                 blocking = [p for p in problems if p.blocking]
                 for p in problems:
-                    problem_rows.append((key, p.kind, int(p.blocking), p.detail, ",".join(p.dose_keys), stamp))
+                    problem_rows.append(ProblemRow(key, p.kind, p.blocking, p.detail, p.dose_keys))
                     result.problems[p.kind] = result.problems.get(p.kind, 0) + 1
                 if status.last is None:
                     state, reason = "no_doses", None
@@ -251,35 +211,18 @@ def reconcile(
                 else:
                     state, reason = "ready", None
                     result.ready += 1
-                content_hash = old_hash
+                content_hash = changed.content_hash
                 if state == "ready" and status.last is not None:
-                    new_hash = _content_hash(person[3:8], status.last)
-                    if new_hash != old_hash:
+                    new_hash = _content_hash(person, status.last)
+                    if new_hash != content_hash:
                         content_hash = new_hash
                         version += 1
                         result.new_versions += 1
-                last = status.last
-                updates.append((
-                    dirty, state, reason, status.doses, int(status.complete), int(status.booster),
-                    last.facility if last else None, last.tg if last else None, last.vp if last else None,
-                    last.mp if last else None, last.ma if last else None, last.dn if last else None,
-                    last.sd if last else None, last.date if last else None, last.co if last else None,
-                    content_hash, version, stamp, key,
-                ))  # fmt: skip
+                updates.append(StatusUpdate(key, changed.dirty, state, reason, status.doses, status.complete,
+                                            status.booster, status.last, content_hash, version))  # fmt: skip
                 result.persons += 1
-            tx.execute(f"DELETE FROM problems WHERE person_key IN ({marks})", keys)  # noqa: S608
-            tx.executemany(
-                "INSERT INTO problems (person_key, kind, blocking, detail, dose_keys, detected_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                problem_rows,
-            )
-            tx.executemany(
-                "UPDATE persons SET dirty = CASE WHEN dirty = ? THEN 0 ELSE dirty END, state = ?, state_reason = ?,"
-                " doses = ?, complete = ?, booster = ?, last_facility = ?, tg = ?, vp = ?, mp = ?, ma = ?,"
-                " dn = ?, sd = ?, dt = ?, co = ?, content_hash = ?, record_version = ?, updated_at = ?"
-                " WHERE person_key = ?",
-                updates,
-            )
-        bar.update(len(people))
-    bar.close(f"reconcile: {result.summary()}")
+            registry.replace_problems(keys, problem_rows, stamp=stamp)
+            registry.update_statuses(updates, stamp=stamp)
+        if progress is not None:
+            progress(result.persons, None)
     return result

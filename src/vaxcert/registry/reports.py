@@ -91,38 +91,10 @@ def report(
             rows[key] = ReportRow(key, province_of(facility))
         return rows[key]
 
-    with registry.transaction() as tx:
-        for facility, n in tx.query("SELECT facility_id, COUNT(*) FROM doses GROUP BY facility_id"):
-            row(facility).doses += int(n)
-        for facility, complete, partial, booster, held_i, held_c in tx.query(
-            "SELECT last_facility, SUM(CASE WHEN complete = 1 THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN complete = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN booster = 1 THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN state = 'held_identity' THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN state = 'held_conflict' THEN 1 ELSE 0 END)"
-            " FROM persons WHERE doses > 0 GROUP BY last_facility"
-        ):
-            r = row(facility)
-            r.people_complete += int(complete)
-            r.people_partial += int(partial)
-            r.booster += int(booster)
-            r.held_identity += int(held_i)
-            r.held_conflict += int(held_c)
-        for facility, issued, current in tx.query(
-            "SELECT facility_id, COUNT(*), SUM(CASE WHEN status = 'current' THEN 1 ELSE 0 END)"
-            " FROM certificates GROUP BY facility_id"
-        ):
-            r = row(facility)
-            r.certificates_issued += int(issued)
-            r.certificates_current += int(current)
-        for facility, pending, overdue in tx.query(
-            "SELECT facility_id, SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN status = 'pending' AND deadline < ? THEN 1 ELSE 0 END)"
-            " FROM correction_requests GROUP BY facility_id",
-            (stamp,),
-        ):
-            r = row(facility)
-            r.corrections_pending += int(pending)
-            r.corrections_overdue += int(overdue)
+    for facility, counts in registry.facility_counts(now=stamp).items():
+        r = row(facility)
+        for name in COUNT_FIELDS:
+            setattr(r, name, getattr(r, name) + getattr(counts, name))
     result: list[ReportRow]
     if by == "province":
         provinces: dict[str, ReportRow] = {}

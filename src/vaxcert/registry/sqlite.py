@@ -22,7 +22,9 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ._migrations import apply_migrations
-from .protocol import CLAIM_COLUMNS, Backend, RegistrySpec, placeholders
+from .protocol import Backend, RegistrySpec
+from .rows import CLAIM_COLUMNS, ClaimedPerson
+from .store import PENDING, SqlRegistry, placeholders
 
 __all__ = ["SqliteRegistry"]
 
@@ -51,7 +53,7 @@ class _SqliteTx:
         self._cur.executemany(sql, rows)
 
 
-class SqliteRegistry:
+class SqliteRegistry(SqlRegistry):
     """A registry in a SQLite file (created, with its folder, when missing)."""
 
     def __init__(self, path: str | Path, *, timeout: float = 120.0) -> None:
@@ -136,19 +138,20 @@ class SqliteRegistry:
 
     def claim(
         self, *, worker: str, limit: int, now: float, lease_seconds: float, facilities: Sequence[str] | None
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[ClaimedPerson]:
         if (facilities is not None and not facilities) or limit <= 0:
             return []
         where = "" if facilities is None else f" AND last_facility IN ({placeholders(len(facilities))})"
         sql = (
             "UPDATE persons SET lease_owner = ?, lease_until = ? WHERE person_key IN ("  # noqa: S608
-            " SELECT person_key FROM persons WHERE state = 'ready' AND record_version > issued_version"
+            f" SELECT person_key FROM persons WHERE {PENDING}"
             " AND (lease_until IS NULL OR lease_until < ?)"
             f"{where} LIMIT ?)"
             f" RETURNING {', '.join(CLAIM_COLUMNS)}"
         )
         with self.transaction() as tx:
-            return tx.query(sql, (worker, now + lease_seconds, now, *(facilities or ()), limit))
+            rows = tx.query(sql, (worker, now + lease_seconds, now, *(facilities or ()), limit))
+        return [ClaimedPerson(*r) for r in rows]
 
     def close(self) -> None:
         self._conn.close()

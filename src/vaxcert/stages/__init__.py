@@ -6,6 +6,6 @@ with a failure code and their stage; they never raise anything else for bad inpu
     payload ──cwt──► claims CBOR ──cose──► COSE_Sign1 ──compression──► zlib ──base45──► text ──prefix──► HC1:
 """
 
-from . import base45, cbor, compression, cose, cwt, prefix
+from . import base45, cbor, compression, cose, cwt, hc1, prefix
 
-__all__ = ["base45", "cbor", "compression", "cose", "cwt", "prefix"]
+__all__ = ["base45", "cbor", "compression", "cose", "cwt", "hc1", "prefix"]

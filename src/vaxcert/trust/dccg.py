@@ -46,11 +46,20 @@ def export_dccg(
     upload_key: PrivateKey,
     now: dt.datetime,
     country: str | None = None,
+    cscas: Sequence[x509.Certificate] | None = None,
 ) -> list[dict[str, str]]:
-    """DCCG trust-list items for DSCs, each signed (detached CMS) with the upload certificate."""
+    """DCCG trust-list items for DSCs, each signed (detached CMS) with the upload certificate.
+
+    With ``cscas`` every DSC must chain to one of them (a ConfigurationError names the kid).
+    """
     items: list[dict[str, str]] = []
     for item in certificates:
         der = der_of(item)
+        if cscas is not None:
+            try:
+                check_chain(der, cscas)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"DSC kid {kid_hex(der)}: {exc}") from None
         cms = (
             pkcs7.PKCS7SignatureBuilder()
             .set_data(der)

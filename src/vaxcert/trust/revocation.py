@@ -44,7 +44,7 @@ from ..codes import FailureCode
 from ..errors import ConfigurationError
 from ..pki.certificates import country_of
 from ..pki.keys import Signer
-from ..stages import cose
+from ..stages import cose, hc1
 from .signeddoc import DocumentError, SignedDocument, open_document, sign_document
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "RevocationSet",
     "certificate_hashes",
     "country_uci_hash",
+    "hc1_hashes",
     "signature_hash",
     "uci_hash",
 ]
@@ -113,6 +114,15 @@ def certificate_hashes(message: cose.CoseSign1, payload: Mapping[str, Any]) -> d
 
 
 # ----------------------------------------------------------------------------- compact set
+
+
+def hc1_hashes(text: str) -> dict[HashType, bytes]:
+    """The revocation hashes of a certificate given as HC1 text (its signature is not checked).
+
+    Raises :class:`~vaxcert.errors.DecodeError` when the text is not a readable HC1 certificate.
+    """
+    message, claims = hc1.read_unverified(text)
+    return certificate_hashes(message, claims.payload)
 
 
 def _prefix_int(digest: bytes) -> int:

@@ -3,7 +3,7 @@
 * :mod:`vaxcert.vectors.format` reads vector files tolerantly (:func:`load`, :func:`find_files`).
 * :mod:`vaxcert.vectors.runner` evaluates every check of every file (:func:`run`) and renders
   the report as a text table or JSON lines.
-* :mod:`vaxcert.vectors.generate` writes vaxcert's own, reproducible vector set.
+* vaxcert's own vector set is written by ``tools/generate_vectors.py`` (test keys stay out of the wheel).
 
 See docs/vectors.md.
 """

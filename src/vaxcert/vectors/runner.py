@@ -64,11 +64,12 @@ import cbor2
 
 from ..codes import FailureCode, Stage
 from ..dcc import schema as schema_mod
+from ..dcc.codes import CERT_TYPES
+from ..dcc.payload import certificate_type
 from ..errors import ConfigurationError, DecodeError
-from ..pki.certificates import CERT_TYPES
-from ..stages import base45, cbor, compression, cose, cwt, prefix
+from ..stages import base45, cbor, compression, cose, cwt, hc1, prefix
 from ..trust.store import TrustedSigner, TrustList
-from ..verifier import VerificationResult, Verifier, certificate_type
+from ..verifier import VerificationResult, Verifier
 from .format import CHECKS, EXTENSION_CHECKS, UNREADABLE, VectorFile, VectorFormatError, find_files, load
 
 __all__ = [
@@ -618,8 +619,7 @@ class _Evaluation:
                 if len(codes) != 1:
                     return False, "2DCODE does not hold exactly one QR code"
                 text = codes[0].text
-            message = cose.decode(compression.decompress(base45.decode(prefix.strip(text))))
-            claims = cwt.decode(message.payload)
+            _, claims = hc1.read_unverified(text)
         except DecodeError as exc:
             return False, str(exc.code)
         if not _json_equal(claims.payload, vf.json_payload):

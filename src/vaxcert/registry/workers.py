@@ -1,0 +1,165 @@
+"""Worker processes for batch issuance: one per core on this machine, each claiming its own chunks.
+
+:func:`run` is what ``vaxcert registry issue`` calls.  Each worker process opens the registry
+again (:class:`~.protocol.RegistrySpec`) and loads the keys itself (:class:`~.keyring.KeyDirectory`,
+with the password the caller passed in); progress and results come back through a queue and are
+reported to a callback.  A worker's internal error is logged with its traceback (never personal
+data) and reported as an error of the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import os
+import queue as queue_mod
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from ..errors import ConfigurationError, VaxcertError
+from .batch import BatchResult, issue_pending
+from .keyring import KeyDirectory, KeyRing
+from .opening import open_registry
+from .protocol import ProgressCallback, Registry, RegistrySpec
+
+__all__ = ["run"]
+
+log = logging.getLogger(__name__)
+
+
+def _worker_main(
+    spec: RegistrySpec, keys: KeyDirectory, options: dict[str, Any], queue: Any, index: int
+) -> None:  # pragma: no cover - runs in a child process (covered by the batch tests through run())
+    try:
+        registry = open_registry(spec)
+        keyring = keys.load()
+        result = issue_pending(
+            registry, keyring, now=options["now"], chunk_size=options["chunk_size"],
+            lease_seconds=options["lease_seconds"], on_chunk=lambda n: queue.put(("progress", index, n)),
+        )  # fmt: skip
+        registry.close()
+        queue.put(("done", index, asdict(result)))
+    except VaxcertError as exc:
+        queue.put(("error", index, str(exc)))
+    except Exception as exc:
+        log.exception("batch worker %d failed", index)
+        queue.put(("error", index, f"worker failed: {type(exc).__name__} (see the worker's log)"))
+
+
+def run(
+    registry: Registry,
+    keys: KeyDirectory | KeyRing,
+    *,
+    now: dt.datetime,
+    workers: int | None = None,
+    chunk_size: int = 1000,
+    lease_seconds: float = 300.0,
+    progress: ProgressCallback | None = None,
+    break_leases: bool = False,
+) -> BatchResult:
+    """Issue every pending certificate with ``workers`` processes (default: one per core).
+
+    With one worker (or an in-memory :class:`KeyRing`) the work runs in this process.
+    ``break_leases`` first clears leases left by crashed workers (only safe when no other
+    worker is running); otherwise those persons are taken when their leases expire.  ``progress``
+    is called with the certificates issued so far and the number waiting at the start.
+    """
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count < 1:
+        raise ConfigurationError("workers must be at least 1")
+    if break_leases:
+        registry.release_leases()
+    keyring = keys if isinstance(keys, KeyRing) else None
+    if keyring is None and count == 1:
+        assert isinstance(keys, KeyDirectory)
+        keyring = keys.load()
+    if keyring is not None:
+        facilities = keyring.claimable
+    else:
+        assert isinstance(keys, KeyDirectory)
+        facilities = keys.claimable()
+    if keyring is None:
+        assert isinstance(keys, KeyDirectory)
+        keys.check()
+    total, _ = registry.pending(facilities)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total or None)
+
+    started = time.perf_counter()
+    if keyring is not None:
+        if count > 1:
+            raise ConfigurationError("several worker processes need keys on disk (a KeyDirectory)")
+        result = issue_pending(registry, keyring, now=now, chunk_size=chunk_size, lease_seconds=lease_seconds,
+                               on_chunk=tick)  # fmt: skip
+    else:
+        assert isinstance(keys, KeyDirectory)
+        result = _run_processes(registry.spec, keys, count, tick, {
+            "now": now, "chunk_size": chunk_size, "lease_seconds": lease_seconds})  # fmt: skip
+    result.seconds = time.perf_counter() - started
+    result.workers = count
+    remaining, _ = registry.pending()
+    served, _ = registry.pending(facilities)
+    result.waiting_no_key = max(remaining - served, 0)
+    return result
+
+
+def _run_processes(
+    spec: RegistrySpec, keys: KeyDirectory, count: int, tick: Any, options: dict[str, Any]
+) -> BatchResult:
+    if not keys.password:
+        raise ConfigurationError("worker processes load the facility keys themselves: give the key password")
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_worker_main, args=(spec, keys, options, queue, i), daemon=True)
+             for i in range(count)]  # fmt: skip
+    for p in procs:
+        p.start()
+    total = BatchResult()
+    done: set[int] = set()
+    errors: list[str] = []
+    for message in _messages(queue, procs, done):
+        kind, index, value = message
+        if kind == "progress":
+            tick(value)
+        elif kind == "done":
+            done.add(index)
+            total.merge(BatchResult(**{k: v for k, v in value.items() if k != "failures"},
+                                    failures=value["failures"]))  # fmt: skip
+        else:
+            done.add(index)
+            errors.append(str(value))
+    for p in procs:
+        p.join()
+    if errors:
+        raise ConfigurationError(errors[0])
+    crashed = [p.exitcode for p in procs if p.exitcode != 0]
+    if crashed:
+        raise ConfigurationError(f"{len(crashed)} worker process(es) died (exit codes {crashed})")
+    return total
+
+
+def _messages(queue: Any, procs: Sequence[Any], done: set[int]) -> Iterator[tuple[str, int, Any]]:
+    while len(done) < len(procs):
+        try:
+            yield queue.get(timeout=0.5)
+        except queue_mod.Empty:
+            dead = [i for i, p in enumerate(procs) if not p.is_alive() and i not in done]
+            if dead:
+                # one last look: a message may have arrived just before the process exited
+                try:
+                    while True:
+                        yield queue.get(timeout=0.2)
+                except queue_mod.Empty:
+                    pass
+                for i in dead:
+                    if i not in done:
+                        done.add(i)
+                        yield ("error", i, f"worker {i} died (exit code {procs[i].exitcode})")

@@ -1,0 +1,56 @@
+"""The whole HC1 envelope at once: COSE_Sign1 bytes ⇄ ``HC1:`` text (zlib, Base45, prefix).
+
+The one place the stages are chained for callers that want a COSE message from HC1 text (or
+back): the issuer, the verifier, cards, revocation and the vector runner.  :func:`unwrap` keeps
+each intermediate artefact, so a caller can compare them with a test vector's fields.  Decoders
+raise :class:`~vaxcert.errors.DecodeError` with the failing stage's code, never anything else.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import base45, compression, cose, prefix
+from .cose import CoseSign1
+from .cwt import Claims
+from .cwt import decode as decode_claims
+
+__all__ = ["Unwrapped", "read_unverified", "unwrap", "wrap"]
+
+
+class Unwrapped(NamedTuple):
+    """The artefacts of one unwrap: Base45 text, zlib data, COSE bytes and the parsed message."""
+
+    base45: str
+    compressed: bytes
+    cose: bytes
+    message: CoseSign1
+
+    def __repr__(self) -> str:
+        return "Unwrapped(<redacted>)"
+
+
+def wrap(message: bytes) -> str:
+    """``HC1:`` + Base45(zlib(COSE_Sign1 bytes))."""
+    return prefix.add(base45.encode(compression.compress(message)))
+
+
+def unwrap(text: str) -> Unwrapped:
+    """Strip the prefix, decode Base45, decompress (bounded) and parse the COSE_Sign1 structure.
+
+    Nothing is verified: the signature is the verifier's business (:mod:`vaxcert.verifier`).
+    """
+    body = prefix.strip(text)
+    compressed = base45.decode(body)
+    message_bytes = compression.decompress(compressed)
+    return Unwrapped(body, compressed, message_bytes, cose.decode(message_bytes))
+
+
+def read_unverified(text: str) -> tuple[CoseSign1, Claims]:
+    """The COSE message and CWT claims of HC1 text, *without checking the signature*.
+
+    For a certificate one already holds (printing a card, listing it for revocation); use the
+    verifier to know whether it is authentic.
+    """
+    message = unwrap(text).message
+    return message, decode_claims(message.payload)
