@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
 import signal
 import subprocess
@@ -13,10 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
+from cli_inprocess import run as run_cli
+from conftest import Pki
 from registry_support import (
     BACKENDS,
     NOW,
+    PASSWORD,
     dose_row,
     facility_signers,
     fresh_registry,
@@ -28,13 +34,15 @@ from registry_support import (
     trust_of,
     write_csv,
 )
+from strategies_records import doses_for, persons
+from vaxcert import InputError, KeySigner, TrustList, create_dsc, generate_private_key
 from vaxcert.cli._progress import Progress
 from vaxcert.dcc import payload as payload_mod
 from vaxcert.dcc import uvci
-from vaxcert.dcc.model import Dose, IdentityDocument, Name, Person
+from vaxcert.dcc.model import Dose, DoseRecord, IdentityDocument, Name, Person
 from vaxcert.dcc.uvci import UvciMaker
-from vaxcert.registry import ClaimedPerson, Registry, issue_pending
-from vaxcert.registry.identity import load_register
+from vaxcert.registry import ClaimedPerson, KeyDirectory, KeyRing, Registry, issue_pending
+from vaxcert.registry.identity import IdentityVerdict, load_register
 from vaxcert.registry.importer import import_file
 from vaxcert.registry.reconcile import reconcile
 from vaxcert.registry.workers import run
@@ -317,3 +325,84 @@ def test_no_personal_data_in_logs(tmp_path: Path, pki, caplog: pytest.LogCapture
     text = caplog.text + " ".join(str(r.args) for r in caplog.records)
     for secret in ("Hoàng", "Lụa", "HOANG", dose_row(0)["citizen_id"], "1990-02-30", "HC1:", "URN:UVCI"):
         assert secret not in text
+
+
+# -- the one payload builder: what the batch stores verifies ---------------------------------
+
+
+class _EveryoneInRegister:
+    """An identity check that holds nobody (the property below is about issuance, not identity)."""
+
+    def check(self, people):  # type: ignore[no-untyped-def]
+        return [IdentityVerdict(True) for _ in people]
+
+
+def _ministry_signer(pki: Pki) -> KeySigner:
+    key = generate_private_key("ec")
+    cert = create_dsc(key, csca=pki.csca, csca_key=pki.csca_key, facility_id=None, facility_name="MoH signer",
+                      now=NOW - dt.timedelta(days=30), ministry=True)  # fmt: skip
+    return KeySigner(key, cert)
+
+
+ISSUER_NAMES = st.one_of(
+    st.sampled_from(["Bộ Y tế", "Ministry of Health", "B" * 80, "B" * 81, "Sở Y tế " * 12, " padded ", "a\tb"]),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=90),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=100),
+)
+RECORDS = st.lists(st.builds(DoseRecord, person=persons(identity=True), doses=doses_for()), min_size=1, max_size=4)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])  # fmt: skip
+@given(records=RECORDS, issuer_name=ISSUER_NAMES)
+def test_every_stored_certificate_verifies(tmp_path_factory: pytest.TempPathFactory, pki: Pki,
+                                           records: list[DoseRecord], issuer_name: str) -> None:  # fmt: skip
+    """Whatever the records and --issuer-name, the batch stores only certificates its own verifier accepts.
+
+    A name the DCC refuses (over 80 characters, control characters, ...) is refused when the key
+    ring is built, before anything is signed; everything stored verifies.
+    """
+    folder = tmp_path_factory.mktemp("prop")
+    lines = folder / "records.jsonl"
+    lines.write_text("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    ministry = _ministry_signer(pki)
+    try:
+        ring = KeyRing({}, ministry=ministry, issuer_name=issuer_name)
+    except InputError as refused:
+        assert refused.field == "issuer_name"
+        event("issuer name refused")
+        return
+    with fresh_registry("sqlite", folder) as registry:
+        import_file(registry, lines, now=NOW)
+        reconcile(registry, now=NOW, identity=_EveryoneInRegister())
+        issue_pending(registry, ring, now=NOW)
+        stored = registry.current_certificates()
+        waiting, _ = registry.pending()
+    verifier = Verifier(TrustList.from_certificates([ministry.certificate]))
+    for _, hc1 in stored:
+        result = verifier.verify(hc1, now=NOW)
+        assert result.valid, (result.code, result.reason)
+        assert result.payload is not None and result.payload["v"][0]["is"] == issuer_name
+    assert waiting == 0
+    event(f"stored {'some' if stored else 'none'}")
+
+
+def test_long_issuer_name_is_refused_up_front(registry: Registry, tmp_path: Path, pki, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Regression: an --issuer-name over 80 characters is refused before signing (it once stored
+    certificates vaxcert's own verifier rejected with SCHEMA_INVALID); 80 characters verify."""
+    load(registry, tmp_path, [dose_row(i, 1) for i in range(3)])
+    signers = facility_signers(pki, ["VN-HN-001"])
+    with pytest.raises(InputError) as info:
+        KeyRing(signers, issuer_name="B" * 81)
+    assert info.value.field == "issuer_name" and "80" in info.value.message
+    keys = key_directory(tmp_path / "keys", signers, monkeypatch)
+    spec = registry.spec
+    url = spec.url if spec.schema is None else f"{spec.url}{'&' if '?' in spec.url else '?'}schema={spec.schema}"
+    refused = run_cli("registry", "issue", "--db", url, "--keys", str(tmp_path / "keys"), "--issuer-name", "B" * 81,
+                      "--workers", "1", "--quiet", env={"VAXCERT_KEY_PASSWORD": PASSWORD})  # fmt: skip
+    assert refused.returncode == 2 and "issuer_name" in refused.stderr and "Traceback" not in refused.stderr
+    assert scalar(registry, "SELECT COUNT(*) FROM certificates") == 0
+    result = run(registry, KeyDirectory(keys.path, issuer_name="B" * 80, password=keys.password), now=NOW, workers=1)
+    assert result.issued == 3
+    verifier = Verifier(TrustList.from_certificates([s.certificate for s in signers.values()]))
+    assert all(verifier.verify(hc1, now=NOW).valid for _, hc1 in registry.current_certificates())
