@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install vaxcert with its test extras (idempotent).
+# Create .venv and install vaxcert with every extra and the test dependencies (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.vaxcert-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 \
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[all,test]' 2>&1 \
         | grep -v "^WARNING: Location" || true
     .venv/bin/python -c "import vaxcert" && touch "$stamp"
 fi

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
 . .services/env
 export VAXCERT_REQUIRE_SERVICES=1   # tests needing PostgreSQL / SoftHSM fail instead of skipping
-echo "lint: ruff and mypy --strict" >&2
-.venv/bin/ruff check src tests benchmarks scripts
+echo "lint: ruff, mypy --strict and the layering contracts (import-linter)" >&2
+.venv/bin/ruff check src tests benchmarks scripts tools examples
 .venv/bin/mypy --strict src
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest -n 2 -q "$@"

@@ -44,7 +44,7 @@ from vaxcert.dcc.uvci import UvciMaker
 from vaxcert.registry import ClaimedPerson, KeyDirectory, KeyRing, Registry, issue_pending
 from vaxcert.registry.identity import IdentityVerdict, load_register
 from vaxcert.registry.importer import import_file
-from vaxcert.registry.reconcile import reconcile
+from vaxcert.registry.reconciliation import reconcile
 from vaxcert.registry.workers import run
 from vaxcert.verifier import Verifier
 

@@ -29,7 +29,7 @@ from vaxcert.registry.identity import load_register
 from vaxcert.registry.importer import import_file
 from vaxcert.registry.protocol import CLAIM_COLUMNS
 from vaxcert.registry.protocol import Registry as RegistryProtocol
-from vaxcert.registry.reconcile import reconcile
+from vaxcert.registry.reconciliation import reconcile
 from vaxcert.registry.rows import StagedCertificate
 from vaxcert.verifier import Verifier
 

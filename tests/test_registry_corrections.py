@@ -35,7 +35,7 @@ from vaxcert.registry.corrections import (
 )
 from vaxcert.registry.identity import load_register
 from vaxcert.registry.importer import import_file
-from vaxcert.registry.reconcile import reconcile
+from vaxcert.registry.reconciliation import reconcile
 from vaxcert.verifier import Verifier
 
 FACILITIES = ("VN-HN-001", "VN-SG-002")

@@ -14,7 +14,7 @@ from vaxcert.cli._progress import Progress
 from vaxcert.registry import Registry
 from vaxcert.registry.identity import load_register, same_name
 from vaxcert.registry.importer import import_file
-from vaxcert.registry.reconcile import merge_doses, reconcile
+from vaxcert.registry.reconciliation import merge_doses, reconcile
 from vaxcert.registry.rows import StoredDose
 
 REPO = Path(__file__).resolve().parents[1]

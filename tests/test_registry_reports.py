@@ -31,7 +31,7 @@ from vaxcert.registry import Registry, issue_pending
 from vaxcert.registry.corrections import reject, request_correction
 from vaxcert.registry.identity import load_register
 from vaxcert.registry.importer import import_file
-from vaxcert.registry.reconcile import reconcile
+from vaxcert.registry.reconciliation import reconcile
 from vaxcert.registry.reports import COUNT_FIELDS, province_of, render, report
 
 FACILITIES = ("VN-HN-001", "VN-HN-002", "VN-HCM-014", "VN-DN-003", "CLINIC7")

@@ -37,6 +37,7 @@ from typing import Any, Final, Literal
 from . import qr
 from .dcc.codes import COVID_19, NAAT, RAPID_ANTIGEN_TEST, TEST_DETECTED, TEST_NOT_DETECTED
 from .dcc.model import DoseRecord
+from .dcc.valuesets import ValueSets
 from .errors import ConfigurationError, InputError, MissingExtraError
 from .stages.hc1 import read_unverified
 
@@ -482,8 +483,6 @@ def render_card(
     if payload is None:
         payload = read_card_payload(hc1)
     if valuesets is None:
-        from .dcc.valuesets import ValueSets
-
         valuesets = ValueSets.bundled()
     fonts = fonts or find_fonts()
     content = _content(payload, record, valuesets)

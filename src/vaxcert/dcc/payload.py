@@ -26,11 +26,13 @@ from typing import Any, Protocol
 
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError, InputError
+from . import schema
 from . import uvci as _uvci
 from .codes import CODED_FIELDS, COVID_19, DCC_VERSION, RAPID_ANTIGEN_TEST, SUPPORTED_VERSIONS
 from .model import Dose, DoseRecord, Person, RecoveryEntry, TestEntry, VaccinationEntry, dob_earliest, parse_dob
 from .translit import ICAO_PATTERN, normalize_name
 from .types import DccNames, DccPayload, RecoveryJson, TestJson, VaccinationJson, vaccination_json
+from .valuesets import ValueSets
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -383,8 +385,6 @@ def _check_normalized(value: Any, path: str) -> None:
 
 
 def _bundled_valuesets() -> ValueSetLookup:
-    from .valuesets import ValueSets  # lazy: loads files
-
     vs: ValueSetLookup = ValueSets.bundled()
     return vs
 
@@ -504,8 +504,6 @@ def check_issuable(
     _unknown_keys(payload, _KEYS["top"], "")
     if "ver" not in payload:
         raise InputError("ver", "is required")
-    from . import schema  # lazy: compiles schemas
-
     version = _check_version(payload["ver"], allowed=schema.versions())
 
     kinds = [k for k in ("v", "t", "r") if k in payload]

@@ -35,7 +35,7 @@ from .importer import ImportResult, RowError, import_file, person_key
 from .keyring import KeyDirectory, KeyRing
 from .opening import check_schema, open_registry
 from .protocol import Backend, ProgressCallback, Registry, RegistrySpec
-from .reconcile import ReconcileResult, reconcile
+from .reconciliation import ReconcileResult, reconcile
 from .reports import ReportRow, render, report
 from .rows import (
     AuditEntry,

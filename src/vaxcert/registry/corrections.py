@@ -33,7 +33,7 @@ from .batch import issue_person
 from .importer import COLUMNS, DoseRow, parse_row
 from .keyring import KeyRing
 from .protocol import Registry
-from .reconcile import reconcile
+from .reconciliation import reconcile
 from .rows import AuditEntry, CorrectionRequest, PersonRow, StoredDose
 
 __all__ = [

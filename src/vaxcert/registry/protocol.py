@@ -1,7 +1,7 @@
 """The registry Protocol: domain methods over typed rows, which every storage backend implements.
 
 Workflows (:mod:`~vaxcert.registry.importer`, :mod:`~vaxcert.registry.identity`,
-:mod:`~vaxcert.registry.reconcile`, :mod:`~vaxcert.registry.batch`,
+:mod:`~vaxcert.registry.reconciliation`, :mod:`~vaxcert.registry.batch`,
 :mod:`~vaxcert.registry.corrections`, :mod:`~vaxcert.registry.reports`) and the CLI use only
 these methods and the typed rows of :mod:`~vaxcert.registry.rows`: no SQL, no backend branching.
 ``with registry.transaction():`` groups several calls in one transaction (a nested call joins the

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 from ..codes import FailureCode, Stage
 from ..dcc.codes import COVID_19, NAAT, RAPID_ANTIGEN_TEST, TEST_DETECTED, TEST_NOT_DETECTED
+from ..dcc.valuesets import ValueSets
 from ..errors import ConfigurationError
 from ..verifier import VerificationResult
 from .messages import LANGUAGES, Pass, Reason, render
@@ -186,8 +187,6 @@ class Policy:
                 values[key] = Pass(values[key].upper())
         policy = cls(**values)
         if check_products:
-            from ..dcc.valuesets import ValueSets
-
             sets = ValueSets.bundled()
             for code in sorted(policy.accepted_products | policy.three_dose_products):
                 if not sets.contains("vaccine-medicinal-product", code):
@@ -397,8 +396,6 @@ def _count(value: object) -> int:
 
 
 def _product_name(code: str) -> str:
-    from ..dcc.valuesets import ValueSets
-
     try:
         display = ValueSets.bundled().display("vaccine-medicinal-product", code)
     except Exception:  # a display name is a nicety; the code will do

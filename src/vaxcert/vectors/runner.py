@@ -67,6 +67,7 @@ from ..dcc import schema as schema_mod
 from ..dcc.codes import CERT_TYPES
 from ..dcc.payload import certificate_type
 from ..errors import ConfigurationError, DecodeError
+from ..rules import assess
 from ..stages import base45, cbor, compression, cose, cwt, hc1, prefix
 from ..trust.store import TrustedSigner, TrustList
 from ..verifier import VerificationResult, Verifier
@@ -398,7 +399,7 @@ class _Evaluation:
 
     def pictures(self) -> list[Any]:
         """The QR codes decoded from 2DCODE (raises DecodeError if the image is unreadable)."""
-        from .. import qr
+        from ..qr import photo as qr  # the [qr] extra: imported when a vector carries a picture
 
         assert isinstance(self.vf.png, bytes)
         png = self.vf.png
@@ -665,8 +666,6 @@ class _Evaluation:
         signer = self.signer()
         if signer is None:
             return False, "CERTIFICATE is not a usable certificate"
-        from ..rules import assess
-
         result = Verifier(TrustList([signer])).verify(vf.cose, now=vf.clock)
         if not result.valid:
             return False, str(result.code)
