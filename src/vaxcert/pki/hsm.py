@@ -49,7 +49,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from ..errors import ConfigurationError, MissingExtraError, SigningError
 from ..stages.cose import ALG_ES256, ALGORITHMS
 from .certificates import PublicKey
-from .keys import KeyKind, algorithm_for_key, kid_of
+from .keys import CertificateSigner, KeyKind, algorithm_for_key
 
 try:
     import pkcs11
@@ -157,23 +157,22 @@ class HsmToken:
 
     # -- keys -------------------------------------------------------------------------------
 
-    def _private(self, label: str) -> Any:
+    def _key(self, label: str, kind: str) -> Any:
+        """The token's ``kind`` ("private" / "public") key with this label; one, or a clear error."""
         pkcs11 = self._pkcs11
+        object_class = pkcs11.ObjectClass.PRIVATE_KEY if kind == "private" else pkcs11.ObjectClass.PUBLIC_KEY
         try:
-            return self._session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=label)
+            return self._session.get_key(object_class=object_class, label=label)
         except pkcs11.exceptions.NoSuchKey:
-            raise ConfigurationError(f"no private key labelled {label!r} in the token") from None
+            raise ConfigurationError(f"no {kind} key labelled {label!r} in the token") from None
         except pkcs11.exceptions.MultipleObjectsReturned:
-            raise ConfigurationError(f"several private keys labelled {label!r} in the token") from None
+            raise ConfigurationError(f"several {kind} keys labelled {label!r} in the token") from None
+
+    def _private(self, label: str) -> Any:
+        return self._key(label, "private")
 
     def _public(self, label: str) -> Any:
-        pkcs11 = self._pkcs11
-        try:
-            return self._session.get_key(object_class=pkcs11.ObjectClass.PUBLIC_KEY, label=label)
-        except pkcs11.exceptions.NoSuchKey:
-            raise ConfigurationError(f"no public key labelled {label!r} in the token") from None
-        except pkcs11.exceptions.MultipleObjectsReturned:
-            raise ConfigurationError(f"several public keys labelled {label!r} in the token") from None
+        return self._key(label, "public")
 
     def has_key(self, label: str) -> bool:
         """True if the token holds a private key with this label."""
@@ -335,31 +334,17 @@ class HsmToken:
         return f"HsmToken(token={self.token_label!r}, pin=<redacted>)"
 
 
-class HsmSigner:
+class HsmSigner(CertificateSigner):
     """A :class:`vaxcert.pki.keys.Signer` whose private key stays in a PKCS#11 token."""
 
-    __slots__ = ("_algorithm", "_certificate", "_key", "_kid", "_token", "label")
+    __slots__ = ("_key", "_token", "label")
 
     def __init__(self, token: HsmToken, key: Any, certificate: x509.Certificate, algorithm: int,
                  label: str) -> None:
+        super().__init__(certificate, algorithm)
         self._token = token
         self._key = key
-        self._certificate = certificate
-        self._algorithm = algorithm
-        self._kid = kid_of(certificate)
         self.label = label
-
-    @property
-    def algorithm(self) -> int:
-        return self._algorithm
-
-    @property
-    def kid(self) -> bytes:
-        return self._kid
-
-    @property
-    def certificate(self) -> x509.Certificate:
-        return self._certificate
 
     def sign(self, data: bytes) -> bytes:
         """Sign in the token: ES256 as raw r‖s (64 bytes), PS256 with a 32-byte salt."""

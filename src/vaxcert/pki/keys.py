@@ -24,6 +24,7 @@ from ..stages.cose import ALG_ES256, ALG_PS256, ALGORITHMS
 from .encoding import kid_of, load_certificate_file
 
 __all__ = [
+    "CertificateSigner",
     "KeyKind",
     "KeySigner",
     "PrivateKey",
@@ -114,29 +115,15 @@ def load_private_key(path: str | Path, password: bytes | None) -> PrivateKey:
     return key
 
 
-class KeySigner:
-    """A :class:`Signer` over a private key in memory and its Document Signer Certificate."""
+class CertificateSigner:
+    """What every :class:`Signer` implementation shares: its certificate, kid and algorithm."""
 
-    __slots__ = ("_algorithm", "_certificate", "_ecdsa", "_key", "_kid", "_pss")
+    __slots__ = ("_algorithm", "_certificate", "_kid")
 
-    def __init__(self, key: PrivateKey, certificate: x509.Certificate, *, deterministic: bool = False) -> None:
-        spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
-            raise ConfigurationError("the private key does not belong to the certificate")
-        self._key = key
+    def __init__(self, certificate: x509.Certificate, algorithm: int) -> None:
         self._certificate = certificate
-        self._algorithm = algorithm_for_key(key)
+        self._algorithm = algorithm
         self._kid = kid_of(certificate)
-        self._ecdsa = ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic)
-        self._pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-
-    @classmethod
-    def from_files(
-        cls, key_path: str | Path, cert_path: str | Path, password: bytes | None, *, deterministic: bool = False
-    ) -> KeySigner:
-        """Load the key and its certificate from files."""
-        certs = load_certificate_file(cert_path)
-        return cls(load_private_key(key_path, password), certs[0], deterministic=deterministic)
 
     @property
     def algorithm(self) -> int:
@@ -149,6 +136,29 @@ class KeySigner:
     @property
     def certificate(self) -> x509.Certificate:
         return self._certificate
+
+
+class KeySigner(CertificateSigner):
+    """A :class:`Signer` over a private key in memory and its Document Signer Certificate."""
+
+    __slots__ = ("_ecdsa", "_key", "_pss")
+
+    def __init__(self, key: PrivateKey, certificate: x509.Certificate, *, deterministic: bool = False) -> None:
+        spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
+            raise ConfigurationError("the private key does not belong to the certificate")
+        super().__init__(certificate, algorithm_for_key(key))
+        self._key = key
+        self._ecdsa = ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic)
+        self._pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+    @classmethod
+    def from_files(
+        cls, key_path: str | Path, cert_path: str | Path, password: bytes | None, *, deterministic: bool = False
+    ) -> KeySigner:
+        """Load the key and its certificate from files."""
+        certs = load_certificate_file(cert_path)
+        return cls(load_private_key(key_path, password), certs[0], deterministic=deterministic)
 
     def sign(self, data: bytes) -> bytes:
         """Sign ``data``; ES256 signatures come back as raw r‖s (64 bytes)."""
