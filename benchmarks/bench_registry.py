@@ -27,10 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from vaxcert.pki.certificates import certificate_pem, create_csca, create_dsc
 from vaxcert.pki.keys import generate_private_key, save_private_key
-from vaxcert.registry import Registry, open_registry
-from vaxcert.registry.batch import KeyDirectory, run
+from vaxcert.registry import KeyDirectory, Registry, issue_all, open_registry
 from vaxcert.registry.importer import import_file
-from vaxcert.registry.reconcile import reconcile
+from vaxcert.registry.reconciliation import reconcile
 
 NOW = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
 FACILITIES = ("VN-HN-001", "VN-HCM-014")
@@ -62,7 +61,7 @@ def make_keys(root: Path) -> KeyDirectory:
                           now=start)  # fmt: skip
         save_private_key(key, folder / "dsc.key.pem", password)
         (folder / "dsc.pem").write_bytes(certificate_pem(cert))
-    return KeyDirectory(str(root))
+    return KeyDirectory(str(root), password=password)
 
 
 def load_persons(registry: Registry, n: int) -> None:
@@ -97,7 +96,7 @@ def reset(registry: Registry) -> None:
 
 def measure(registry: Registry, keys: KeyDirectory, n: int, workers: int, chunk: int) -> float:
     reset(registry)
-    result = run(registry, keys, now=NOW, workers=workers, chunk_size=chunk, progress=False)
+    result = issue_all(registry, keys, now=NOW, workers=workers, chunk_size=chunk)
     with registry.transaction() as tx:
         stored = tx.query("SELECT COUNT(*), COUNT(DISTINCT person_key) FROM certificates WHERE status = 'current'")[0]
     if result.issued != n or stored[0] != n or stored[1] != n:
@@ -134,7 +133,7 @@ def bench_import(tmp: Path, rows: int) -> None:
                      "EU/1/20/1528\n")  # fmt: skip
     registry = open_registry(f"sqlite:///{tmp}/import.db", migrate=True)
     start = time.perf_counter()
-    result = import_file(registry, path, now=NOW, progress=False)
+    result = import_file(registry, path, now=NOW)
     middle = time.perf_counter()
     rec = reconcile(registry, now=NOW)
     end = time.perf_counter()
