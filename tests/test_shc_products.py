@@ -10,10 +10,10 @@ import pytest
 
 from conftest import REPO
 from vaxcert import ConfigurationError
+from vaxcert.dcc.valuesets import ValueSets
 from vaxcert.events import CVX, ICD11_MMS, SNOMED_CT
 from vaxcert.formats.shc import ProductMap
 from vaxcert.rules import VN_2021_PRODUCTS
-from vaxcert.valuesets import ValueSets
 
 TABLE = ProductMap.bundled()
 

@@ -11,8 +11,9 @@ registry's recognition of foreign doses work on either format:
   stated, disease, vaccine type, manufacturer, country, performer and lot.
 
 :func:`events_from_dcc` maps a verified DCC payload; :mod:`vaxcert.formats.shc` maps a FHIR
-bundle.  This module is at the bottom of the package: it imports nothing from vaxcert but
-:mod:`vaxcert.codes` and :mod:`vaxcert.errors`.  ``repr`` of holders and events is redacted
+bundle.  This module is near the bottom of the package: it imports nothing from vaxcert but
+:mod:`vaxcert.codes`, :mod:`vaxcert.errors` and the DCC's coded values (:mod:`vaxcert.dcc.codes`).
+``repr`` of holders and events is redacted
 (they are personal and health data).
 """
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .codes import FailureCode, Stage
+from .dcc.codes import COVID_19
 from .errors import DecodeError
 
 __all__ = [
@@ -50,8 +52,6 @@ ICD11_MMS: Final = "http://id.who.int/icd/release/11/mms"
 #: The EU DCC value set ``vaccines-covid-19-names`` (``v[].mp``).  The EU publishes no system
 #: URI for it; this identifier is vaxcert's own and only used inside normalised events.
 EU_MEDICINAL_PRODUCT: Final = "urn:eu-dcc:vaccines-covid-19-names"
-#: SNOMED CT: COVID-19 (the EU value set disease-agent-targeted).
-COVID_19: Final = "840539006"
 
 _DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 _DATETIME_TAIL = re.compile(r"T[0-9:.]+(?:Z|[+-][0-9]{2}:?[0-9]{2})?")
