@@ -51,6 +51,7 @@ from cryptography.x509.oid import NameOID
 from vaxcert.dcc import uvci
 from vaxcert.errors import ConfigurationError
 from vaxcert.pki.certificates import create_csca, create_dsc
+from vaxcert.pki.encoding import kid_of_der
 from vaxcert.pki.keys import KeySigner, PrivateKey
 from vaxcert.stages import base45, compression, cose, prefix
 from vaxcert.vectors.format import CHECKS
@@ -122,7 +123,7 @@ class TestPki:
 
     def kid(self, name: str) -> bytes:
         """The kid of one DSC: SHA-256 of its DER, first 8 bytes."""
-        return hashlib.sha256(self.der(name)).digest()[:8]
+        return kid_of_der(self.der(name))
 
     def __repr__(self) -> str:
         return f"TestPki(signers={sorted(self.certificates)}, keys=<redacted>)"

@@ -26,7 +26,7 @@ from cryptography import x509
 
 from .codes import FailureCode, Stage
 from .dcc.valuesets import ValueSets
-from .errors import ConfigurationError, MissingExtraError
+from .errors import ConfigurationError
 from .rules import DEFAULT_POLICY, Assessment, Pass, Policy, assess
 from .stages.prefix import PREFIX
 from .trust.bundle import load_bundle
@@ -112,8 +112,6 @@ def _codes(image: ImageSource, fallback: bool) -> list[DecodedCode] | Verificati
 
     try:
         return photo.decode_image(image, fallback=fallback)
-    except MissingExtraError:
-        raise
     except Exception:  # any unreadable picture is a verdict, not a crash
         return _failure(FailureCode.IMAGE_UNREADABLE, Stage.IMAGE, "image unreadable")
 

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import queue as queue_mod
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -73,17 +73,15 @@ def run(
     if break_leases:
         registry.release_leases()
     keyring = keys if isinstance(keys, KeyRing) else None
-    if keyring is None and count == 1:
-        assert isinstance(keys, KeyDirectory)
-        keyring = keys.load()
+    if isinstance(keys, KeyDirectory):
+        keys.check()  # refuse an is text the DCC does not allow before any key is read
+        if count == 1:
+            keyring = keys.load()
     if keyring is not None:
         facilities = keyring.claimable
     else:
         assert isinstance(keys, KeyDirectory)
         facilities = keys.claimable()
-    if keyring is None:
-        assert isinstance(keys, KeyDirectory)
-        keys.check()
     total, _ = registry.pending(facilities)
     done = 0
 
@@ -112,7 +110,7 @@ def run(
 
 
 def _run_processes(
-    spec: RegistrySpec, keys: KeyDirectory, count: int, tick: Any, options: dict[str, Any]
+    spec: RegistrySpec, keys: KeyDirectory, count: int, tick: Callable[[int], None], options: dict[str, Any]
 ) -> BatchResult:
     if not keys.password:
         raise ConfigurationError("worker processes load the facility keys themselves: give the key password")
