@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from cli_inprocess import run
 from conftest import SHARED
 from strategies_dcc import mutated_payloads
+from vaxcert.dcc.valuesets import ValueSets
 from vaxcert.errors import ConfigurationError
 from vaxcert.rules.gateway import (
     ENGINE_VERSION,
@@ -25,7 +26,6 @@ from vaxcert.rules.gateway import (
     rule_data,
 )
 from vaxcert.rules.ruletests import run_rule_tests
-from vaxcert.valuesets import ValueSets
 
 BUSINESS_RULES = SHARED / "business-rules"
 AT = dt.datetime(2021, 7, 10, 12, 0, tzinfo=dt.UTC)

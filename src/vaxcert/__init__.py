@@ -67,7 +67,9 @@ from .pki import (
 from .qr import render_png, render_svg, render_terminal
 from .qr import save as save_qr
 from .recipes import LoadedVerifier, Verdict, load_verifier, scan, scan_image, scan_text, verify_image
-from .rules import DEFAULT_POLICY, Assessment, Pass, Policy, assess, colour_label
+from .rules import DEFAULT_POLICY, Assessment, Pass, PassRules, Policy, RuleSet, assess, colour_label, evaluate_rules
+from .rules.ruletests import render_text as render_rule_tests
+from .rules.ruletests import run_rule_tests
 from .trust import (
     DocumentError,
     HashType,
@@ -135,11 +137,13 @@ __all__ = [
     "LoadedVerifier",
     "MissingExtraError",
     "Pass",
+    "PassRules",
     "Policy",
     "PrivateKey",
     "PublicKey",
     "RevocationChecker",
     "RevocationList",
+    "RuleSet",
     "Signer",
     "SigningError",
     "Stage",
@@ -167,6 +171,7 @@ __all__ = [
     "dccg_kid",
     "decode_file",
     "decode_image",
+    "evaluate_rules",
     "export_dccg",
     "facility_id_of",
     "find_fonts",
@@ -186,9 +191,11 @@ __all__ = [
     "read_unverified",
     "render_card",
     "render_png",
+    "render_rule_tests",
     "render_svg",
     "render_terminal",
     "render_vector_report",
+    "run_rule_tests",
     "run_vectors",
     "save_card",
     "save_private_key",

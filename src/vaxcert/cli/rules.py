@@ -9,9 +9,7 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigurationError
-from ..rules.gateway import RuleSet
-from ..rules.ruletests import render_text, run_rule_tests
+from .. import ConfigurationError, RuleSet, render_rule_tests, run_rule_tests
 from ._common import EXIT_INVALID, EXIT_OK
 
 
@@ -53,7 +51,7 @@ def test_cmd(paths: tuple[Path, ...], fmt: str, valuesets_path: Path | None) -> 
         for warning in report.warnings:
             click.echo(f"warning: {warning}", err=True)
     else:
-        click.echo(render_text(report))
+        click.echo(render_rule_tests(report))
     sys.exit(EXIT_OK if report.ok else EXIT_INVALID)
 
 

@@ -41,8 +41,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from ..dcc.valuesets import ValueSets
 from ..errors import ConfigurationError
-from ..valuesets import ValueSets
 from .certlogic import SPEC_VERSION, CertLogicError, CompiledExpression, compile_expression, validate
 
 __all__ = [

@@ -42,7 +42,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-from ..valuesets import ValueSets
+from ..dcc.valuesets import ValueSets
 from .certlogic import CertLogicError, CompiledExpression, compile_expression
 from .gateway import (
     Outcome,

@@ -18,6 +18,7 @@ reported as warnings: they do not change whether the logic agrees.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -196,8 +197,6 @@ def _run_case(
 
 
 def _check_clock(rule: Rule, clock: str, label: str, warnings: list[str]) -> None:
-    import datetime as dt
-
     try:
         moment = dt.datetime.fromisoformat(clock.replace("Z", "+00:00"))
     except ValueError:
