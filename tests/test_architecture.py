@@ -108,3 +108,19 @@ def test_layering_contracts_hold() -> None:
     done = subprocess.run([lint, "--no-cache"], cwd=REPO, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "Contracts: 3 kept, 0 broken." in done.stdout
+
+
+def test_library_reads_no_environment_and_draws_nothing() -> None:
+    """Outside cli/, no module reads environment variables or writes to the terminal (callbacks and parameters do)."""
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        if "cli" in path.relative_to(SRC).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if (node.value.id, node.attr) in {("os", "environ"), ("os", "getenv"), ("sys", "stderr"),
+                                                  ("sys", "stdout")}:  # fmt: skip
+                    offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {node.value.id}.{node.attr}")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"print", "input"}:
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {node.func.id}()")
+    assert offenders == []
