@@ -765,7 +765,8 @@ def _readme(pki: TestPki) -> str:
     lines = [
         "# vaxcert test vectors",
         "",
-        "Written by `vaxcert vectors generate test_vectors` (src/vaxcert/vectors/generate.py); do not edit",
+        "Written by `tools/generate_vectors.py test_vectors` (outside the wheel: it signs with published test"
+        " keys); do not edit",
         "by hand. The files follow the dgc-testdata format (docs/vectors.md explains it), so any runner",
         "for the published EU DCC vectors can read them; `vaxcert vectors run test_vectors` agrees with",
         "every stated expectation.",
