@@ -124,11 +124,12 @@ def test_audit_trail_keeps_who_when_why(registry: Registry, ring: KeyRing) -> No
     rid = request_correction(registry, person_key=PERSON, kind="change_dose", dose_number=1,
                              proposed={"product": "EU/1/20/1507"}, requested_by="citizen", now=NOW,
                              note="it was Moderna")  # fmt: skip
-    approve(registry, rid, reviewer="nurse Lan", reason="batch record says Spikevax", now=later)
+    approve(registry, rid, reviewer="nurse Lan", reason="batch record says Spikevax", now=later, facility="VN-HN-001")
     trail = audit_trail(registry)
     actions = [(a[2], a[1]) for a in trail]
+    # dose 1 is not the dose the certificate is for: the signed content is unchanged, the certificate is kept
     assert actions == [("correction.request", "citizen"), ("dose.change", "nurse Lan"),
-                       ("certificate.revoke", "nurse Lan"), ("correction.approve", "nurse Lan")]  # fmt: skip
+                       ("correction.approve", "nurse Lan"), ("certificate.keep", "nurse Lan")]  # fmt: skip
     change = next(a for a in trail if a[2] == "dose.change")
     assert change[0] == int(later.timestamp()) and change[4] == "batch record says Spikevax"
     detail = json.loads(change[5])
@@ -144,15 +145,15 @@ def test_reject_needs_reason_and_changes_nothing(registry: Registry, ring: KeyRi
     rid = request_correction(registry, person_key=PERSON, kind="remove_dose", dose_number=1, proposed={},
                              requested_by="citizen", now=NOW)  # fmt: skip
     with pytest.raises(InputError):
-        reject(registry, rid, reviewer="nurse Lan", reason="", now=NOW)
-    reject(registry, rid, reviewer="nurse Lan", reason="dose is in the paper log", now=NOW)
+        reject(registry, rid, reviewer="nurse Lan", reason="", now=NOW, facility="VN-HN-001")
+    reject(registry, rid, reviewer="nurse Lan", reason="dose is in the paper log", now=NOW, facility="VN-HN-001")
     (request,) = list_requests(registry)
     assert (request.status, request.reviewed_by, request.review_reason) == ("rejected", "nurse Lan",
                                                                             "dose is in the paper log")  # fmt: skip
     assert scalar(registry, "SELECT COUNT(*) FROM doses WHERE person_key = ?", (PERSON,)) == 2
     assert rows(registry, "SELECT status FROM certificates WHERE person_key = ?", (PERSON,)) == [("current",)]
     with pytest.raises(InputError, match="already rejected"):
-        approve(registry, rid, reviewer="x", reason="y", now=NOW)
+        approve(registry, rid, reviewer="x", reason="y", now=NOW, facility="VN-HN-001")
 
 
 def test_only_the_reviewing_facility_may_decide(registry: Registry) -> None:
@@ -172,7 +173,8 @@ def test_missing_dose_added_then_issued_by_batch(registry: Registry, ring: KeyRi
     rid = request_correction(registry, person_key=PERSON, kind="missing_dose", proposed=booster,
                              requested_by="citizen", now=NOW)  # fmt: skip
     assert list_requests(registry, facility="VN-HN-001")[0].request_id == rid
-    assert approve(registry, rid, reviewer="nurse Lan", reason="found in log", now=NOW).reissued is False
+    assert approve(registry, rid, reviewer="nurse Lan", reason="found in log", now=NOW,
+                   facility="VN-HN-001").reissued is False
     assert issue_pending(registry, ring, now=NOW).issued == 1
     assert rows(registry, "SELECT doses, booster, dn FROM persons WHERE person_key = ?", (PERSON,)) == [(3, 1, 3)]
 
@@ -182,7 +184,8 @@ def test_removing_a_dose_reissues_for_the_remaining_one(registry: Registry, ring
     issue_pending(registry, ring, now=NOW)
     rid = request_correction(registry, person_key=PERSON, kind="remove_dose", dose_number=2, proposed={},
                              requested_by="citizen", now=NOW)  # fmt: skip
-    approve(registry, rid, reviewer="dr. Hoa", reason="entered twice by mistake", now=NOW, keyring=ring)
+    approve(registry, rid, reviewer="dr. Hoa", reason="entered twice by mistake", now=NOW, keyring=ring,
+            facility="VN-SG-002")
     assert rows(registry, "SELECT dn, status FROM certificates WHERE person_key = ? ORDER BY cert_id",
                 (PERSON,)) == [(2, "revoked"), (1, "current")]  # fmt: skip
 
@@ -196,5 +199,5 @@ def test_overdue_listing(registry: Registry) -> None:
     done = request_correction(registry, person_key=PERSON, kind="change_dose", dose_number=1,
                               proposed={"date": "2021-07-02"}, requested_by="c",
                               now=NOW - dt.timedelta(hours=60))  # fmt: skip
-    reject(registry, done, reviewer="x", reason="no", now=NOW)
+    reject(registry, done, reviewer="x", reason="no", now=NOW, ministry=True)
     assert [r.request_id for r in list_requests(registry, overdue_at=NOW)] == [old]

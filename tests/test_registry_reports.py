@@ -107,7 +107,7 @@ def build(registry: Registry, tmp_path: Path, pki: Any, seed: int = 7, n: int = 
         rid = request_correction(registry, person_key=f"cccd:{citizen_id(i)}", kind="remove_dose", dose_number=1,
                                  proposed={}, requested_by="citizen", now=when)
         if i == 4:
-            reject(registry, rid, reviewer="x", reason="dose confirmed", now=NOW)
+            reject(registry, rid, reviewer="x", reason="dose confirmed", now=NOW, ministry=True)
         else:
             corrections.append((first["facility"], hours_ago > 48))
     return expected_counts(data, unregistered, corrections, NOW)
@@ -195,8 +195,10 @@ def test_cli_workflow(tmp_path: Path, pki, monkeypatch: pytest.MonkeyPatch) -> N
     assert requested.exit_code == 0, requested.output
     overdue = call("correct", "list", "--db", db, "--overdue", *at)
     assert "OVERDUE" in overdue.output and citizen_id(0) not in overdue.output
+    refused = call("correct", "approve", "--db", db, "1", "--by", "dr. Hoa", "--reason", "log checked")
+    assert refused.exit_code == 2 and "--facility" in refused.output  # the reviewing facility is always checked
     approved = call("correct", "approve", "--db", db, "1", "--by", "dr. Hoa", "--reason", "log checked",
-                    "--keys", str(tmp_path / "keys"), *at)  # fmt: skip
+                    "--facility", "VN-HN-001", "--keys", str(tmp_path / "keys"), *at)  # fmt: skip
     assert "1 certificate(s) revoked, new certificate issued" in approved.output
     from vaxcert.pki.certificates import certificate_pem
     from vaxcert.pki.keys import save_private_key

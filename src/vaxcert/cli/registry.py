@@ -20,6 +20,7 @@ import click
 from .. import KeySigner
 from ..registry import (
     DEADLINE,
+    KINDS,
     KeyDirectory,
     PersonStatus,
     Registry,
@@ -269,10 +270,12 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
 @correct.command("request")
 @DB_OPTION
 @click.option("--person", "person_id", required=True, help="Citizen ID, or NATIONALITY:PASSPORT.")
-@click.option("--kind", type=click.Choice(["missing_dose", "change_dose", "remove_dose"]), required=True)
+@click.option("--kind", type=click.Choice(list(KINDS)), required=True,
+              help="missing_dose, change_dose, remove_dose, or identity (a wrong name or birth date).")
 @click.option("--dose-number", type=int, default=None, help="The recorded dose to change or remove.")
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE",
-              help="Proposed dose fields (date, product, dose_number, series_total, facility, ...).")
+              help="Proposed fields: dose fields (date, product, dose_number, series_total, facility, ...), "
+                   "or for identity family_name, given_name, dob.")
 @click.option("--by", "by", required=True, help="Who asks (e.g. the citizen, or a call-centre agent).")
 @click.option("--note", default=None)
 @AT_OPTION
@@ -291,26 +294,46 @@ def request_cmd(db: str, person_id: str, kind: str, dose_number: int | None, set
     click.echo(f"correction request {request_id} recorded; review due by {deadline}")
 
 
+FACILITY_REVIEW = click.option("--facility", default=None,
+                               help="The reviewing facility (checked against the request; or --as-ministry).")
+MINISTRY_REVIEW = click.option("--as-ministry", is_flag=True, help="Review as the ministry, for any facility.")
+
+
+def _reviewer(facility: str | None, as_ministry: bool) -> None:
+    """A review names the reviewing facility, or says it is the ministry's: never neither, never both."""
+    if facility is None and not as_ministry:
+        raise click.UsageError("give --facility (the reviewing facility, checked against the request) "
+                               "or --as-ministry")  # fmt: skip
+    if facility is not None and as_ministry:
+        raise click.UsageError("give --facility or --as-ministry, not both")
+
+
 @correct.command("approve")
 @DB_OPTION
 @click.argument("request_id", type=int)
 @click.option("--by", "by", required=True, help="The reviewer.")
 @click.option("--reason", required=True)
-@click.option("--facility", default=None, help="The reviewing facility (checked against the request).")
+@FACILITY_REVIEW
+@MINISTRY_REVIEW
 @click.option("--keys", "keys_dir", default=None, type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Facility keys: reissue the certificate at once (else the next 'issue' does).")
 @AT_OPTION
-def approve_cmd(db: str, request_id: int, by: str, reason: str, facility: str | None, keys_dir: Path | None,
-                at: str | None) -> None:  # fmt: skip
-    """Approve a request: change the record, revoke the old certificate, reissue."""
+def approve_cmd(db: str, request_id: int, by: str, reason: str, facility: str | None, as_ministry: bool,
+                keys_dir: Path | None, at: str | None) -> None:  # fmt: skip
+    """Approve a request: change the record; revoke and reissue when the certificate's content changes."""
     now = parse_time(at)
+    _reviewer(facility, as_ministry)
     keyring = KeyDirectory(str(keys_dir), password=key_password()).load() if keys_dir is not None else None
     reg = _open(db)
     try:
-        result = approve(reg, request_id, reviewer=by, reason=reason, now=now, facility=facility, keyring=keyring)
+        result = approve(reg, request_id, reviewer=by, reason=reason, now=now, facility=facility,
+                         ministry=as_ministry, keyring=keyring, origin="cli")  # fmt: skip
     finally:
         reg.close()
-    then = "new certificate issued" if result.reissued else "new certificate at the next issue run"
+    if result.revoked or result.reissued:
+        then = "new certificate issued" if result.reissued else "new certificate at the next issue run"
+    else:
+        then = "certificate unchanged" if not result.revoked else "new certificate at the next issue run"
     click.echo(f"request {request_id} approved: {result.revoked} certificate(s) revoked, {then}")
 
 
@@ -319,14 +342,18 @@ def approve_cmd(db: str, request_id: int, by: str, reason: str, facility: str | 
 @click.argument("request_id", type=int)
 @click.option("--by", "by", required=True, help="The reviewer.")
 @click.option("--reason", required=True)
-@click.option("--facility", default=None, help="The reviewing facility (checked against the request).")
+@FACILITY_REVIEW
+@MINISTRY_REVIEW
 @AT_OPTION
-def reject_cmd(db: str, request_id: int, by: str, reason: str, facility: str | None, at: str | None) -> None:
+def reject_cmd(db: str, request_id: int, by: str, reason: str, facility: str | None, as_ministry: bool,
+               at: str | None) -> None:  # fmt: skip
     """Reject a request with a reason."""
     now = parse_time(at)
+    _reviewer(facility, as_ministry)
     reg = _open(db)
     try:
-        reject(reg, request_id, reviewer=by, reason=reason, now=now, facility=facility)
+        reject(reg, request_id, reviewer=by, reason=reason, now=now, facility=facility, ministry=as_ministry,
+               origin="cli")  # fmt: skip
     finally:
         reg.close()
     click.echo(f"request {request_id} rejected")

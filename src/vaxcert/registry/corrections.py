@@ -8,12 +8,21 @@ Kinds of request:
 * ``change_dose`` — a wrong date, product, dose number or series total of one recorded dose
   (chosen by its dose number); reviewed by the facility that recorded it.
 * ``remove_dose`` — a dose recorded by mistake (e.g. a duplicate entry).
+* ``identity`` — a wrong name or birth date (``proposed``: ``family_name``, ``given_name``,
+  ``dob``); reviewed by the facility of the person's last dose.  It is how a person held for
+  identity (a misspelt name) is released: the corrected record is checked against the
+  population register again.
 
 The proposed change is validated when the request is made, with the same rules as an import.
-Approval (by the reviewing facility, with a reason) changes the record, revokes the person's
-current certificate (recorded in ``revocations``; :func:`revocation_list` exports them in the
-format of :mod:`vaxcert.trust.revocation`), and makes the record a new version so that a new
-certificate is issued — at once when a key ring is given, otherwise by the next batch.
+Approval (by the reviewing facility, with a reason; or explicitly by the ministry) changes the
+record and reconciles the person.  **Only when what the certificate says changes** (names, birth
+date, the last dose) — or the person can no longer be certified — is the current certificate
+revoked (recorded in ``revocations``; :func:`revocation_list` exports them in the format of
+:mod:`vaxcert.trust.revocation`) and a new one issued: at once when a key ring is given,
+otherwise by the next batch.  A change that leaves the signed content as it was (a missing
+earlier dose, say) keeps the certificate: the record gets a new ``record_version`` and the
+certificate stays current for it (audited as ``certificate.keep``), so the citizen's card does
+not scan REVOKED.
 Rejection needs a reason and changes nothing else.  Every step writes ``audit_log`` rows: who,
 when, what, why (the before and after values of a changed dose are kept there).  Requests still
 pending after their deadline are *overdue* (:func:`list_requests` with ``overdue_at``).
@@ -22,7 +31,7 @@ pending after their deadline are *overdue* (:func:`list_requests` with ``overdue
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +47,7 @@ from .rows import AuditEntry, CorrectionRequest, PersonRow, StoredDose
 
 __all__ = [
     "DEADLINE",
+    "IDENTITY_FIELDS",
     "KINDS",
     "ApprovalResult",
     "CorrectionRequest",
@@ -50,8 +60,10 @@ __all__ = [
 ]
 
 DEADLINE = dt.timedelta(hours=48)
-KINDS = ("missing_dose", "change_dose", "remove_dose")
+KINDS = ("missing_dose", "change_dose", "remove_dose", "identity")
 _CHANGEABLE = ("date", "product", "manufacturer", "prophylaxis", "dose_number", "series_total", "country")
+#: What an identity correction may change.
+IDENTITY_FIELDS = ("family_name", "given_name", "dob")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +100,32 @@ def _changed(before: Mapping[str, Any], proposed: Mapping[str, Any]) -> dict[str
     return after
 
 
-def _check_row(person: PersonRow, dose: Mapping[str, Any], now: dt.datetime) -> DoseRow:
+def _check_row(person: PersonRow, dose: Mapping[str, Any], now: dt.datetime,
+               identity: Mapping[str, Any] | None = None) -> DoseRow:  # fmt: skip
     """Validate a dose for ``person`` as an import would; errors name the proposed field."""
-    row = {**person.as_columns(), **{k: v for k, v in dose.items() if v is not None and v != ""}}
+    columns = person.as_columns()
+    if identity:
+        columns.update(identity)
+        if not identity.get("given_name") and "given_name" in identity:
+            columns.pop("given_name", None)
+    row = {**columns, **{k: v for k, v in dose.items() if v is not None and v != ""}}
     return parse_row(0, row, now=now)[0]
+
+
+def _last_dose(doses: list[StoredDose]) -> StoredDose | None:
+    return max(doses, key=lambda d: (d.date, d.dn, d.facility, d.key)) if doses else None
+
+
+def _identity_row(person: PersonRow, doses: list[StoredDose], proposed: Mapping[str, Any],
+                  now: dt.datetime) -> PersonRow:  # fmt: skip
+    """The person as an identity correction would leave them, validated like an import row."""
+    bad = [k for k in proposed if k not in IDENTITY_FIELDS]
+    if bad or not proposed:
+        raise InputError("proposed", f"may change only {', '.join(IDENTITY_FIELDS)}")
+    last = _last_dose(doses)
+    if last is None:
+        raise InputError("person", "has no recorded dose to correct")
+    return _check_row(person, last.as_columns(), now, identity=proposed).person
 
 
 def request_correction(
@@ -104,8 +138,14 @@ def request_correction(
     now: dt.datetime,
     dose_number: int | None = None,
     note: str | None = None,
+    origin: str | None = None,
 ) -> int:
-    """Record a citizen's request (deadline: ``now`` + 48 hours); return its id."""
+    """Record a citizen's request (deadline: ``now`` + 48 hours); return its id.
+
+    The reviewing facility is the one of the disputed dose (for a missing dose, the facility
+    named), or of the last dose for an identity correction.  ``origin`` (where the request came
+    from) goes to the audit log.
+    """
     if kind not in KINDS:
         raise InputError("kind", f"must be one of {', '.join(KINDS)}")
     who = _actor(requested_by, "requested_by")
@@ -117,7 +157,12 @@ def request_correction(
         person = _person(registry, person_key)
         doses = registry.doses_of([person_key]).get(person_key, [])
         dose_key: str | None = None
-        if kind == "missing_dose":
+        if kind == "identity":
+            _identity_row(person, doses, proposed, now)
+            last = _last_dose(doses)
+            assert last is not None
+            facility = last.facility
+        elif kind == "missing_dose":
             checked = _check_row(person, proposed, now)
             facility = checked.dose.facility
             if any(d.key == checked.dose.key for d in doses):
@@ -142,33 +187,43 @@ def request_correction(
             requested_by=who, requested_at=stamp, deadline=stamp + int(DEADLINE.total_seconds()),
         )  # fmt: skip
         registry.audit(at=stamp, actor=who, action="correction.request", subject=f"request:{request_id}",
-                       reason=note, detail={"kind": kind, "person": person_key, "facility": facility})  # fmt: skip
+                       reason=note, detail={"kind": kind, "person": person_key, "facility": facility},
+                       origin=origin)  # fmt: skip
     return request_id
 
 
-def _load_pending(registry: Registry, request_id: int, facility: str | None) -> CorrectionRequest:
+def _load_pending(registry: Registry, request_id: int, facility: str | None, ministry: bool) -> CorrectionRequest:
+    """The pending request, once the reviewer may decide it: the reviewing facility, or the ministry
+    when that is asked for explicitly (no facility given is not a pass)."""
+    if facility is None and not ministry:
+        raise InputError("facility", "is required: the reviewing facility (or an explicit ministry review)")
     request = registry.correction_request(request_id)
     if request is None:
         raise InputError("request", "no such correction request")
     if request.status != "pending":
         raise InputError("request", f"is already {request.status}")
-    if facility is not None and facility != request.facility_id:
+    if facility is not None and facility.strip().upper() != request.facility_id:
         raise InputError("facility", "only the facility that recorded the dose may review this request")
     return request
 
 
 def reject(
     registry: Registry, request_id: int, *, reviewer: str, reason: str, now: dt.datetime,
-    facility: str | None = None,
+    facility: str | None = None, ministry: bool = False, origin: str | None = None,
 ) -> None:  # fmt: skip
-    """Reject a pending request with a reason (nothing else changes)."""
+    """Reject a pending request with a reason (nothing else changes).
+
+    ``facility`` is the reviewing facility (checked against the request); a ministry review says
+    ``ministry=True`` instead.  Neither is refused (field ``facility``).
+    """
     who = _actor(reviewer, "reviewer")
     why = _actor(reason, "reason")
     stamp = int(now.timestamp())
     with registry.transaction():
-        request = _load_pending(registry, request_id, facility)
+        request = _load_pending(registry, request_id, facility, ministry)
         registry.review_correction(request.request_id, status="rejected", reviewer=who, reason=why, stamp=stamp)
-        registry.audit(at=stamp, actor=who, action="correction.reject", subject=f"request:{request_id}", reason=why)
+        registry.audit(at=stamp, actor=who, action="correction.reject", subject=f"request:{request_id}", reason=why,
+                       origin=origin)  # fmt: skip
 
 
 def _apply(registry: Registry, request: CorrectionRequest, person: PersonRow, who: str, why: str,
@@ -178,6 +233,15 @@ def _apply(registry: Registry, request: CorrectionRequest, person: PersonRow, wh
     doses = {d.key: d for d in registry.doses_of([request.person_key]).get(request.person_key, [])}
     subject = f"person:{request.person_key}"
     source = f"correction:{request.request_id}"
+    if request.kind == "identity":
+        fixed = _identity_row(person, list(doses.values()), request.proposed, now)
+        registry.update_identity(request.person_key, fn=fixed.fn, gn=fixed.gn, fnt=fixed.fnt, gnt=fixed.gnt,
+                                 dob=fixed.dob, stamp=stamp)  # fmt: skip
+        registry.audit(at=stamp, actor=who, action="person.identity", subject=subject, reason=why,
+                       detail={"request": request.request_id,
+                               "before": {"family_name": person.fn, "given_name": person.gn, "dob": person.dob},
+                               "after": {"family_name": fixed.fn, "given_name": fixed.gn, "dob": fixed.dob}})  # fmt: skip
+        return
     if request.kind == "missing_dose":
         row = _check_row(person, request.proposed, now)
         if row.dose.key in doses:
@@ -210,30 +274,48 @@ def approve(
     reason: str,
     now: dt.datetime,
     facility: str | None = None,
+    ministry: bool = False,
     keyring: KeyRing | None = None,
+    origin: str | None = None,
 ) -> ApprovalResult:
-    """Approve: change the record, revoke the current certificate, make a new version.
+    """Approve: change the record and reconcile the person; revoke and reissue only if the signed content changed.
 
-    With ``keyring`` the new certificate is issued at once; otherwise the next batch run issues
-    it.  ``facility``, when given, must be the reviewing facility of the request.
+    ``facility`` is the reviewing facility (checked against the request); a ministry review says
+    ``ministry=True`` instead; neither is refused (field ``facility``).  With ``keyring`` a new
+    certificate is issued at once; otherwise the next batch run issues it.
     """
     who = _actor(reviewer, "reviewer")
     why = _actor(reason, "reason")
     stamp = int(now.timestamp())
+    revoked: list[int] = []
     with registry.transaction():
-        request = _load_pending(registry, request_id, facility)
-        person = _person(registry, request.person_key)
+        request = _load_pending(registry, request_id, facility, ministry)
+        key = request.person_key
+        person = _person(registry, key)
+        before = registry.person_status(key)
+        assert before is not None
         _apply(registry, request, person, who, why, now)
-        revoked = registry.revoke_current(request.person_key, reason=f"correction {request_id}: {why}",
-                                          request_id=request_id, revoked_by=who, stamp=stamp)  # fmt: skip
-        for cert_id in revoked:
-            registry.audit(at=stamp, actor=who, action="certificate.revoke", subject=f"certificate:{cert_id}",
-                           reason=why, detail={"request": request_id})  # fmt: skip
-        # Force a new version even when the certificate's content would not change.
-        registry.force_new_version(request.person_key, stamp=stamp)
+        registry.mark_changed([key], stamp=stamp)
         registry.review_correction(request_id, status="approved", reviewer=who, reason=why, stamp=stamp)
-        registry.audit(at=stamp, actor=who, action="correction.approve", subject=f"request:{request_id}", reason=why)
-    reconcile(registry, now=now, persons=[request.person_key])
+        registry.audit(at=stamp, actor=who, action="correction.approve", subject=f"request:{request_id}", reason=why,
+                       origin=origin)  # fmt: skip
+        reconcile(registry, now=now, persons=[key])
+        after = registry.person_status(key)
+        assert after is not None
+        current = [c.cert_id for c in after.certificates if c.status == "current"]
+        content_changed = after.record_version != before.record_version or after.state != "ready"
+        if content_changed:
+            revoked = registry.revoke_current(key, reason=f"correction {request_id}: {why}", request_id=request_id,
+                                              revoked_by=who, stamp=stamp)  # fmt: skip
+            for cert_id in revoked:
+                registry.audit(at=stamp, actor=who, action="certificate.revoke", subject=f"certificate:{cert_id}",
+                               reason=why, detail={"request": request_id}, origin=origin)  # fmt: skip
+        else:
+            version = registry.advance_version(key, stamp=stamp)
+            for cert_id in current:
+                registry.audit(at=stamp, actor=who, action="certificate.keep", subject=f"certificate:{cert_id}",
+                               reason="the signed content is unchanged",
+                               detail={"request": request_id, "record_version": version}, origin=origin)  # fmt: skip
     reissued = issue_person(registry, keyring, request.person_key, now=now) if keyring is not None else False
     return ApprovalResult(request_id, len(revoked), reissued)
 
@@ -245,9 +327,12 @@ def list_requests(
     overdue_at: dt.datetime | None = None,
     facility: str | None = None,
     person_key: str | None = None,
+    facilities: Sequence[str] | None = None,
 ) -> list[CorrectionRequest]:
-    """Requests, oldest first; ``overdue_at`` keeps pending ones past their deadline at that time."""
+    """Requests, oldest first; ``overdue_at`` keeps pending ones past their deadline at that time;
+    ``facilities`` keeps those reviewed by one of them (an area's facilities)."""
     return registry.correction_requests(status=status, facility=facility, person_key=person_key,
+                                        facilities=facilities,
                                         overdue_at=int(overdue_at.timestamp()) if overdue_at is not None else None)
 
 

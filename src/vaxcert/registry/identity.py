@@ -23,6 +23,7 @@ from typing import Protocol
 from ..dcc.model import IdentityDocument, parse_dob
 from ..errors import InputError
 from .importer import RowError
+from .naming import same_name
 from .protocol import Registry
 from .rows import PersonRow
 
@@ -61,15 +62,6 @@ class IdentityCheck(Protocol):
     def check(self, people: Sequence[PersonRow]) -> list[IdentityVerdict]:
         """One verdict per person, in order."""
         ...
-
-
-def _norm(text: str | None) -> str:
-    return " ".join(unicodedata.normalize("NFC", text or "").casefold().split())
-
-
-def same_name(a: str | None, b: str | None) -> bool:
-    """Names equal after NFC, case folding and collapsing spaces."""
-    return _norm(a) == _norm(b)
 
 
 class RegisterTable:

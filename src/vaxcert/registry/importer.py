@@ -40,7 +40,9 @@ import csv
 import datetime as dt
 import functools
 import hashlib
+import io
 import json
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,15 +52,23 @@ from ..dcc import payload as payload_mod
 from ..dcc.model import FORMAT, Dose, DoseRecord, IdentityDocument, Name, Person
 from ..dcc.valuesets import ValueSets
 from ..errors import InputError
+from .naming import same_name
 from .protocol import ProgressCallback, Registry
 from .reports import province_of
 from .rows import DoseHash, NewDose, PersonRow, StoredDose
 
 __all__ = [
     "COLUMNS",
+    "EXPECTED_COLUMNS",
+    "LEGACY_ENCODINGS",
     "DoseRow",
     "ImportResult",
     "RowError",
+    "check_encoding",
+    "check_header",
+    "count_records",
+    "guess_encoding",
+    "import_data",
     "import_file",
     "import_rows",
     "parse_row",
@@ -281,23 +291,91 @@ def parse_row(line: int, obj: Mapping[str, Any], *, now: dt.datetime) -> list[Do
 
 # --------------------------------------------------------------------------- reading files
 
+#: The columns a facility export must have (besides citizen_id, or passport_number + nationality).
+REQUIRED_COLUMNS = ("family_name", "dob", "facility", "dose_number", "series_total", "date", "product")
+EXPECTED_COLUMNS = ("citizen_id (or passport_number and nationality), family_name, given_name, dob, facility, "
+                    "dose_number, series_total, date, product; optional: manufacturer, prophylaxis, country, disease")
+#: How much of a file is examined for whole-file problems (encoding) before any row is stored.
+SNIFF_BYTES = 1 << 16
+#: Letters and combining tone marks that only Vietnamese text has (after decoding as Windows-1258).
+_VIETNAMESE = frozenset("ĂăÂâĐđÊêÔôƠơƯư\u0300\u0301\u0303\u0309\u0323")
+#: Encodings a legacy (ANSI) export may be read with, by the names users give them.
+LEGACY_ENCODINGS = {"cp1258": "Windows-1258 (Vietnamese ANSI)", "cp1252": "Windows-1252 (Western ANSI)",
+                    "latin-1": "ISO 8859-1", "utf-16": "UTF-16", "utf-8": "UTF-8"}  # fmt: skip
+
+
+def guess_encoding(sample: bytes) -> str | None:
+    """None when ``sample`` is UTF-8 text; else the codec it most likely is (``cp1258``, ``cp1252``, ``utf-16``)."""
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(sample) - 3:
+            return None  # the sample ends inside a character
+    if b"\x00" in sample[:200]:
+        return "utf-16"
+    text = sample.decode("cp1258", errors="replace")
+    return "cp1258" if any(ch in _VIETNAMESE for ch in text) else "cp1252"
+
+
+def check_encoding(sample: bytes, encoding: str | None) -> None:
+    """Refuse, with one error naming the encoding it looks like, a file that is not in ``encoding`` (UTF-8)."""
+    if encoding not in (None, "utf-8", "utf-8-sig"):
+        return
+    guessed = guess_encoding(sample)
+    if guessed is None:
+        return
+    name = LEGACY_ENCODINGS.get(guessed, guessed)
+    raise InputError("file", f"is not UTF-8 text: it looks like {name}. Save it as UTF-8 (Excel: 'CSV UTF-8') "
+                             f"or import it with --encoding {guessed}")  # fmt: skip
+
 
 class _Counted:
-    """Bytes read so far from a binary file, for progress reports."""
+    """Bytes read so far from a binary file, for progress reports; lines decoded with ``encoding``."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, encoding: str | None = None) -> None:
         self.fh = fh
         self.read = 0
+        self.codec = "utf-8" if encoding in (None, "utf-8-sig") else encoding
+        self.legacy = self.codec != "utf-8"
 
     def lines(self) -> Iterator[str]:
         first = True
         for raw in self.fh:
             self.read += len(raw)
-            text = raw.decode("utf-8", errors="replace")
+            text = raw.decode(self.codec or "utf-8", errors="replace")
+            if self.legacy:
+                text = unicodedata.normalize("NFC", text)
             if first:
                 text = text.removeprefix("\ufeff")
                 first = False
             yield text
+
+
+def _not_text(values: Iterable[str]) -> bool:
+    return any("\ufffd" in v for v in values)
+
+
+def check_header(names: Sequence[str]) -> None:
+    """Refuse a CSV header that is not a facility export's, with one error naming the expected columns."""
+    cleaned = [n for n in names if n]
+    if len(cleaned) <= 1 and cleaned:
+        for delimiter, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if delimiter in cleaned[0]:
+                raise InputError("file", f"is separated by {label}, not commas: vaxcert reads comma-separated "
+                                         f"files with the columns {EXPECTED_COLUMNS}")  # fmt: skip
+    unknown = [n for n in cleaned if n not in COLUMNS]
+    missing = [c for c in REQUIRED_COLUMNS if c not in cleaned]
+    if "citizen_id" not in cleaned and "passport_number" not in cleaned:
+        missing.insert(0, "citizen_id")
+    if unknown or missing:
+        shown = ", ".join("".join(ch if ch.isprintable() else "?" for ch in n)[:40] for n in unknown[:5])
+        parts = ([f"unknown column(s) {shown}"] if unknown else []) + (
+            [f"missing {', '.join(missing)}"] if missing else [])
+        raise InputError("file", f"the header does not match a facility export ({'; '.join(parts)}): "
+                                 f"the expected columns are {EXPECTED_COLUMNS}")  # fmt: skip
 
 
 def _csv_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
@@ -307,28 +385,53 @@ def _csv_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | Inpu
     except StopIteration:
         return
     names = [h.strip().lower() for h in header]
+    check_header(names)
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(names):
             yield reader.line_num, InputError("$", f"has {len(row)} fields, the header has {len(names)}")
             continue
+        if _not_text(row):
+            yield reader.line_num, InputError("$", "is not UTF-8 text (the file mixes encodings)")
+            continue
         yield reader.line_num, {k: v for k, v in zip(names, row, strict=True) if v.strip() != ""}
 
 
 def _jsonl_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
+    first = True
     for number, text in enumerate(counted.lines(), start=1):
         if not text.strip():
             continue
         try:
             obj = json.loads(text)
         except json.JSONDecodeError:
-            yield number, InputError("$", "is not valid JSON")
+            if first and "," in text and "{" not in text:
+                raise InputError("file", "is not JSON lines (its first line looks like a CSV header): name it .csv "
+                                         "or give the format csv") from None  # fmt: skip
+            yield number, InputError("$", "is not UTF-8 text (the file mixes encodings)" if "\ufffd" in text
+                                     else "is not valid JSON")  # fmt: skip
             continue
+        finally:
+            first = False
         if not isinstance(obj, dict):
             yield number, InputError("$", "must be a JSON object")
             continue
         yield number, obj
+
+
+def _reader(counted: _Counted, kind: str) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
+    if kind not in ("csv", "jsonl"):
+        raise InputError("format", "must be csv or jsonl")
+    return _csv_rows(counted) if kind == "csv" else _jsonl_rows(counted)
+
+
+def _sniff(fh: BinaryIO, encoding: str | None) -> None:
+    sample = fh.read(SNIFF_BYTES)
+    fh.seek(0)
+    if not sample.strip():
+        raise InputError("file", "is empty: there is nothing to import")
+    check_encoding(sample, encoding)
 
 
 def import_file(
@@ -340,26 +443,82 @@ def import_file(
     chunk_size: int = 2000,
     progress: ProgressCallback | None = None,
     max_errors: int = 10_000,
+    encoding: str | None = None,
 ) -> ImportResult:
     """Import a CSV (``.csv``) or JSON-lines (``.jsonl``/``.ndjson``/``.json``) file, streaming.
 
-    ``progress`` is called after each chunk with the bytes read so far and the file's size.
+    Whole-file problems are one :class:`InputError` (field ``file``), raised before any row is
+    stored: a file that is not UTF-8 (naming the encoding it looks like; ``encoding`` reads a
+    legacy one, e.g. ``cp1258``), a CSV header that is not a facility export's or uses another
+    delimiter (naming the expected columns), and an empty or header-only file.  ``progress`` is
+    called after each chunk with the bytes read so far and the file's size.
     """
     path = Path(path)
     kind = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
-    if kind not in ("csv", "jsonl"):
-        raise InputError("format", "must be csv or jsonl")
+    if encoding is not None and encoding not in LEGACY_ENCODINGS:
+        raise InputError("encoding", f"must be one of {', '.join(LEGACY_ENCODINGS)}")
     total = path.stat().st_size
     with path.open("rb") as fh:
-        counted = _Counted(fh)
-        rows = _csv_rows(counted) if kind == "csv" else _jsonl_rows(counted)
+        _sniff(fh, encoding)
+        counted = _Counted(fh, encoding)
+        rows = _reader(counted, kind)
 
         def tick() -> None:
             if progress is not None:
                 progress(counted.read, total)
 
-        return import_rows(registry, rows, now=now, source=path.name, chunk_size=chunk_size,
-                           max_errors=max_errors, on_chunk=tick)  # fmt: skip
+        result = import_rows(registry, rows, now=now, source=path.name, chunk_size=chunk_size,
+                             max_errors=max_errors, on_chunk=tick)  # fmt: skip
+    if result.rows == 0:
+        raise InputError("file", "has no rows (only a header)" if kind == "csv" else "has no records")
+    return result
+
+
+def count_records(data: bytes, fmt: str) -> int:
+    """Check a submitted file for whole-file problems (see :func:`import_file`) and count its records.
+
+    Raises :class:`InputError` (field ``file``) for an empty, header-only or non-UTF-8 file, or a
+    CSV header that is not a facility export's; rows themselves are checked when processed.
+    """
+    if not data.strip():
+        raise InputError("file", "is empty: there is nothing to import")
+    check_encoding(data[:SNIFF_BYTES], None)
+    if fmt == "csv":
+        counted = _Counted(io.BytesIO(data))
+        reader = csv.reader(counted.lines())
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError("file", "is empty: there is nothing to import") from None
+        check_header([h.strip().lower() for h in header])
+        count = sum(1 for row in reader if any(cell.strip() for cell in row))
+    elif fmt == "jsonl":
+        count = sum(1 for line in data.splitlines() if line.strip())
+    else:
+        raise InputError("format", "must be csv or jsonl")
+    if count == 0:
+        raise InputError("file", "has no rows (only a header)" if fmt == "csv" else "has no records")
+    return count
+
+
+def import_data(
+    registry: Registry,
+    data: bytes,
+    fmt: str,
+    *,
+    now: dt.datetime,
+    source: str | None = None,
+    facility: str | None = None,
+    chunk_size: int = 2000,
+    max_errors: int = 10_000,
+) -> ImportResult:
+    """Import a submitted file held in memory (a service job); ``facility`` limits the rows to that facility."""
+    if not data.strip():
+        raise InputError("file", "is empty: there is nothing to import")
+    check_encoding(data[:SNIFF_BYTES], None)
+    rows = _reader(_Counted(io.BytesIO(data)), fmt)
+    return import_rows(registry, rows, now=now, source=source, chunk_size=chunk_size, max_errors=max_errors,
+                       facility=facility)  # fmt: skip
 
 
 def _chunks(
@@ -384,8 +543,12 @@ def import_rows(
     chunk_size: int = 2000,
     max_errors: int = 10_000,
     on_chunk: Callable[[], None] | None = None,
+    facility: str | None = None,
 ) -> ImportResult:
-    """Import ``(line, row)`` pairs (a row may be an InputError from the reader)."""
+    """Import ``(line, row)`` pairs (a row may be an InputError from the reader).
+
+    ``facility``, when given, is the only facility the rows may name (a facility's own submission).
+    """
     result = ImportResult()
     for chunk in _chunks(rows, chunk_size):
         valid: list[DoseRow] = []
@@ -394,7 +557,10 @@ def import_rows(
             try:
                 if isinstance(obj, InputError):
                     raise obj
-                valid.extend(parse_row(line, obj, now=now))
+                parsed = parse_row(line, obj, now=now)
+                if facility is not None and any(r.dose.facility != facility for r in parsed):
+                    raise InputError("facility", "is not the facility of the submitting account")
+                valid.extend(parsed)
             except InputError as exc:
                 _reject(result, RowError(line, exc.field, exc.message), max_errors)
         if valid:
@@ -438,8 +604,10 @@ def _store_chunk(
             if previous is None:
                 known[p.person_key] = identity
                 new_persons.append(p)
-            elif previous != identity:
-                column = "dob" if previous[2] != p.dob else ("family_name" if previous[0] != p.fn else "given_name")
+            elif previous[2] != p.dob or not same_name(previous[0], p.fn) or not same_name(previous[1], p.gn):
+                # the same person spelt in capitals, NFD or with other spaces is the same person (naming)
+                column = "dob" if previous[2] != p.dob else (
+                    "family_name" if not same_name(previous[0], p.fn) else "given_name")
                 _reject(result, RowError(r.line, column, "differs from what is recorded for this person "
                                                          "(ask for a correction)"), max_errors)  # fmt: skip
                 continue

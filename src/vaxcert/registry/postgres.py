@@ -173,6 +173,9 @@ class PostgresRegistry(SqlRegistry):
         # as a hash join over a sequential scan; = ANY(ARRAY(...)) as index probes).
         return "= ANY(ARRAY(SELECT person_key FROM staged_certs))"
 
+    def _skip_locked(self) -> str:
+        return " FOR UPDATE SKIP LOCKED"
+
     def _new_staging_table(self, tx: Tx) -> bool:
         return bool(tx.query("SELECT to_regclass('pg_temp.staged_certs') IS NULL")[0][0])
 

@@ -19,12 +19,18 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from .rows import (
     CLAIM_COLUMNS,
+    AccountRow,
     AuditEntry,
     ChangedPerson,
+    ClaimedJob,
     ClaimedPerson,
     CorrectionRequest,
+    CurrentCertificate,
     DoseHash,
+    ExportedCertificate,
     FacilityCounts,
+    JobErrorRow,
+    JobRow,
     NewDose,
     PersonRow,
     PersonStatus,
@@ -222,9 +228,10 @@ class Registry(Protocol):
 
     def correction_requests(
         self, *, status: str | None = None, overdue_at: int | None = None, facility: str | None = None,
-        person_key: str | None = None,
+        person_key: str | None = None, facilities: Sequence[str] | None = None,
     ) -> list[CorrectionRequest]:  # fmt: skip
-        """Requests, earliest deadline first; ``overdue_at`` keeps pending ones past their deadline then."""
+        """Requests, earliest deadline first; ``overdue_at`` keeps pending ones past their deadline then;
+        ``facilities`` keeps those reviewed by one of them."""
         ...
 
     def review_correction(self, request_id: int, *, status: str, reviewer: str, reason: str, stamp: int) -> None:
@@ -254,8 +261,8 @@ class Registry(Protocol):
         ...
 
     def audit(self, *, at: int, actor: str, action: str, subject: str, reason: str | None,
-              detail: Mapping[str, Any] | None = None) -> None:  # fmt: skip
-        """Append one audit-log row."""
+              detail: Mapping[str, Any] | None = None, origin: str | None = None) -> None:  # fmt: skip
+        """Append one audit-log row (``origin``: where the write came from)."""
         ...
 
     def audit_trail(self, subject: str | None = None) -> list[AuditEntry]:
@@ -272,4 +279,91 @@ class Registry(Protocol):
 
     def facility_counts(self, *, now: int) -> dict[str | None, FacilityCounts]:
         """Per facility (None: unknown) the counts a report needs (see :mod:`.reports`)."""
+        ...
+
+    # -- the signing service (issue 14) ---------------------------------------------------------
+
+    def add_account(self, *, name: str, role: str, area: str | None, token_hash: str, stamp: int,
+                    created_by: str) -> bool:  # fmt: skip
+        """Create an account; False when the name is taken."""
+        ...
+
+    def account_by_token(self, token_hash: str) -> AccountRow | None:
+        """The active (not revoked) account holding this token hash."""
+        ...
+
+    def accounts(self) -> list[AccountRow]:
+        """Every account, by name."""
+        ...
+
+    def revoke_account(self, name: str, *, stamp: int, revoked_by: str) -> bool:
+        """Revoke an active account's token; False when there is no such active account."""
+        ...
+
+    def open_job_records(self) -> int:
+        """Records in submissions not yet processed (queued or running)."""
+        ...
+
+    def add_job(self, *, job_id: str, account: str, facility: str | None, fmt: str, records: int, body: bytes,
+                stamp: int, origin: str | None) -> None:  # fmt: skip
+        """Queue a submission, committed before this returns."""
+        ...
+
+    def claim_job(self, *, worker: str, now: float, lease_seconds: float) -> ClaimedJob | None:
+        """Lease the oldest queued submission (or one whose lease expired), or None."""
+        ...
+
+    def finish_job(self, job_id: str, *, worker: str, status: str, counts: Sequence[int], errors: Sequence[JobErrorRow],
+                   failure: str | None, stamp: int) -> bool:  # fmt: skip
+        """Record a processed submission; False when ``worker`` no longer holds its lease."""
+        ...
+
+    def job(self, job_id: str) -> JobRow | None:
+        """A submission's state and counts, or None."""
+        ...
+
+    def job_errors(self, job_id: str, *, offset: int = 0, limit: int = 1000) -> list[JobErrorRow]:
+        """A processed submission's rejected rows, by line."""
+        ...
+
+    def jobs_summary(self) -> dict[str, tuple[int, int]]:
+        """``status -> (jobs, records)`` over every submission."""
+        ...
+
+    def hit_rate_limit(self, bucket: str, *, window_start: int) -> int:
+        """Count one hit in ``bucket`` for the window starting at ``window_start``; return the window's hits."""
+        ...
+
+    def forget_rate_limits(self, *, before: int) -> int:
+        """Delete counters of windows that started before ``before``."""
+        ...
+
+    def setting(self, name: str) -> str | None:
+        """A registry setting, or None."""
+        ...
+
+    def current_certificate(self, person_key: str) -> CurrentCertificate | None:
+        """The person's current certificate and recorded birth date, or None."""
+        ...
+
+    def certificates_to_export(self, *, person_key: str | None = None, facility: str | None = None,
+                               since: int | None = None) -> list[ExportedCertificate]:  # fmt: skip
+        """Current certificates of a person, or of a facility (issued at or after ``since``)."""
+        ...
+
+    def update_identity(self, person_key: str, *, fn: str, gn: str | None, fnt: str, gnt: str | None, dob: str,
+                        stamp: int) -> None:  # fmt: skip
+        """Correct a person's names and birth date, and mark them for reconciliation."""
+        ...
+
+    def advance_version(self, person_key: str, *, stamp: int) -> int:
+        """Record a new record version whose signed content is unchanged (the certificate stays current)."""
+        ...
+
+    def facility_areas(self) -> dict[str, tuple[str, str | None]]:
+        """``facility_id -> (province, district)`` of every known facility."""
+        ...
+
+    def set_facility_district(self, facility: str, district: str | None, *, province: str, stamp: int) -> None:
+        """Record the district of a facility."""
         ...

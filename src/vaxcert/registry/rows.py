@@ -16,13 +16,19 @@ from ..dcc.types import DccPayload, vaccination_json
 
 __all__ = [
     "CLAIM_COLUMNS",
+    "AccountRow",
     "AuditEntry",
     "CertificateSummary",
     "ChangedPerson",
+    "ClaimedJob",
     "ClaimedPerson",
     "CorrectionRequest",
+    "CurrentCertificate",
     "DoseHash",
+    "ExportedCertificate",
     "FacilityCounts",
+    "JobErrorRow",
+    "JobRow",
     "NewDose",
     "PersonRow",
     "PersonStatus",
@@ -297,3 +303,90 @@ class AuditEntry(NamedTuple):
     subject: str
     reason: str | None
     detail: str | None
+    origin: str | None = None
+
+
+# --------------------------------------------------------------------------- the service (issue 14)
+
+
+class AccountRow(NamedTuple):
+    """A service account (the token itself is never stored: only its hash)."""
+
+    name: str
+    role: str
+    area: str | None
+    created_at: int
+    created_by: str
+    revoked_at: int | None
+
+
+class JobRow(NamedTuple):
+    """A bulk submission: where it is in the queue and what its processing found (no contents)."""
+
+    job_id: str
+    account: str
+    facility: str | None
+    format: str
+    records: int
+    status: str
+    attempts: int
+    created_at: int
+    started_at: int | None
+    finished_at: int | None
+    rows_read: int
+    inserted: int
+    unchanged: int
+    rejected: int
+    new_persons: int
+    failure: str | None
+
+
+class ClaimedJob(NamedTuple):
+    """A queued submission leased by a worker: what it needs to process it."""
+
+    job_id: str
+    account: str
+    facility: str | None
+    format: str
+    records: int
+    body: bytes
+    attempts: int
+
+    def __repr__(self) -> str:
+        return f"ClaimedJob({self.job_id}, records={self.records}, <redacted>)"
+
+
+class JobErrorRow(NamedTuple):
+    """A rejected row of a submission: line, field and why (never its values)."""
+
+    line: int
+    field: str
+    message: str
+
+
+class CurrentCertificate(NamedTuple):
+    """A person's current certificate with the birth date it is handed out against (personal data)."""
+
+    cert_id: int
+    dob: str
+    hc1: str
+    issued_at: int
+
+    def __repr__(self) -> str:
+        return f"CurrentCertificate(id={self.cert_id}, <redacted>)"
+
+
+class ExportedCertificate(NamedTuple):
+    """A current certificate to hand out (personal data: the document number and the HC1 text)."""
+
+    cert_id: int
+    person_key: str
+    id_kind: str
+    id_number: str
+    nationality: str
+    facility_id: str
+    issued_at: int
+    hc1: str
+
+    def __repr__(self) -> str:
+        return f"ExportedCertificate(id={self.cert_id}, facility={self.facility_id!r}, <redacted>)"

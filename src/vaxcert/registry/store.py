@@ -21,13 +21,19 @@ from typing import Any
 from .protocol import Backend, RegistrySpec, Tx
 from .rows import (
     CLAIM_COLUMNS,
+    AccountRow,
     AuditEntry,
     CertificateSummary,
     ChangedPerson,
+    ClaimedJob,
     ClaimedPerson,
     CorrectionRequest,
+    CurrentCertificate,
     DoseHash,
+    ExportedCertificate,
     FacilityCounts,
+    JobErrorRow,
+    JobRow,
     NewDose,
     PersonRow,
     PersonStatus,
@@ -105,6 +111,10 @@ class SqlRegistry:
 
     def _new_staging_table(self, tx: Tx) -> bool:
         return False
+
+    def _skip_locked(self) -> str:
+        """A row-locking suffix for claims (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite writes are serial)."""
+        return ""
 
     # -- import -------------------------------------------------------------------------------
 
@@ -382,11 +392,17 @@ class SqlRegistry:
 
     def correction_requests(
         self, *, status: str | None = None, overdue_at: int | None = None, facility: str | None = None,
-        person_key: str | None = None,
+        person_key: str | None = None, facilities: Sequence[str] | None = None,
     ) -> list[CorrectionRequest]:  # fmt: skip
-        """Requests, earliest deadline first; ``overdue_at`` keeps pending ones past their deadline then."""
+        """Requests, earliest deadline first; ``overdue_at`` keeps pending ones past their deadline then;
+        ``facilities`` keeps those reviewed by one of them (an area's facilities)."""
         sql = f"SELECT {_REQUEST} FROM correction_requests WHERE 1 = 1"  # noqa: S608
         params: list[Any] = []
+        if facilities is not None:
+            if not facilities:
+                return []
+            sql += f" AND facility_id IN ({placeholders(len(facilities))})"
+            params.extend(facilities)
         if overdue_at is not None:
             sql += " AND status = 'pending' AND deadline < ?"
             params.append(overdue_at)
@@ -447,17 +463,19 @@ class SqlRegistry:
                 " ORDER BY r.cert_id")]  # fmt: skip
 
     def audit(self, *, at: int, actor: str, action: str, subject: str, reason: str | None,
-              detail: Mapping[str, Any] | None = None) -> None:  # fmt: skip
-        """Append one audit-log row."""
+              detail: Mapping[str, Any] | None = None, origin: str | None = None) -> None:  # fmt: skip
+        """Append one audit-log row (``origin``: where the write came from, e.g. ``service:203.0.113.5``)."""
         with self.transaction() as tx:
             tx.execute(
-                "INSERT INTO audit_log (at, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                (at, actor, action, subject, reason, json.dumps(detail, ensure_ascii=False) if detail else None),
+                "INSERT INTO audit_log (at, actor, action, subject, reason, detail, origin)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (at, actor, action, subject, reason, json.dumps(detail, ensure_ascii=False) if detail else None,
+                 origin),
             )
 
     def audit_trail(self, subject: str | None = None) -> list[AuditEntry]:
         """Audit rows, oldest first (of one subject when given)."""
-        sql = "SELECT at, actor, action, subject, reason, detail FROM audit_log"
+        sql = "SELECT at, actor, action, subject, reason, detail, origin FROM audit_log"
         params: tuple[Any, ...] = ()
         if subject is not None:
             sql += " WHERE subject = ?"
@@ -552,3 +570,185 @@ class SqlRegistry:
                 c.corrections_pending += int(pending)
                 c.corrections_overdue += int(overdue)
         return out
+
+    # -- the signing service (issue 14) ---------------------------------------------------------
+
+    def add_account(self, *, name: str, role: str, area: str | None, token_hash: str, stamp: int,
+                    created_by: str) -> bool:  # fmt: skip
+        """Create an account; False when the name is taken."""
+        with self.transaction() as tx:
+            rows = tx.query(
+                "INSERT INTO accounts (name, role, area, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING RETURNING account_id",
+                (name, role, area, token_hash, stamp, created_by),
+            )
+        return bool(rows)
+
+    def account_by_token(self, token_hash: str) -> AccountRow | None:
+        """The active (not revoked) account holding this token hash."""
+        with self.transaction() as tx:
+            rows = tx.query("SELECT name, role, area, created_at, created_by, revoked_at FROM accounts"
+                            " WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,))  # fmt: skip
+        return AccountRow(*rows[0]) if rows else None
+
+    def accounts(self) -> list[AccountRow]:
+        """Every account, by name."""
+        with self.transaction() as tx:
+            return [AccountRow(*r) for r in tx.query(
+                "SELECT name, role, area, created_at, created_by, revoked_at FROM accounts ORDER BY name")]  # fmt: skip
+
+    def revoke_account(self, name: str, *, stamp: int, revoked_by: str) -> bool:
+        """Revoke an active account's token; False when there is no such active account."""
+        with self.transaction() as tx:
+            return tx.execute("UPDATE accounts SET revoked_at = ?, revoked_by = ? WHERE name = ?"
+                              " AND revoked_at IS NULL", (stamp, revoked_by, name)) > 0  # fmt: skip
+
+    def open_job_records(self) -> int:
+        """Records in submissions not yet processed (queued or running): the queue's length."""
+        with self.transaction() as tx:
+            rows = tx.query("SELECT COALESCE(SUM(records), 0) FROM jobs WHERE status IN ('queued', 'running')")
+        return int(rows[0][0])
+
+    def add_job(self, *, job_id: str, account: str, facility: str | None, fmt: str, records: int, body: bytes,
+                stamp: int, origin: str | None) -> None:  # fmt: skip
+        """Queue a submission (committed before this returns: the records are durably queued)."""
+        with self.transaction() as tx:
+            tx.execute("INSERT INTO jobs (job_id, account, facility, format, records, body, status, created_at, origin)"
+                       " VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                       (job_id, account, facility, fmt, records, body, stamp, origin))  # fmt: skip
+
+    def claim_job(self, *, worker: str, now: float, lease_seconds: float) -> ClaimedJob | None:
+        """Lease the oldest queued submission (or one whose worker's lease expired), or None."""
+        with self.transaction() as tx:
+            rows = tx.query(
+                "UPDATE jobs SET status = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1,"  # noqa: S608
+                " started_at = COALESCE(started_at, ?) WHERE job_id IN (SELECT job_id FROM jobs"
+                " WHERE (status = 'queued' OR (status = 'running' AND lease_until < ?))"
+                f" ORDER BY created_at, job_id LIMIT 1{self._skip_locked()})"
+                " RETURNING job_id, account, facility, format, records, body, attempts",
+                (worker, now + lease_seconds, int(now), now),
+            )
+        if not rows:
+            return None
+        r = rows[0]
+        return ClaimedJob(r[0], r[1], r[2], r[3], int(r[4]), bytes(r[5]), int(r[6]))
+
+    def finish_job(self, job_id: str, *, worker: str, status: str, counts: Sequence[int], errors: Sequence[JobErrorRow],
+                   failure: str | None, stamp: int) -> bool:  # fmt: skip
+        """Record a processed submission (``counts``: rows, inserted, unchanged, rejected, new persons).
+
+        False, changing nothing, when ``worker`` no longer holds the job's lease (another took it over).
+        """
+        with self.transaction() as tx:
+            done = tx.execute(
+                "UPDATE jobs SET status = ?, rows_read = ?, inserted = ?, unchanged = ?, rejected = ?, new_persons = ?,"
+                " failure = ?, finished_at = ?, body = NULL, lease_owner = NULL, lease_until = NULL"
+                " WHERE job_id = ? AND lease_owner = ? AND status = 'running'",
+                (status, *counts, failure, stamp, job_id, worker),
+            )
+            if done != 1:
+                return False
+            tx.execute("DELETE FROM job_errors WHERE job_id = ?", (job_id,))
+            tx.executemany("INSERT INTO job_errors (job_id, seq, line, field, message) VALUES (?, ?, ?, ?, ?)",
+                           [(job_id, i, e.line, e.field, e.message) for i, e in enumerate(errors)])  # fmt: skip
+        return True
+
+    def job(self, job_id: str) -> JobRow | None:
+        """A submission's state and counts, or None."""
+        with self.transaction() as tx:
+            rows = tx.query(
+                "SELECT job_id, account, facility, format, records, status, attempts, created_at, started_at,"
+                " finished_at, rows_read, inserted, unchanged, rejected, new_persons, failure FROM jobs"
+                " WHERE job_id = ?",
+                (job_id,),
+            )
+        return JobRow(*rows[0]) if rows else None
+
+    def job_errors(self, job_id: str, *, offset: int = 0, limit: int = 1000) -> list[JobErrorRow]:
+        """A processed submission's rejected rows, by line."""
+        with self.transaction() as tx:
+            return [JobErrorRow(int(a), b, c) for a, b, c in tx.query(
+                "SELECT line, field, message FROM job_errors WHERE job_id = ? ORDER BY seq LIMIT ? OFFSET ?",
+                (job_id, limit, offset))]  # fmt: skip
+
+    def jobs_summary(self) -> dict[str, tuple[int, int]]:
+        """``status -> (jobs, records)`` over every submission."""
+        with self.transaction() as tx:
+            return {str(s): (int(n), int(r)) for s, n, r in tx.query(
+                "SELECT status, COUNT(*), COALESCE(SUM(records), 0) FROM jobs GROUP BY status")}  # fmt: skip
+
+    def hit_rate_limit(self, bucket: str, *, window_start: int) -> int:
+        """Count one hit in ``bucket`` for the window starting at ``window_start``; return the window's hits."""
+        with self.transaction() as tx:
+            rows = tx.query(
+                "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, 1) ON CONFLICT (bucket) DO UPDATE"
+                " SET hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1"
+                " ELSE 1 END, window_start = excluded.window_start RETURNING hits",
+                (bucket, window_start),
+            )
+        return int(rows[0][0])
+
+    def forget_rate_limits(self, *, before: int) -> int:
+        """Delete counters of windows that started before ``before``."""
+        with self.transaction() as tx:
+            return tx.execute("DELETE FROM rate_limits WHERE window_start < ?", (before,))
+
+    def setting(self, name: str) -> str | None:
+        """A registry setting (e.g. ``rate_limit_key``), or None."""
+        with self.transaction() as tx:
+            rows = tx.query("SELECT value FROM settings WHERE name = ?", (name,))
+        return str(rows[0][0]) if rows else None
+
+    def current_certificate(self, person_key: str) -> CurrentCertificate | None:
+        """The person's current certificate and recorded birth date, or None (one query either way)."""
+        with self.transaction() as tx:
+            rows = tx.query("SELECT c.cert_id, p.dob, c.hc1, c.issued_at FROM persons p JOIN certificates c"
+                            " ON c.person_key = p.person_key AND c.status = 'current' WHERE p.person_key = ?",
+                            (person_key,))  # fmt: skip
+        return CurrentCertificate(int(rows[0][0]), rows[0][1], rows[0][2], int(rows[0][3])) if rows else None
+
+    def certificates_to_export(self, *, person_key: str | None = None, facility: str | None = None,
+                               since: int | None = None) -> list[ExportedCertificate]:  # fmt: skip
+        """Current certificates of a person, or of a facility (issued at or after ``since``), by id."""
+        sql = ("SELECT c.cert_id, c.person_key, p.id_kind, p.id_number, p.nationality, c.facility_id, c.issued_at,"
+               " c.hc1 FROM certificates c JOIN persons p ON p.person_key = c.person_key WHERE c.status = 'current'")
+        params: list[Any] = []
+        for condition, value in (("c.person_key = ?", person_key), ("c.facility_id = ?", facility),
+                                 ("c.issued_at >= ?", since)):  # fmt: skip
+            if value is not None:
+                sql += f" AND {condition}"
+                params.append(value)
+        with self.transaction() as tx:
+            return [ExportedCertificate(int(r[0]), *r[1:6], int(r[6]), r[7])
+                    for r in tx.query(sql + " ORDER BY c.cert_id", params)]  # fmt: skip
+
+    def update_identity(self, person_key: str, *, fn: str, gn: str | None, fnt: str, gnt: str | None, dob: str,
+                        stamp: int) -> None:  # fmt: skip
+        """Correct a person's names and birth date, and mark them for reconciliation."""
+        with self.transaction() as tx:
+            tx.execute("UPDATE persons SET fn = ?, gn = ?, fnt = ?, gnt = ?, dob = ?, dirty = dirty + 1, updated_at = ?"
+                       " WHERE person_key = ?", (fn, gn, fnt, gnt, dob, stamp, person_key))  # fmt: skip
+
+    def advance_version(self, person_key: str, *, stamp: int) -> int:
+        """Record a new ``record_version`` whose signed content is unchanged: a current certificate stays
+        current (``issued_version`` follows); return the new version."""
+        with self.transaction() as tx:
+            rows = tx.query(
+                "UPDATE persons SET record_version = record_version + 1, issued_version = CASE WHEN"
+                " issued_version = record_version THEN record_version + 1 ELSE issued_version END, updated_at = ?"
+                " WHERE person_key = ? RETURNING record_version",
+                (stamp, person_key),
+            )
+        return int(rows[0][0]) if rows else 0
+
+    def facility_areas(self) -> dict[str, tuple[str, str | None]]:
+        """``facility_id -> (province, district)`` of every known facility."""
+        with self.transaction() as tx:
+            return {f: (p, d) for f, p, d in tx.query("SELECT facility_id, province, district FROM facilities")}
+
+    def set_facility_district(self, facility: str, district: str | None, *, province: str, stamp: int) -> None:
+        """Record the district of a facility (the facility is added when unknown)."""
+        with self.transaction() as tx:
+            tx.execute("INSERT INTO facilities (facility_id, name, province, created_at, district)"
+                       " VALUES (?, ?, ?, ?, ?) ON CONFLICT (facility_id) DO UPDATE SET district = excluded.district",
+                       (facility, None, province, stamp, district))  # fmt: skip
