@@ -130,6 +130,7 @@ def issue_pending(
     wait_for_leases: bool = True,
     on_chunk: Callable[[int], None] | None = None,
     pipeline: bool = True,
+    max_persons: int | None = None,
 ) -> BatchResult:
     """Run one worker in this process until no claimable work is left.
 
@@ -149,9 +150,17 @@ def issue_pending(
 
     writer = _reopen(registry) if pipeline else registry
 
+    claimed = 0
+
     def claim() -> list[ClaimedPerson]:
-        return writer.claim(worker=name, limit=chunk_size, now=clock(), lease_seconds=lease_seconds,
+        nonlocal claimed
+        limit = chunk_size if max_persons is None else min(chunk_size, max_persons - claimed)
+        if limit <= 0:
+            return []
+        rows = writer.claim(worker=name, limit=limit, now=clock(), lease_seconds=lease_seconds,
                             facilities=facilities)  # fmt: skip
+        claimed += len(rows)
+        return rows
 
     def record(won: int, staged: int, failures: list[tuple[str, str]]) -> None:
         result.issued += won

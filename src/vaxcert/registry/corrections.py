@@ -116,6 +116,10 @@ def _last_dose(doses: list[StoredDose]) -> StoredDose | None:
     return max(doses, key=lambda d: (d.date, d.dn, d.facility, d.key)) if doses else None
 
 
+def _identity_columns(person: PersonRow) -> dict[str, Any]:
+    return {"family_name": person.fn, "given_name": person.gn, "dob": person.dob}
+
+
 def _identity_row(person: PersonRow, doses: list[StoredDose], proposed: Mapping[str, Any],
                   now: dt.datetime) -> PersonRow:  # fmt: skip
     """The person as an identity correction would leave them, validated like an import row."""
@@ -238,9 +242,8 @@ def _apply(registry: Registry, request: CorrectionRequest, person: PersonRow, wh
         registry.update_identity(request.person_key, fn=fixed.fn, gn=fixed.gn, fnt=fixed.fnt, gnt=fixed.gnt,
                                  dob=fixed.dob, stamp=stamp)  # fmt: skip
         registry.audit(at=stamp, actor=who, action="person.identity", subject=subject, reason=why,
-                       detail={"request": request.request_id,
-                               "before": {"family_name": person.fn, "given_name": person.gn, "dob": person.dob},
-                               "after": {"family_name": fixed.fn, "given_name": fixed.gn, "dob": fixed.dob}})  # fmt: skip
+                       detail={"request": request.request_id, "before": _identity_columns(person),
+                               "after": _identity_columns(fixed)})  # fmt: skip
         return
     if request.kind == "missing_dose":
         row = _check_row(person, request.proposed, now)

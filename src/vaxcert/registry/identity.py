@@ -15,14 +15,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from ..dcc.model import IdentityDocument, parse_dob
 from ..errors import InputError
-from .importer import RowError
+from .importer import SNIFF_BYTES, RowError, check_encoding
 from .naming import same_name
 from .protocol import Registry
 from .rows import PersonRow
@@ -33,6 +33,8 @@ __all__ = [
     "RegisterLoadResult",
     "RegisterTable",
     "load_register",
+    "register_entry",
+    "register_rows",
     "same_name",
 ]
 
@@ -99,12 +101,40 @@ class RegisterLoadResult:
     errors: list[RowError] | None = None
 
 
+REGISTER_COLUMNS = ("citizen_id", "family_name", "given_name", "dob")
+
+
+def register_rows(path: str | Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a register CSV; whole-file problems (encoding, header, empty) are one InputError."""
+    with Path(path).open("rb") as raw:
+        sample = raw.read(SNIFF_BYTES)
+    if not sample.strip():
+        raise InputError("file", "is empty: there is nothing to load")
+    check_encoding(sample, None)
+    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        names = [(n or "").strip().lower() for n in (reader.fieldnames or [])]
+        missing = [c for c in REGISTER_COLUMNS if c != "given_name" and c not in names]
+        if missing:
+            delimiter = next((d for d in (";", "\t", "|") if len(names) == 1 and d in names[0]), None)
+            why = f"is separated by {delimiter!r}, not commas" if delimiter else f"lacks {', '.join(missing)}"
+            raise InputError("file", f"the header {why}: the expected columns are {', '.join(REGISTER_COLUMNS)}")
+        reader.fieldnames = names
+        count = 0
+        for row in reader:
+            count += 1
+            yield reader.line_num, row
+        if count == 0:
+            raise InputError("file", "has no rows (only a header)")
+
+
 def load_register(registry: Registry, path: str | Path, *, now: dt.datetime) -> RegisterLoadResult:
     """Load (insert or replace) population-register entries from a CSV file.
 
     Citizens whose entry is new or changed are marked for reconciliation, so holds are lifted
     (or placed) the next time the registry reconciles; loading the same file again changes
-    nothing.
+    nothing.  Whole-file problems (not UTF-8, a header without the columns, an empty file) are
+    one :class:`InputError` (field ``file``).
     """
     result = RegisterLoadResult(errors=[])
     stamp = int(now.timestamp())
@@ -115,25 +145,23 @@ def load_register(registry: Registry, path: str | Path, *, now: dt.datetime) -> 
         result.loaded += len(batch)
         batch.clear()
 
-    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        for row in reader:
-            result.rows += 1
-            try:
-                entry = _register_row(row)
-            except InputError as exc:
-                result.rejected += 1
-                assert result.errors is not None
-                result.errors.append(RowError(reader.line_num, exc.field, exc.message))
-                continue
-            batch.append(entry)
-            if len(batch) >= 2000:
-                flush()
-        flush()
+    for line, row in register_rows(path):
+        result.rows += 1
+        try:
+            entry = register_entry(row)
+        except InputError as exc:
+            result.rejected += 1
+            assert result.errors is not None
+            result.errors.append(RowError(line, exc.field, exc.message))
+            continue
+        batch.append(entry)
+        if len(batch) >= 2000:
+            flush()
+    flush()
     return result
 
 
-def _register_row(row: dict[str, str]) -> tuple[str, str, str | None, str]:
+def register_entry(row: dict[str, str]) -> tuple[str, str, str | None, str]:
     cid = (row.get("citizen_id") or "").strip()
     try:
         IdentityDocument("cccd", cid)

@@ -318,6 +318,10 @@ class Registry(Protocol):
         """Record a processed submission; False when ``worker`` no longer holds its lease."""
         ...
 
+    def release_job(self, job_id: str, *, worker: str, failure: str | None, stamp: int) -> None:
+        """Give a job back to the queue (or mark it failed, with ``failure``)."""
+        ...
+
     def job(self, job_id: str) -> JobRow | None:
         """A submission's state and counts, or None."""
         ...
@@ -358,6 +362,10 @@ class Registry(Protocol):
 
     def advance_version(self, person_key: str, *, stamp: int) -> int:
         """Record a new record version whose signed content is unchanged (the certificate stays current)."""
+        ...
+
+    def person_states(self, person_keys: Sequence[str]) -> dict[str, str]:
+        """``person_key -> state`` of the known persons among ``person_keys``."""
         ...
 
     def facility_areas(self) -> dict[str, tuple[str, str | None]]:

@@ -653,6 +653,17 @@ class SqlRegistry:
                            [(job_id, i, e.line, e.field, e.message) for i, e in enumerate(errors)])  # fmt: skip
         return True
 
+    def release_job(self, job_id: str, *, worker: str, failure: str | None, stamp: int) -> None:
+        """Give a job this worker could not finish back to the queue (or mark it failed, with ``failure``)."""
+        with self.transaction() as tx:
+            if failure is None:
+                tx.execute("UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_until = NULL"
+                           " WHERE job_id = ? AND lease_owner = ?", (job_id, worker))  # fmt: skip
+            else:
+                tx.execute("UPDATE jobs SET status = 'failed', failure = ?, finished_at = ?, lease_owner = NULL,"
+                           " lease_until = NULL WHERE job_id = ? AND lease_owner = ?",
+                           (failure, stamp, job_id, worker))  # fmt: skip
+
     def job(self, job_id: str) -> JobRow | None:
         """A submission's state and counts, or None."""
         with self.transaction() as tx:
@@ -719,7 +730,7 @@ class SqlRegistry:
                 sql += f" AND {condition}"
                 params.append(value)
         with self.transaction() as tx:
-            return [ExportedCertificate(int(r[0]), *r[1:6], int(r[6]), r[7])
+            return [ExportedCertificate(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6]), r[7])
                     for r in tx.query(sql + " ORDER BY c.cert_id", params)]  # fmt: skip
 
     def update_identity(self, person_key: str, *, fn: str, gn: str | None, fnt: str, gnt: str | None, dob: str,
@@ -740,6 +751,16 @@ class SqlRegistry:
                 (stamp, person_key),
             )
         return int(rows[0][0]) if rows else 0
+
+    def person_states(self, person_keys: Sequence[str]) -> dict[str, str]:
+        """``person_key -> state`` of the known persons among ``person_keys``."""
+        out: dict[str, str] = {}
+        with self.transaction() as tx:
+            for start in range(0, len(person_keys), 1000):
+                part = person_keys[start : start + 1000]
+                out.update(tx.query(f"SELECT person_key, state FROM persons WHERE person_key IN"  # noqa: S608
+                                    f" ({placeholders(len(part))})", part))  # fmt: skip
+        return out
 
     def facility_areas(self) -> dict[str, tuple[str, str | None]]:
         """``facility_id -> (province, district)`` of every known facility."""
