@@ -18,6 +18,7 @@ from .registry import registry
 from .revoke import revoke
 from .rules import rules
 from .scan import scan_cmd
+from .serve import serve_cmd
 from .trust import trust
 from .vectors import vectors
 
@@ -42,6 +43,7 @@ cli.add_command(bundle)
 cli.add_command(registry)
 cli.add_command(vectors)
 cli.add_command(rules)
+cli.add_command(serve_cmd)
 
 
 def main() -> None:

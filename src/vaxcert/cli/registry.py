@@ -11,7 +11,9 @@ import csv
 import datetime as dt
 import json
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +22,23 @@ import click
 from .. import KeySigner
 from ..registry import (
     DEADLINE,
+    EXPORT_FORMATS,
     KINDS,
+    LEGACY_ENCODINGS,
+    ROLES,
     KeyDirectory,
     PersonStatus,
     Registry,
     RegistryOverview,
+    add_account,
     approve,
+    export_certificates,
     import_file,
     issue_all,
+    list_accounts,
     list_requests,
     load_register,
+    load_register_corrections,
     open_registry,
     reconcile,
     reject,
@@ -37,8 +46,11 @@ from ..registry import (
     report,
     request_correction,
     revocation_list,
+    revoke_account,
+    run_worker,
+    set_facility_district,
 )
-from ._common import EXIT_INVALID, key_password, parse_time
+from ._common import EXIT_INVALID, configure_json_logs, key_password, parse_time
 from ._progress import Progress
 
 DB_OPTION = click.option("--db", "db", required=True, envvar="VAXCERT_DB", metavar="URL",
@@ -96,6 +108,12 @@ def init_cmd(db: str) -> None:
 @DB_OPTION
 @click.option("--register", "is_register", is_flag=True,
               help="FILE is the population register (CSV: citizen_id, family_name, given_name, dob).")
+@click.option("--register-corrections", "is_corrections", is_flag=True,
+              help="FILE is the population register's correction list (same columns): those citizens are "
+                   "checked again at once.")
+@click.option("--encoding", type=click.Choice(sorted(LEGACY_ENCODINGS)), default=None,
+              help="Read a facility export saved in a legacy encoding (e.g. cp1258, Vietnamese ANSI).")
+@click.option("--by", "by", default="cli", show_default=True, help="Who loads a correction list (audited).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
               help="Default: by file suffix (.csv, else JSON lines).")
 @click.option("--chunk", "chunk_size", type=click.IntRange(1, 100_000), default=2000, show_default=True)
@@ -104,23 +122,32 @@ def init_cmd(db: str) -> None:
 @AT_OPTION
 @QUIET_OPTION
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-def import_cmd(db: str, is_register: bool, fmt: str | None, chunk_size: int, errors_out: Path | None,
-               at: str | None, quiet: bool, file: Path) -> None:  # fmt: skip
+def import_cmd(db: str, is_register: bool, is_corrections: bool, encoding: str | None, by: str, fmt: str | None,
+               chunk_size: int, errors_out: Path | None, at: str | None, quiet: bool, file: Path) -> None:  # fmt: skip
     """Import FILE (a facility export, or with --register the population register), then reconcile.
 
-    Exit 1 when some rows were rejected (they are listed; the other rows are kept).
+    Exit 1 when some rows were rejected (they are listed; the other rows are kept); exit 2 for a
+    problem with the whole file (not UTF-8, wrong header or delimiter, empty), reported once.
     """
     now = parse_time(at)
+    if is_register and is_corrections:
+        raise click.UsageError("give --register or --register-corrections, not both")
     reg = _open(db)
     try:
-        if is_register:
+        if is_corrections:
+            fixed = load_register_corrections(reg, file, now=now, by=by, origin="cli")
+            errors = fixed.errors
+            click.echo(f"population register corrections: {fixed.summary()}")
+            rejected = fixed.rejected
+        elif is_register:
             loaded = load_register(reg, file, now=now)
             errors = loaded.errors or []
             click.echo(f"population register: {loaded.rows} rows, {loaded.loaded} loaded, {loaded.rejected} rejected")
             rejected = loaded.rejected
         else:
             bar = Progress(f"import {file.name}", unit="bytes", enabled=not quiet)
-            result = import_file(reg, file, now=now, fmt=fmt, chunk_size=chunk_size, progress=bar.report)
+            result = import_file(reg, file, now=now, fmt=fmt, chunk_size=chunk_size, progress=bar.report,
+                                 encoding=encoding)  # fmt: skip
             bar.close(f"import {file.name}: {result.summary()}")
             errors = result.errors
             click.echo(result.summary())
@@ -426,6 +453,155 @@ def report_cmd(db: str, by: str, fmt: str, at: str | None) -> None:
     finally:
         reg.close()
     click.echo(render(rows, fmt, by=by, generated_at=now), nl=False)  # type: ignore[arg-type]
+
+
+@registry.command("export")
+@DB_OPTION
+@click.option("--person", "person_id", default=None, help="Citizen ID, or NATIONALITY:PASSPORT.")
+@click.option("--facility", default=None, help="Every current certificate this facility's key signed.")
+@click.option("--since", default=None, help="With --facility: only those issued at or after this time (ISO 8601).")
+@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="png", show_default=True,
+              help="hc1 (the HC1 text), png (QR code) or pdf (the printable card: needs vaxcert[card]).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@AT_OPTION
+@QUIET_OPTION
+def export_cmd(db: str, person_id: str | None, facility: str | None, since: str | None, fmt: str, out: Path,
+               at: str | None, quiet: bool) -> None:  # fmt: skip
+    """Write current certificates as files to hand out (one per person, named by their document)."""
+    if (person_id is None) == (facility is None):
+        raise click.UsageError("give --person or --facility (one of them)")
+    if since is not None and facility is None:
+        raise click.UsageError("--since goes with --facility")
+    now = parse_time(at)
+    reg = _open(db)
+    try:
+        bar = Progress("export", unit="certificates", enabled=not quiet)
+        result = export_certificates(reg, out, person_key=person_key_from_id(person_id) if person_id else None,
+                                     facility=facility, since=parse_time(since) if since else None, fmt=fmt, now=now,
+                                     progress=bar.report)  # fmt: skip
+        bar.close(f"export: {result.summary()}")
+    finally:
+        reg.close()
+    click.echo(f"{result.summary()} to {out}")
+    if result.written == 0:
+        click.echo("no current certificate matches", err=True)
+        sys.exit(EXIT_INVALID)
+
+
+@registry.command("worker")
+@DB_OPTION
+@click.option("--keys", "keys_dir", default=None, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Facility key folders (as for 'issue'; password in VAXCERT_KEY_PASSWORD). Without keys the "
+                   "worker imports and reconciles only.")
+@click.option("--once", is_flag=True, help="Stop when there is nothing left to do (default: run until stopped).")
+@click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.05, 60),
+              help="Seconds to sleep when idle.")
+@click.option("--chunk", "chunk_size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--lease", "lease_seconds", type=click.FloatRange(1, 86_400), default=300, show_default=True)
+@click.option("--valid-days", type=click.IntRange(1, 3650), default=365, show_default=True)
+@click.option("--issuer-name", default=None, help="DCC 'is' text (default: the DSC's organisation).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True)
+def worker_cmd(db: str, keys_dir: Path | None, once: bool, poll: float, chunk_size: int, lease_seconds: float,
+               valid_days: int, issuer_name: str | None, log_level: str) -> None:  # fmt: skip
+    """Import queued submissions, reconcile and issue, until stopped (SIGTERM / Ctrl+C finish the current step).
+
+    Start any number, on any machine, against one PostgreSQL registry.
+    """
+    keyring = None
+    if keys_dir is not None:
+        keys = KeyDirectory(str(keys_dir.resolve()), issuer_name=issuer_name, validity_days=valid_days,
+                            password=key_password())  # fmt: skip
+        keys.check()
+        keyring = keys.load()
+    configure_json_logs(log_level)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    reg = _open(db)
+    try:
+        stats = run_worker(reg, keyring, clock=lambda: dt.datetime.now(dt.UTC), stop=stop, once=once, poll=poll,
+                           chunk_size=chunk_size, lease_seconds=lease_seconds)  # fmt: skip
+    finally:
+        reg.close()
+    click.echo(f"worker stopped: {stats.summary()}", err=True)
+
+
+@registry.group("accounts")
+def accounts() -> None:
+    """Service accounts (vaxcert serve): facility, district, province and ministry roles."""
+
+
+@accounts.command("add")
+@DB_OPTION
+@click.argument("name")
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
+@click.option("--area", default=None, help="Facility id (facility), district code, or province code (HN, HCM).")
+@click.option("--by", "by", required=True, help="Who creates the account (audited).")
+@AT_OPTION
+def accounts_add(db: str, name: str, role: str, area: str | None, by: str, at: str | None) -> None:
+    """Create an account and print its token (shown once: the registry keeps only a hash)."""
+    reg = _open(db)
+    try:
+        account, token = add_account(reg, name=name, role=role, area=area, created_by=by, now=parse_time(at),
+                                     origin="cli")  # fmt: skip
+    finally:
+        reg.close()
+    click.echo(f"account {account.name} ({account.role}{', ' + account.area if account.area else ''}) created; "
+               "its token (shown once):", err=True)  # fmt: skip
+    click.echo(token)
+
+
+@accounts.command("list")
+@DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def accounts_list(db: str, fmt: str) -> None:
+    """List accounts (never their tokens)."""
+    reg = _open(db)
+    try:
+        found = list_accounts(reg)
+    finally:
+        reg.close()
+    items = [{"name": a.name, "role": a.role, "area": a.area, "created_at": _iso(a.created_at),
+              "created_by": a.created_by, "revoked_at": _iso(a.revoked_at)} for a in found]  # fmt: skip
+    if fmt == "json":
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("no accounts")
+    for item in items:
+        state = f"revoked {item['revoked_at']}" if item["revoked_at"] else "active"
+        click.echo(f"{item['name']:<24} {item['role']:<9} {item['area'] or '-':<12} {state}")
+
+
+@accounts.command("revoke")
+@DB_OPTION
+@click.argument("name")
+@click.option("--by", "by", required=True, help="Who revokes it (audited).")
+@AT_OPTION
+def accounts_revoke(db: str, name: str, by: str, at: str | None) -> None:
+    """Revoke an account: its token stops working at once."""
+    reg = _open(db)
+    try:
+        revoke_account(reg, name, revoked_by=by, now=parse_time(at), origin="cli")
+    finally:
+        reg.close()
+    click.echo(f"account {name} revoked")
+
+
+@registry.command("district")
+@DB_OPTION
+@click.argument("facility")
+@click.argument("district", required=False)
+@AT_OPTION
+def district_cmd(db: str, facility: str, district: str | None, at: str | None) -> None:
+    """Place FACILITY in DISTRICT (what district accounts see); without DISTRICT, remove it from its district."""
+    reg = _open(db)
+    try:
+        set_facility_district(reg, facility, district, now=parse_time(at))
+    finally:
+        reg.close()
+    click.echo(f"{facility.upper()}: district {district.upper() if district else '(none)'}")
 
 
 __all__ = ["person_key_from_id", "registry"]

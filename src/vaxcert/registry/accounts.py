@@ -23,7 +23,6 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..errors import InputError
@@ -146,7 +145,7 @@ def set_facility_district(registry: Registry, facility: str, district: str | Non
     registry.set_facility_district(value, code, province=province_of(value), stamp=int(now.timestamp()))
 
 
-def area_facilities(registry: Registry, account: Account) -> Collection[str] | None:
+def area_facilities(registry: Registry, account: Account) -> list[str] | None:
     """The facilities an account's area holds (None: every facility, for the ministry)."""
     if account.role == "ministry":
         return None

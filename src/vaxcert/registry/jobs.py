@@ -93,8 +93,11 @@ def submit_job(
             raise Overloaded(min(max(math.ceil(excess / drain_rate), 1), 300), queued)
     job_id = uuid.uuid4().hex
     stamp = int(now.timestamp())
-    registry.add_job(job_id=job_id, account=account, facility=facility, fmt=fmt, records=records,
-                     body=zlib.compress(data, 1), stamp=stamp, origin=origin)  # fmt: skip
+    with registry.transaction():
+        registry.add_job(job_id=job_id, account=account, facility=facility, fmt=fmt, records=records,
+                         body=zlib.compress(data, 1), stamp=stamp, origin=origin)  # fmt: skip
+        registry.audit(at=stamp, actor=account, action="job.submit", subject=f"job:{job_id}", reason=None,
+                       detail={"records": records, "format": fmt, "facility": facility}, origin=origin)  # fmt: skip
     return JobRow(job_id, account, facility, fmt, records, "queued", 0, stamp, None, None, 0, 0, 0, 0, 0, None)
 
 

@@ -31,7 +31,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -79,9 +79,11 @@ class ReportRow:
 
 
 def report(
-    registry: Registry, *, now: dt.datetime, by: Literal["facility", "province"] = "facility"
-) -> list[ReportRow]:
-    """Rows sorted by key, then a ``TOTAL`` row."""
+    registry: Registry, *, now: dt.datetime, by: Literal["facility", "province"] = "facility",
+    facilities: Collection[str] | None = None,
+) -> list[ReportRow]:  # fmt: skip
+    """Rows sorted by key, then a ``TOTAL`` row; ``facilities`` limits the report to those (an area's)."""
+    wanted = None if facilities is None else set(facilities)
     stamp = int(now.timestamp())
     rows: dict[str, ReportRow] = {}
 
@@ -92,6 +94,8 @@ def report(
         return rows[key]
 
     for facility, counts in registry.facility_counts(now=stamp).items():
+        if wanted is not None and facility not in wanted:
+            continue
         r = row(facility)
         for name in COUNT_FIELDS:
             setattr(r, name, getattr(r, name) + getattr(counts, name))

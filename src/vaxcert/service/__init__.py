@@ -1,0 +1,39 @@
+"""``vaxcert serve``: the ministry's signing service over HTTP (the ``vaxcert[service]`` extra).
+
+FastAPI on Starlette, served by uvicorn.  FastAPI because the OpenAPI document at
+``/openapi.json`` is generated from the same typed models that validate every request and shape
+every answer, so it cannot drift from the code; it runs on Starlette, the stack the checkpoint
+page uses, so one extra serves both.  The service is a thin front end: it authenticates accounts,
+checks roles and areas, and calls the public workflows of :mod:`vaxcert.registry` (accounts, the
+job queue, citizens, corrections, reports).  Issuance runs in ``vaxcert registry worker``
+processes.  See docs/service.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .. import MissingExtraError
+
+try:
+    import uvicorn
+except ImportError as exc:  # pragma: no cover - the lean-install test runs without the extra
+    raise MissingExtraError("service", "the signing service") from exc
+
+from .app import ApiError, ServiceSettings, create_app
+from .logs import JsonFormatter, configure_logging
+
+__all__ = ["ApiError", "JsonFormatter", "ServiceSettings", "configure_logging", "create_app", "serve"]
+
+
+def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
+          on_ready: Callable[[], None] | None = None) -> None:  # fmt: skip
+    """Serve the API with uvicorn until interrupted (JSON logs, no access log: it would hold client addresses)."""
+    configure_logging(log_level)
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level,
+                            server_header=False, timeout_graceful_shutdown=10)  # fmt: skip
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        on_ready()
+    server.run()
