@@ -40,7 +40,7 @@ def serve_cmd(db: str, host: str, port: int, pool_size: int, acquire_timeout: fl
               drain_rate: float, citizen_per_client: str, citizen_per_id: str, trust_forwarded_for: bool,
               list_signer_key: Path | None, list_signer_cert: Path | None, log_level: str) -> None:  # fmt: skip
     """Serve the signing service's HTTP API (JSON logs on standard error; OpenAPI at /openapi.json)."""
-    from .. import service  # the [service] extra: MissingExtraError names it when it is not installed
+    from ..service import ServiceSettings, serve  # the [service] extra: MissingExtraError names it if missing
 
     registry = open_registry(db)  # refuse a registry that is not initialised before listening
     registry.close()
@@ -49,7 +49,7 @@ def serve_cmd(db: str, host: str, port: int, pool_size: int, acquire_timeout: fl
         raise click.UsageError("give --list-signer-key and --list-signer-cert together")
     if list_signer_key is not None and list_signer_cert is not None:
         signer = KeySigner.from_files(list_signer_key, list_signer_cert, key_password())
-    settings = service.ServiceSettings(
+    settings = ServiceSettings(
         registry=db, pool_size=pool_size, acquire_timeout=acquire_timeout, queue_limit=queue_limit,
         drain_rate=drain_rate, citizen_per_client=_limit(citizen_per_client, "--citizen-per-client"),
         citizen_per_id=_limit(citizen_per_id, "--citizen-per-id"), trust_forwarded_for=trust_forwarded_for,
@@ -59,7 +59,7 @@ def serve_cmd(db: str, host: str, port: int, pool_size: int, acquire_timeout: fl
     def ready() -> None:
         click.echo(f"vaxcert serve: http://{host}:{port}/  (OpenAPI: /openapi.json; Ctrl+C to stop)", err=True)
 
-    service.serve(settings, host=host, port=port, log_level=log_level, on_ready=ready)
+    serve(settings, host=host, port=port, log_level=log_level, on_ready=ready)
 
 
 def _limit(text: str, option: str) -> RateLimit:
