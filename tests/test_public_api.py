@@ -28,13 +28,13 @@ def test_signer_repr_redacts_key(pki: Pki) -> None:
 
 
 def test_core_does_not_import_cli_or_registry() -> None:
-    """Core modules never import the CLI or registry layers."""
+    """Core modules never import the CLI or registry layers (the front ends above them, cli/ and service/, may)."""
     import ast
     from pathlib import Path
 
     src = Path(vaxcert.__file__).parent
     core = [p for p in src.rglob("*.py")
-            if not ({"cli", "registry", "__main__.py"} & set(p.relative_to(src).parts))]
+            if not ({"cli", "service", "registry", "__main__.py"} & set(p.relative_to(src).parts))]
     for path in core:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
