@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import unicodedata
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -58,6 +59,17 @@ def dose_row(i: int, dose: int = 1, *, series: int = 2, facility: str = "VN-HN-0
         "facility": facility, "dose_number": str(dose), "series_total": str(series),
         "date": date or f"2021-{6 + dose:02d}-{1 + i % 27:02d}", "product": product,
     }  # fmt: skip
+
+
+def windows_1258(text: str) -> bytes:
+    """``text`` as Excel's Vietnamese ANSI export writes it (Windows-1258: tone marks as combining characters)."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", text):
+        if out and ch in "\u0302\u0306\u031b":  # circumflex, breve, horn: precomposed letters in Windows-1258
+            out[-1] = unicodedata.normalize("NFC", out[-1] + ch)
+        else:
+            out.append(ch)
+    return "".join(out).encode("cp1258")
 
 
 def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], header: Sequence[str] = HEADER) -> Path:
@@ -130,5 +142,5 @@ def rows(registry: Registry, sql: str, params: Sequence[Any] = ()) -> list[tuple
 
 __all__ = [
     "BACKENDS", "HEADER", "NOW", "PASSWORD", "citizen_id", "dose_row", "facility_signers", "fresh_registry",
-    "key_directory", "keyring", "register_rows", "rows", "scalar", "trust_of", "write_csv",
+    "key_directory", "keyring", "register_rows", "rows", "scalar", "trust_of", "windows_1258", "write_csv",
 ]  # fmt: skip

@@ -12,8 +12,8 @@ gets 429 with ``Retry-After`` rather than waiting in a growing line, and a bulk 
 would overfill the job queue gets 429 too (admission control in :func:`vaxcert.registry.submit_job`).
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": FastAPI reads the routes' annotations at run time, and the
+# routes are closures over create_app's dependencies.
 import contextlib
 import datetime as dt
 import logging
@@ -621,12 +621,20 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     reviewers = require("facility", "ministry")
 
+    def addressed_to(registry: Registry, account: Account, request_id: int) -> None:
+        """A facility sees only the requests addressed to it: any other is "not found" (nothing leaks)."""
+        if account.role == "ministry":
+            return
+        if not any(r.request_id == request_id for r in list_requests(registry, facilities=[account.area or ""])):
+            raise ApiError(404, "not_found", "no such correction request for this facility")
+
     @app.post("/v1/corrections/{request_id}/approve", response_model=ReviewOut, tags=["corrections"],
               responses={400: {"model": ErrorBody}})  # fmt: skip
     def approve_correction(request_id: int, body: ReviewIn, request: Request,
                            account: Annotated[Account, Depends(reviewers)], registry: Reg) -> ReviewOut:  # fmt: skip
         """Approve (the reviewing facility, or the ministry): revoke and reissue only if the signed content changes."""
         ministry = account.role == "ministry"
+        addressed_to(registry, account, request_id)
         result = approve(registry, request_id, reviewer=account.name, reason=body.reason, now=settings.clock(),
                          facility=None if ministry else account.area, ministry=ministry,
                          origin=origin_of(request))  # fmt: skip
@@ -638,6 +646,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                           account: Annotated[Account, Depends(reviewers)], registry: Reg) -> ReviewOut:  # fmt: skip
         """Reject with a reason (the reviewing facility, or the ministry)."""
         ministry = account.role == "ministry"
+        addressed_to(registry, account, request_id)
         reject(registry, request_id, reviewer=account.name, reason=body.reason, now=settings.clock(),
                facility=None if ministry else account.area, ministry=ministry, origin=origin_of(request))
         return ReviewOut(request_id=request_id, status="rejected")
