@@ -79,7 +79,8 @@ def _make(tmp_path: Path, pki: Any, **options: Any) -> Iterator[Service]:
     data = [dose_row(i, d, facility=FACILITIES[(i + d) % 2]) for i in range(3) for d in (1, 2)]
     later = [dose_row(i, 1, facility="VN-SG-002") for i in range(10, 13)]
     write_csv(tmp_path / "d.csv", data + later)
-    write_csv(tmp_path / "r.csv", register_rows(data + later), header=("citizen_id", "family_name", "given_name", "dob"))
+    write_csv(tmp_path / "r.csv", register_rows(data + later),
+              header=("citizen_id", "family_name", "given_name", "dob"))  # fmt: skip
     import_file(registry, tmp_path / "d.csv", now=NOW)
     load_register(registry, tmp_path / "r.csv", now=NOW)
     set_facility_district(registry, "VN-HN-001", "BA-DINH", now=NOW)
@@ -262,7 +263,7 @@ def test_citizen_rate_limits_per_id_and_per_client(tmp_path: Path, pki: Any) -> 
 
 
 def test_citizen_correction_routed_and_reviewed(svc: Service) -> None:
-    """A citizen's correction goes to the facility of the disputed dose; only that facility (or the ministry) reviews it."""
+    """A citizen's correction goes to the disputed dose's facility; only it (or the ministry) reviews it."""
     filed = svc.client.post("/v1/citizen/corrections", json={
         "id": PERSON0, "dob": "1990-04-12", "kind": "change_dose", "dose_number": 1,
         "proposed": {"date": "2021-07-02"}})  # fmt: skip
