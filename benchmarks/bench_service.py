@@ -258,7 +258,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100, help="records per submission (at most 10,000)")
     parser.add_argument("--facilities", type=int, default=40)
     parser.add_argument("--queue-limit", type=int, default=30_000, help="records waiting before 429")
-    parser.add_argument("--retries", type=int, default=30, help="retries of one submission after 429")
+    parser.add_argument("--max-inflight", type=int, default=16, help="requests one serve process works on at once")
+    parser.add_argument("--retries", type=int, default=200, help="retries of one submission after 429")
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for issuance to finish")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     opts = parser.parse_args()
@@ -279,8 +280,9 @@ def main() -> None:
         env = {**os.environ, "VAXCERT_KEY_PASSWORD": PASSWORD}
         ports = [free_port(), free_port()]
         for n, port in enumerate(ports):
-            procs.append(start(["serve", "--db", pg.dsn, "--port", str(port), "--pool", "8", "--queue-limit",
-                                str(opts.queue_limit), "--drain-rate", "3000", "--log-level", "warning"],
+            procs.append(start(["serve", "--db", pg.dsn, "--port", str(port), "--pool", "8", "--max-inflight",
+                                str(opts.max_inflight), "--queue-limit", str(opts.queue_limit), "--drain-rate", "3000",
+                                "--log-level", "warning"],
                                root / f"serve{n}.log", env))  # fmt: skip
         for n in range(2):
             procs.append(start(["registry", "worker", "--db", pg.dsn, "--keys", str(keys), "--poll", "0.2",
@@ -319,7 +321,8 @@ def main() -> None:
         good = results["latency_accepted"]
         print(f"submit latency, accepted: p50 {pct(good, .5) * 1000:.0f} ms, p99 {pct(good, .99) * 1000:.0f} ms")
         print(f"429 answers: {results['429']}; gave up after retries: {results['gave_up']}; other statuses: "
-              f"{sorted(set(results['other']))}; transport errors: {len(results['transport_errors'])}")
+              f"{sorted(set(results['other']))}; transport errors: {len(results['transport_errors'])} "
+              f"{sorted(set(results['transport_errors']))}")
         if issued_at is None:
             print(f"issuance did not finish within {opts.timeout:.0f} s")
         else:

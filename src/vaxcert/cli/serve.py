@@ -21,6 +21,8 @@ __all__ = ["serve_cmd"]
 @click.option("--pool", "pool_size", default=8, show_default=True, type=click.IntRange(1, 256),
               help="Registry connections of this process (requests beyond wait up to --acquire-timeout, then 429).")
 @click.option("--acquire-timeout", default=1.0, show_default=True, type=click.FloatRange(0.01, 60))
+@click.option("--max-inflight", default=64, show_default=True, type=click.IntRange(1, 10_000),
+              help="Requests this process works on at once; more get 429 + Retry-After at once.")
 @click.option("--queue-limit", default=200_000, show_default=True, type=click.IntRange(1),
               help="Records waiting in the job queue beyond which submissions get 429 + Retry-After.")
 @click.option("--drain-rate", default=2_000.0, show_default=True, type=click.FloatRange(1),
@@ -36,7 +38,8 @@ __all__ = ["serve_cmd"]
 @click.option("--list-signer-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
-def serve_cmd(db: str, host: str, port: int, pool_size: int, acquire_timeout: float, queue_limit: int,
+def serve_cmd(db: str, host: str, port: int, pool_size: int, acquire_timeout: float, max_inflight: int,
+              queue_limit: int,
               drain_rate: float, citizen_per_client: str, citizen_per_id: str, trust_forwarded_for: bool,
               list_signer_key: Path | None, list_signer_cert: Path | None, log_level: str) -> None:  # fmt: skip
     """Serve the signing service's HTTP API (JSON logs on standard error; OpenAPI at /openapi.json)."""
@@ -50,7 +53,8 @@ def serve_cmd(db: str, host: str, port: int, pool_size: int, acquire_timeout: fl
     if list_signer_key is not None and list_signer_cert is not None:
         signer = KeySigner.from_files(list_signer_key, list_signer_cert, key_password())
     settings = ServiceSettings(
-        registry=db, pool_size=pool_size, acquire_timeout=acquire_timeout, queue_limit=queue_limit,
+        registry=db, pool_size=pool_size, acquire_timeout=acquire_timeout, max_inflight=max_inflight,
+        queue_limit=queue_limit,
         drain_rate=drain_rate, citizen_per_client=_limit(citizen_per_client, "--citizen-per-client"),
         citizen_per_id=_limit(citizen_per_id, "--citizen-per-id"), trust_forwarded_for=trust_forwarded_for,
         list_signer=signer,

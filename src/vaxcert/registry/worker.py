@@ -3,8 +3,9 @@
 Start any number of them, on any machine, against one PostgreSQL registry (or one on a SQLite
 registry, on its machine).  Each round a worker
 
-1. imports the oldest queued job (:func:`~vaxcert.registry.jobs.process_next_job`: leased with
-   ``SKIP LOCKED``, imported in one transaction);
+1. imports the oldest queued jobs, up to ``import_limit`` records (each job with
+   :func:`~vaxcert.registry.jobs.process_next_job`: leased with ``SKIP LOCKED``, imported in one
+   transaction);
 2. reconciles the persons that changed (one reconciler at a time: an advisory lock);
 3. issues certificates for up to ``issue_limit`` waiting persons with the existing exactly-once
    batch issuance (:func:`~vaxcert.registry.batch.issue_pending`: leases, ``SKIP LOCKED``,
@@ -65,6 +66,7 @@ def run_worker(
     poll: float = 1.0,
     chunk_size: int = 1000,
     issue_limit: int = 20_000,
+    import_limit: int = 5_000,
     lease_seconds: float = 300.0,
     on_round: Callable[[WorkerStats], None] | None = None,
 ) -> WorkerStats:
@@ -76,9 +78,13 @@ def run_worker(
     last_cleanup = 0.0
     while not stop.is_set():
         did = False
-        job = process_next_job(registry, worker=name, now=clock())
-        if job is not None:
+        imported = 0
+        while imported < import_limit and not stop.is_set():
+            job = process_next_job(registry, worker=name, now=clock())
+            if job is None:
+                break
             did = True
+            imported += job.records
             if job.status == "done":
                 stats.jobs += 1
                 stats.records += job.records

@@ -6,10 +6,12 @@ Every answer is JSON (certificates as PNG or PDF where asked for); every error i
 account and are rate-limited per client and per ID number.  This module holds no workflow of its
 own: it authenticates, checks the role and area, and calls :mod:`vaxcert.registry`.
 
-Each process keeps a small pool of registry connections (one registry object per request: a
-registry serves one thread at a time); a request that cannot get one within ``acquire_timeout``
-gets 429 with ``Retry-After`` rather than waiting in a growing line, and a bulk submission that
-would overfill the job queue gets 429 too (admission control in :func:`vaxcert.registry.submit_job`).
+Admission control, so that overload gets a quick 429 with ``Retry-After`` rather than slower and
+slower answers: a process serves at most ``max_inflight`` requests at once (more are refused at
+once); it keeps a small pool of registry connections (one registry object per request: a registry
+serves one thread at a time) and a request that cannot get one within ``acquire_timeout`` is
+refused too; and a bulk submission that would overfill the job queue is refused
+(:func:`vaxcert.registry.submit_job`), which bounds the time from submission to certificate.
 """
 
 # No "from __future__ import annotations": FastAPI reads the routes' annotations at run time, and the
@@ -80,6 +82,7 @@ class ServiceSettings:
     registry: str | RegistrySpec
     pool_size: int = 8
     acquire_timeout: float = 1.0
+    max_inflight: int = 64
     queue_limit: int = 200_000
     drain_rate: float = 2_000.0
     max_records: int = MAX_RECORDS
@@ -405,10 +408,21 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         log.error("unexpected error", extra={"error": type(exc).__name__})
         return error(500, "server_error", "unexpected error; see the service log")
 
+    inflight = [0]
+    exempt = ("/health", "/ready", "/openapi.json", "/docs")
+
     @app.middleware("http")
     async def request_log(request: Request, call_next: Callable[[Request], Any]) -> Response:
         started = time.perf_counter()
-        response: Response = await call_next(request)
+        if inflight[0] >= settings.max_inflight and request.url.path not in exempt:
+            # admission control: past max_inflight requests in this process, answer at once instead of queueing
+            log.info("request", extra={"method": request.method, "route": "(refused: busy)", "status": 429})
+            return error(429, "busy", "the service is at capacity: retry shortly", {"Retry-After": "1"})
+        inflight[0] += 1
+        try:
+            response: Response = await call_next(request)
+        finally:
+            inflight[0] -= 1
         route = request.scope.get("route")
         account: Account | None = getattr(request.state, "account", None)
         log.info("request", extra={
