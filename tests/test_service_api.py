@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from cli_inprocess import run
 from registry_support import (
     NOW,
     dose_row,
@@ -330,3 +331,12 @@ def test_logs_hold_no_personal_data(svc: Service, caplog: pytest.LogCaptureFixtu
     assert any('"role": "province"' in line for line in lines)
     text = "\n".join(lines)
     assert PERSON0 not in text and "1990-04-12" not in text and "HC1:" not in text and "testclient" not in text
+
+
+def test_serve_command_checks_before_listening(tmp_path: Path) -> None:
+    """`vaxcert serve` refuses an uninitialised registry and malformed limits (exit 2) before it listens."""
+    empty = run("serve", "--db", f"sqlite:///{tmp_path}/none.db")
+    assert empty.returncode == 2 and "registry init" in empty.stderr
+    open_registry(f"sqlite:///{tmp_path}/ok.db", migrate=True).close()
+    bad = run("serve", "--db", f"sqlite:///{tmp_path}/ok.db", "--citizen-per-id", "ten")
+    assert bad.returncode == 2 and "--citizen-per-id" in bad.stderr
