@@ -32,7 +32,8 @@ def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int = 800
     configure_logging(log_level)
     app = create_app(settings)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level,
-                            server_header=False, timeout_graceful_shutdown=10)  # fmt: skip
+                            server_header=False, timeout_graceful_shutdown=10,
+                            timeout_keep_alive=30)  # fmt: skip
     server = uvicorn.Server(config)
     if on_ready is not None:
         on_ready()
