@@ -1,4 +1,15 @@
-"""The zlib stage (zlib-ng).  Decompression is required and bounded."""
+"""The zlib stage (zlib-ng).  Decompression is required and bounded.
+
+vaxcert writes the standard zlib stream every DCC verifier reads: RFC 1950 framing with a
+32 KiB window at maximum compression, so every certificate starts with the header ``78 DA``.
+The eHN reference verifiers, PathCheck's SDK, the DGCA apps and the Corona-Warn-App inflate
+only when the first byte is ``0x78`` (a 32 KiB window); a smaller window (``18 D3`` for a
+512-byte window) is valid zlib but those verifiers read it as uncompressed COSE and fail.
+
+Reading is liberal about the header (any valid zlib header: the content is protected by the
+signature, not by the framing) and strict about the end: bytes after the end of the zlib
+stream are refused, because nothing signs them and two verifiers could read them differently.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +18,23 @@ from zlib_ng import zlib_ng
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 
-__all__ = ["MAX_DECOMPRESSED", "compress", "decompress", "looks_compressed"]
+__all__ = ["HEADER", "MAX_DECOMPRESSED", "WINDOW_BITS", "compress", "decompress", "looks_compressed"]
 
 #: The largest COSE message accepted after decompression (QR codes hold < 3 KiB).
 MAX_DECOMPRESSED = 64 * 1024
+#: The window every verifier expects (32 KiB): the header's first byte is then 0x78.
+WINDOW_BITS = 15
+#: The first two bytes of what :func:`compress` writes at level 9.
+HEADER = b"\x78\xda"
 
 
 def compress(data: bytes, level: int = 9) -> bytes:
-    """Compress with zlib (RFC 1950 framing), maximum compression by default.
+    """Compress with zlib: RFC 1950 framing, 32 KiB window, maximum compression by default.
 
-    The window is the smallest power of two covering the input (at least 512 bytes): the
-    output is as small as with the default 32 KiB window, and the compressor sets up less
-    memory, which matters for ~400-byte certificates.
+    At level 9 the stream starts with ``78 DA``; other levels give ``78 01`` / ``78 5E`` /
+    ``78 9C``.  The window must stay at 32 KiB whatever the input size (see the module note).
     """
-    return zlib_ng.compress(data, level, max(9, min(15, len(data).bit_length())))
+    return zlib_ng.compress(data, level, WINDOW_BITS)
 
 
 def looks_compressed(data: bytes) -> bool:
@@ -43,4 +57,8 @@ def decompress(data: bytes, max_size: int = MAX_DECOMPRESSED) -> bytes:
         )
     if not d.eof:
         raise DecodeError(FailureCode.DECOMPRESSION_FAILED, Stage.COMPRESSION, "truncated zlib stream")
+    if d.unused_data:
+        raise DecodeError(
+            FailureCode.COMPRESSED_TRAILING_DATA, Stage.COMPRESSION, "bytes after the end of the zlib stream"
+        )
     return out

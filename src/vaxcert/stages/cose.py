@@ -6,6 +6,7 @@ given public key.  Which key to use (trust) is decided by the verifier, not here
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -25,6 +26,7 @@ __all__ = [
     "ALGORITHMS",
     "ALG_ES256",
     "ALG_PS256",
+    "UNDERSTOOD_HEADERS",
     "CoseSign1",
     "SignerLike",
     "decode",
@@ -38,7 +40,10 @@ ALG_ES256 = -7
 ALG_PS256 = -37
 ALGORITHMS = {ALG_ES256: "ES256", ALG_PS256: "PS256"}
 HDR_ALG = 1
+HDR_CRIT = 2
 HDR_KID = 4
+#: Header parameters this implementation processes: a ``crit`` list may name only these.
+UNDERSTOOD_HEADERS = frozenset({HDR_ALG, HDR_CRIT, HDR_KID})
 TAG_COSE_SIGN1 = 18
 TAG_CWT = 61
 KID_LENGTH = 8
@@ -119,16 +124,39 @@ def _fail(code: FailureCode, message: str) -> DecodeError:
     return DecodeError(code, Stage.COSE, message)
 
 
-def _untag(obj: Any) -> Any:
+def _untag(obj: Any) -> tuple[Any, int]:
+    """The tagged content and the size of the tag heads around it (d2: 1 byte, d8 3d d2: 3)."""
+    heads = 0
     if isinstance(obj, cbor2.CBORTag) and obj.tag == TAG_CWT:
         obj = obj.value
+        heads += 2
         if not (isinstance(obj, cbor2.CBORTag) and obj.tag == TAG_COSE_SIGN1):
             raise _fail(FailureCode.COSE_UNEXPECTED_TAG, "CWT tag 61 must wrap a COSE_Sign1 tag 18")
     if isinstance(obj, cbor2.CBORTag):
         if obj.tag != TAG_COSE_SIGN1:
             raise _fail(FailureCode.COSE_UNEXPECTED_TAG, "not a COSE_Sign1 tag")
         obj = obj.value
-    return obj
+        heads += 1
+    return obj, heads
+
+
+def _has_trailing_bytes(data: bytes, tag_heads: int, items: tuple[bytes, Any, bytes, bytes]) -> bool:
+    """True when ``data`` holds more than the one CBOR item decoded from it.
+
+    cbor2 ignores what follows the first item.  The usual message (shortest heads, an empty
+    unprotected map) is sized from its parts; anything else is decoded again to find its end.
+    """
+    prot, unprotected, payload, signature = items
+    if not unprotected:
+        smallest = tag_heads + 1 + sum(len(_bstr_head(len(b))) + len(b) for b in (prot, payload, signature)) + 1
+        if smallest == len(data):  # the encoding cannot be shorter than this, nor longer than data
+            return False
+    stream = io.BytesIO(data)
+    try:
+        cbor2.CBORDecoder(stream, max_depth=cbor.MAX_DEPTH).decode()
+    except Exception:  # already decoded once: cannot fail, but never raise from here
+        return True
+    return stream.tell() != len(data)
 
 
 # Every certificate of one DSC carries the same protected header bytes: decode each once.
@@ -150,9 +178,24 @@ def _protected_header(prot_bytes: bytes) -> Mapping[Any, Any]:
     return frozen
 
 
+def _check_crit(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any]) -> None:
+    """Refuse a ``crit`` header naming parameters this implementation does not process.
+
+    RFC 9052 section 3.1: crit is protected, a non-empty array of labels, and a recipient that
+    does not understand one of them must reject the message.
+    """
+    if HDR_CRIT in unprotected:
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "crit header outside the protected header")
+    crit = protected[HDR_CRIT]
+    if type(crit) not in _ARRAY or not crit or any(type(label) not in (int, str) for label in crit):
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "crit header is not a list of labels")
+    if any(label not in UNDERSTOOD_HEADERS or type(label) is not int for label in crit):
+        raise _fail(FailureCode.CRITICAL_HEADER_UNKNOWN, "critical header parameter not understood")
+
+
 def decode(data: bytes) -> CoseSign1:
     """Parse COSE_Sign1 (untagged, tag 18, or tag 61 wrapping 18) and its header parameters."""
-    obj = _untag(cbor.loads(data, Stage.COSE))
+    obj, tag_heads = _untag(cbor.loads(data, Stage.COSE))
     if type(obj) not in _ARRAY or len(obj) != 4:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "COSE_Sign1 must be an array of four items")
     prot_bytes, unprotected, payload, signature = obj
@@ -160,10 +203,17 @@ def decode(data: bytes) -> CoseSign1:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "bad protected or unprotected header")
     if type(payload) is not bytes or type(signature) is not bytes:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "payload and signature must be byte strings")
+    if _has_trailing_bytes(data, tag_heads, obj):
+        raise _fail(FailureCode.COSE_TRAILING_DATA, "bytes after the COSE_Sign1 item")
     protected = _protected_header(prot_bytes)
+    if HDR_CRIT in protected or HDR_CRIT in unprotected:
+        _check_crit(protected, unprotected)
 
-    alg = protected.get(HDR_ALG, unprotected.get(HDR_ALG))
+    alg = protected.get(HDR_ALG)
     if alg is None:
+        if HDR_ALG in unprotected:
+            # RFC 9052 section 3.1: alg must be protected, or an attacker could swap it.
+            raise _fail(FailureCode.ALGORITHM_UNPROTECTED, "algorithm only in the unprotected header")
         raise _fail(FailureCode.ALGORITHM_MISSING, "no algorithm header")
     if type(alg) is not int or alg not in ALGORITHMS:
         raise _fail(FailureCode.ALGORITHM_UNSUPPORTED, "algorithm is not ES256 or PS256")
