@@ -56,6 +56,7 @@ def load_verifier(
     cscas: Sequence[x509.Certificate] | None = None,
     revocation: Sequence[str | os.PathLike[str]] = (),
     now: dt.datetime,
+    strict: bool = False,
 ) -> LoadedVerifier:
     """A verifier for these trust sources, checked at ``now``.
 
@@ -63,7 +64,9 @@ def load_verifier(
       is given), signed trust lists and EU gateway JSON (both need ``cscas`` to be anchored);
     * ``bundle``: a signed offline bundle (needs ``cscas``); its revocation lists and value sets
       are used too;
-    * ``revocation``: signed revocation lists (need ``cscas``).
+    * ``revocation``: signed revocation lists (need ``cscas``);
+    * ``strict``: a strict verifier (the full schema, and rule Q2 for pictures; see
+      :class:`vaxcert.Verifier` and docs/interop.md).
 
     Codes outside the value sets (the bundle's, else the bundled snapshot) become warnings of the
     results.  Signature failures raise :class:`vaxcert.trust.signeddoc.DocumentError`; stale lists
@@ -99,7 +102,7 @@ def load_verifier(
     store: TrustStore = stores[0] if len(stores) == 1 else CombinedTrust(stores)
     checker: RevocationChecker | None = RevocationSet(lists) if lists else None
     known = valuesets if valuesets is not None else ValueSets.bundled()
-    return LoadedVerifier(Verifier(store, revocation=checker, valuesets=known), tuple(warnings))
+    return LoadedVerifier(Verifier(store, revocation=checker, valuesets=known, strict=strict), tuple(warnings))
 
 
 def _failure(code: FailureCode, stage: Stage, reason: str) -> VerificationResult:
@@ -119,7 +122,7 @@ def _codes(image: ImageSource, fallback: bool) -> list[DecodedCode] | Verificati
 def _verify_text(verifier: Verifier, text: str, now: dt.datetime, *, alphanumeric: bool = True) -> VerificationResult:
     if not text.startswith(PREFIX):
         return _failure(FailureCode.NOT_A_CERTIFICATE, Stage.PREFIX, "QR code is not a health certificate")
-    if not alphanumeric:
+    if verifier.strict and not alphanumeric:  # rule Q2: the segment mode is not signed (docs/interop.md)
         return _failure(FailureCode.QR_NOT_ALPHANUMERIC, Stage.IMAGE, "QR code not in alphanumeric mode")
     return verifier.verify(text, now=now)
 
@@ -129,8 +132,9 @@ def verify_image(
 ) -> VerificationResult:
     """Verify the first health certificate found in a picture (a path, image bytes, PIL image or array).
 
-    No code gives NO_QR_FOUND, only other codes NOT_A_CERTIFICATE, a certificate code not in
-    alphanumeric mode QR_NOT_ALPHANUMERIC (DCC rule Q2), an unreadable picture IMAGE_UNREADABLE.
+    No code gives NO_QR_FOUND, only other codes NOT_A_CERTIFICATE, an unreadable picture
+    IMAGE_UNREADABLE.  Byte-mode and mixed-segment codes are read like any other; a strict
+    verifier refuses them with QR_NOT_ALPHANUMERIC (DCC rule Q2).
     """
     moment = now if now is not None else dt.datetime.now(dt.UTC)
     codes = _codes(image, fallback)

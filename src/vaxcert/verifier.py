@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 
 from .codes import FailureCode, Stage
-from .dcc import schema
+from .dcc import lenient, schema
 from .dcc.payload import certificate_type
 from .dcc.valuesets import ValueSets, check_payload
 from .errors import DecodeError
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 #: A version-40 QR code holds at most 4,296 alphanumeric characters; allow some slack.
 MAX_INPUT_CHARS = 8192
+_WHITESPACE = " \t\r\n"
 
 
 class RevocationChecker(Protocol):
@@ -126,9 +127,11 @@ def _epoch(ts: float) -> dt.datetime | None:
 class _Run:
     """Mutable state of one verification, local to :meth:`Verifier.verify` (never shared)."""
 
-    __slots__ = ("claims", "compressed", "cose_bytes", "message", "signer", "text", "type")
+    __slots__ = ("claims", "compressed", "cose_bytes", "message", "payload", "signer", "text", "type", "warnings")
 
     def __init__(self) -> None:
+        self.payload: dict[str, Any] | None = None
+        self.warnings: list[str] = []
         self.text: str | None = None
         self.compressed: bytes | None = None
         self.cose_bytes: bytes | None = None
@@ -146,6 +149,15 @@ class Verifier:
     value sets are reported as ``warnings``: they do not make a certificate invalid (it is
     authentic and well-formed; newer issuers use newer codes), and a pass policy decides
     which products it accepts.
+
+    By default the verifier reads payloads as real issuers wrote them (see
+    :mod:`vaxcert.dcc.lenient`): null members, whitespace, integral floats and other ISO 8601
+    spellings are normalised, and the schema tolerates ``fnt`` / ``gnt`` outside ``[A-Z<]`` and
+    long issuer names; each is reported in ``warnings``, and ``payload`` is the normalised
+    payload (the signed one stays in ``trace.claims``).  ``strict=True`` validates the payload as
+    signed against the full schema instead, with its ``format`` declarations asserted (RFC 3339
+    dates and date-times).  Either way, what the
+    signature does not protect is refused (see docs/interop.md).
     """
 
     def __init__(
@@ -156,7 +168,9 @@ class Verifier:
         valuesets: ValueSets | None = None,
         clock_skew: int = 0,
         check_signer_validity: bool = True,
+        strict: bool = False,
     ) -> None:
+        self.strict = strict
         self.trust = trust
         self.revocation = revocation
         self.valuesets = valuesets
@@ -188,7 +202,9 @@ class Verifier:
         if len(data) > MAX_INPUT_CHARS:
             raise DecodeError(FailureCode.INPUT_TOO_LARGE, Stage.INPUT, f"input longer than {MAX_INPUT_CHARS}")
         if isinstance(data, str):
-            unwrapped = hc1.unwrap(data)
+            # A line break or spaces around the text (files, scanners that send Enter) are not
+            # part of the certificate: Base45 has a space, but never at either end.
+            unwrapped = hc1.unwrap(data.strip(_WHITESPACE))
             run.text, run.compressed, run.cose_bytes = unwrapped.base45, unwrapped.compressed, unwrapped.cose
             run.message = unwrapped.message
         else:
@@ -198,26 +214,51 @@ class Verifier:
         assert run.message is not None and run.signer is not None
         run.claims = cwt.decode(run.message.payload)
         self._check_times(run, now)
-        run.type = certificate_type(run.claims.payload)
+        content = run.claims.payload
+        # Null members and empty lists do not count as types, so the reading (which drops
+        # them) cannot change the type: it is read from the payload as signed.
+        run.type = kind = certificate_type(content)
+        if not self.strict and not (lenient.tidy_as_written(content, kind) if run.claims.tidy
+                                    else lenient.reads_as_written(content)):
+            reading = lenient.read_payload(content)
+            content = reading.payload
+            run.warnings.extend(reading.warnings)
+        run.payload = content
+        # iss / co naming another country than the signer's: reported, not refused (a country
+        # may sign for doses given abroad; the trust list, not iss, says who is trusted).
+        country = run.signer.country
+        if country:
+            if run.claims.issuer is not None and run.claims.issuer != country:
+                run.warnings.append("iss: issuing country differs from the signer certificate's country")
+            entry = content[kind][0]
+            if type(entry) is dict and entry.get("co", country) != country and type(entry["co"]) is str:
+                run.warnings.append(f"{kind}[0].co: country differs from the signer certificate's country")
         if run.type not in run.signer.types:
             raise DecodeError(
                 FailureCode.KEY_USAGE_MISMATCH, Stage.KEY_USAGE, f"signer may not sign type {run.type}"
             )
-        version = schema.resolve_version(run.claims.payload.get("ver"))
+        version = schema.resolve_version(content.get("ver"))
         if version is None:
             raise DecodeError(FailureCode.SCHEMA_VERSION_UNKNOWN, Stage.SCHEMA, "unsupported schema version")
-        errors = schema.validate(run.claims.payload, version, plain_json=True)
+        errors = schema.validate(content, version, plain_json=True)
+        if self.strict and not errors:
+            errors = schema.format_problems(content, version)
         if errors:
-            raise DecodeError(FailureCode.SCHEMA_INVALID, Stage.SCHEMA, errors[0])
+            tolerated = None if self.strict else schema.validate(content, version, plain_json=True, lenient=True)
+            if tolerated is None or tolerated:
+                raise DecodeError(FailureCode.SCHEMA_INVALID, Stage.SCHEMA, (tolerated or errors)[0])
+            run.warnings.extend(f"{error} (tolerated; the full schema refuses it)" for error in errors)
         if self.revocation is not None:
+            # Revocation lists identify certificates by what their issuer signed.
             code = self.revocation.check(run.message, run.claims.payload, now)
             if code is not None:
                 raise DecodeError(code, Stage.REVOCATION, "revoked" if code == FailureCode.REVOKED else str(code))
         result = self._result(run, True, FailureCode.OK, Stage.DONE, "valid", version)
         if self.valuesets is not None:
-            problems = check_payload(run.claims.payload, self.valuesets)
+            problems = check_payload(content, self.valuesets)
             if problems:
-                result = replace(result, warnings=tuple(f"{path}: {message}" for path, message in problems))
+                result = replace(result, warnings=(*result.warnings,
+                                                   *(f"{path}: {message}" for path, message in problems)))
         return result
 
     def _check_signature(self, run: _Run, now: dt.datetime) -> None:
@@ -278,8 +319,9 @@ class Verifier:
             expires_at=_epoch(claims.expires_at) if claims else None,
             cert_type=run.type,
             schema_version=version,
-            payload=claims.payload if claims and authentic else None,
+            payload=(run.payload if run.payload is not None else claims.payload) if claims and authentic else None,
             signer=run.signer,
+            warnings=tuple(run.warnings) if run.warnings else (),
             trace=Trace(run.text, run.compressed, run.cose_bytes, message, claims),
         )
 

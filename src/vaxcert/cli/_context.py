@@ -56,19 +56,27 @@ def load_verifier(
     csca: Sequence[Path],
     revocation: Sequence[Path],
     now: dt.datetime,
+    *,
+    strict: bool = False,
 ) -> Verifier:
     """A Verifier for the options of ``verify`` / ``scan`` / ``card`` (see :func:`vaxcert.load_verifier`).
 
-    Rejected signer certificates are reported on standard error (by kid and reason only).
+    Rejected signer certificates are reported on standard error (by kid and reason only).  ``strict``
+    makes a strict verifier (the full schema, rule Q2 for pictures; see :class:`vaxcert.Verifier`).
     """
-    loaded = build_verifier(trust=trust_paths, bundle=bundle, cscas=load_csca(csca), revocation=revocation, now=now)
+    loaded = build_verifier(trust=trust_paths, bundle=bundle, cscas=load_csca(csca), revocation=revocation, now=now,
+                            strict=strict)
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
     return loaded.verifier
 
 
 def verification_options(func: F) -> F:
-    """Add --trust / --bundle / --csca / --revocation (see :func:`load_verifier`)."""
+    """Add --trust / --bundle / --csca / --revocation / --strict (see :func:`load_verifier`)."""
+    func = click.option("--strict", "strict", is_flag=True,
+                        help="Refuse what real issuers get wrong but the signature protects: QR codes not "
+                             "in alphanumeric mode (rule Q2) and payloads outside the full schema "
+                             "(default: accept them with a warning; see docs/interop.md).")(func)
     func = click.option("--revocation", "revocation", multiple=True,
                         type=click.Path(dir_okay=False, exists=True, path_type=Path),
                         help="Signed revocation list (repeatable); needs --csca.")(func)

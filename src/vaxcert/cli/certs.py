@@ -72,13 +72,13 @@ def _fmt(moment: dt.datetime | None) -> str:
               help="Read the QR code from an image instead of an HC1 argument.")
 @click.argument("hc1", required=False)
 def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
-               revocation: tuple[Path, ...], at: str | None, fmt: str, show_payload: bool,
+               revocation: tuple[Path, ...], strict: bool, at: str | None, fmt: str, show_payload: bool,
                image: Path | None, hc1: str | None) -> None:
     """Verify HC1 (or '-' for stdin, or --image FILE).  Exit 0 valid, 1 invalid, 2 usage error."""
     now = parse_time(at)
     if image is None and hc1 is None:
         raise click.UsageError("give an HC1 string, '-' for stdin, or --image FILE")
-    verifier = load_verifier(trust_paths, bundle, csca, revocation, now)
+    verifier = load_verifier(trust_paths, bundle, csca, revocation, now, strict=strict)
     if image is not None:
         result = verify_image(image, verifier, now=now)
     else:

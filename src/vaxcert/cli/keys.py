@@ -32,6 +32,12 @@ from ._common import key_password, parse_time, read_file_arg
 from ._context import hsm_token
 
 ALGORITHMS = click.Choice(["ec", "rsa2048", "rsa3072"])
+#: PS256 in the DCC specification is RSA-2048; a larger document signer key is valid RSA-PSS, but
+#: verifiers built for the specification may refuse it (docs/interop.md). A CSCA signs only
+#: certificates and trust lists, which DCC verifiers do not check with a fixed size: no warning.
+RSA3072_WARNING = ("warning: a PS256 document signer with an RSA-3072 key is outside the DCC specification "
+                   "(PS256 with RSA-2048); some verifiers refuse its certificates. Use ec (ES256, recommended) "
+                   "or rsa2048 for certificates every EU verifier reads.")
 
 
 def _prepare_out(out: Path, names: list[str], force: bool) -> None:
@@ -78,7 +84,9 @@ def init_ministry(country: str, name: str | None, out: Path, algorithm: str, val
 @click.option("--name", required=True, help="Facility name.")
 @click.option("--types", default="v,t,r", show_default=True, help="Certificate types this DSC may sign.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--algorithm", type=ALGORITHMS, default="ec", show_default=True)
+@click.option("--algorithm", type=ALGORITHMS, default="ec", show_default=True,
+              help="ec = ES256 (P-256); rsa2048 = PS256 as the DCC specification has it; rsa3072 works with "
+                   "vaxcert but some verifiers refuse it (a warning is printed).")
 @click.option("--valid-days", type=click.IntRange(1, 36500), default=None,
               help="Validity in days [default: 730, or --signing-days plus --max-cert-days].")
 @click.option("--signing-days", type=click.IntRange(1, 36500), default=None,
@@ -104,6 +112,8 @@ def issue_dsc(ministry: Path, facility_id: str | None, name: str, types: str, ou
     """
     if not ministry_signer and not facility_id:
         raise click.UsageError("give --facility-id, or --ministry-signer for a ministry DSC")
+    if algorithm == "rsa3072":
+        click.echo(RSA3072_WARNING, err=True)
     now = parse_time(at)
     type_list = [t.strip() for t in types.split(",") if t.strip()]
     _issue_dsc(ministry, out, facility_id=None if ministry_signer else facility_id, name=name, types=type_list,

@@ -114,8 +114,8 @@ def _show_progress(flag: bool | None) -> bool:
 @click.option("--progress/--no-progress", "progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
 def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
-             revocation: tuple[Path, ...], at: str | None, fmt: str, lang: str, policy_path: Path | None,
-             progress: bool | None) -> None:
+             revocation: tuple[Path, ...], strict: bool, at: str | None, fmt: str, lang: str,
+             policy_path: Path | None, progress: bool | None) -> None:
     """Checkpoint mode: the pass of every QR code in PATHS (images, directories, or '-' for HC1 lines).
 
     Exit 0 when every code grants a pass (GREEN/YELLOW), 1 when any is RED, 2 on usage errors.
@@ -123,7 +123,7 @@ def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path
     if paths.count("-") > 1:
         raise click.UsageError("'-' (standard input) may be given once")
     now = parse_time(at)
-    verifier = load_verifier(trust_paths, bundle, csca, revocation, now)
+    verifier = load_verifier(trust_paths, bundle, csca, revocation, now, strict=strict)
     policy = Policy.from_file(policy_path) if policy_path is not None else DEFAULT_POLICY
     scanner = _Scanner(verifier, policy, now)
     sources = _expand(paths)

@@ -288,18 +288,28 @@ def payload_from_record(
 
 
 def certificate_type(payload: Mapping[str, Any]) -> str:
-    """The one certificate type (v, t or r) of a payload, or raise DecodeError (for verification)."""
-    present = [k for k in ("v", "t", "r") if k in payload]
+    """The one certificate type (v, t or r) of a payload, or raise DecodeError (for verification).
+
+    Members that are null or empty lists hold no entry and do not count as a type (real
+    issuers write ``"t": null`` beside ``v``); two types with entries, or two entries, do.
+    """
+    present = [k for k in _CERT_TYPES if k in payload]
+    if len(present) != 1 or not payload[present[0]]:
+        present = [k for k in present if (entries := payload[k]) is not None and entries != _NO_ENTRIES]
     if not present:
         raise DecodeError(FailureCode.PAYLOAD_MISSING, Stage.PAYLOAD, "no v, t or r entry")
     if len(present) > 1:
         raise DecodeError(FailureCode.PAYLOAD_MULTIPLE_TYPES, Stage.PAYLOAD, "more than one of v, t, r")
     entries = payload[present[0]]
-    if not isinstance(entries, list) or not entries:
+    if not isinstance(entries, list):
         raise DecodeError(FailureCode.PAYLOAD_MISSING, Stage.PAYLOAD, f"{present[0]} holds no entry")
     if len(entries) != 1:
         raise DecodeError(FailureCode.PAYLOAD_MULTIPLE_ENTRIES, Stage.PAYLOAD, f"{present[0]} holds several entries")
     return present[0]
+
+
+_CERT_TYPES = ("v", "t", "r")
+_NO_ENTRIES: list[Any] = []
 
 
 # --------------------------------------------------------------------------- normalising

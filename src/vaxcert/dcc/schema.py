@@ -30,6 +30,7 @@ contain the offending value (payloads carry names and birth dates).
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import json
 import re
@@ -43,7 +44,7 @@ import jsonschema_rs
 
 from ..errors import ConfigurationError
 
-__all__ = ["UNSUPPORTED_VERSION", "resolve_version", "validate", "versions"]
+__all__ = ["UNSUPPORTED_VERSION", "format_problems", "resolve_version", "validate", "versions"]
 
 _SCHEMA_GLOB = "dcc-*.schema.json"
 _SCHEMA_NAME = re.compile(r"dcc-([0-9]+\.[0-9]+\.[0-9]+)\.schema\.json")
@@ -186,13 +187,53 @@ def _resolve_str(ver: str) -> str | None:
 # Compiling
 
 
+#: What the lenient schema leaves out, per member name: the constraints real issuers break while
+#: the signature still protects the content (see :mod:`vaxcert.dcc.lenient`).  ``fnt`` / ``gnt``
+#: outside ICAO 9303's ``[A-Z<]`` (lower case, spaces, diacritics), and issuer names longer
+#: than 80 characters (the Austrian ministry's is 81).
+_LENIENT_DROPS: dict[str, frozenset[str]] = {
+    "fnt": frozenset({"pattern"}),
+    "gnt": frozenset({"pattern"}),
+    "is": frozenset({"maxLength"}),
+}
+
+
+def _relaxed(node: Any, root: Mapping[str, Any]) -> Any:
+    """A copy of a schema node with the :data:`_LENIENT_DROPS` constraints removed."""
+    if isinstance(node, list):
+        return [_relaxed(item, root) for item in node]
+    if not isinstance(node, Mapping):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, Mapping):
+            out[key] = {name: _relaxed_member(name, sub, root) for name, sub in value.items()}
+        else:
+            out[key] = _relaxed(value, root)
+    return out
+
+
+def _relaxed_member(name: str, node: Any, root: Mapping[str, Any]) -> Any:
+    """A property's schema, relaxed; a relaxed member's ``$ref`` is inlined so siblings keep theirs."""
+    drops = _LENIENT_DROPS.get(name)
+    if drops is None or not isinstance(node, Mapping):
+        return _relaxed(node, root)
+    merged = dict(node)
+    while "$ref" in merged:
+        target = _resolve_ref(merged.pop("$ref"), root)
+        merged = {**target, **merged}
+    return {key: _relaxed(value, root) for key, value in merged.items() if key not in drops}
+
+
 @functools.cache
-def _compiled(version: str) -> _Compiled:
-    """Load, check and compile the bundled schema of ``version`` (once per process)."""
+def _compiled(version: str, lenient: bool = False) -> _Compiled:
+    """Load, check and compile the bundled schema of ``version`` (once per process and mode)."""
     path = _schema_files().get(version)
     if path is None:
         raise ConfigurationError(f"unknown DCC schema version {version!r}; bundled: {', '.join(versions())}")
     schema = json.loads(path.read_text(encoding="utf-8"))
+    if lenient:
+        schema = _relaxed(schema, schema)
     shape = _shape_of(schema, schema, ())
     validator = jsonschema_rs.validator_for(schema, validate_formats=False)
     return _Compiled(schema=schema, validator=validator, shape=shape)
@@ -458,7 +499,74 @@ def _message(error: jsonschema_rs.ValidationError, schema: Mapping[str, Any]) ->
 # Public entry point
 
 
-def validate(payload: object, version: str | None = None, *, plain_json: bool = False) -> list[str]:
+# ``format`` declarations of the official schemas (bundled schemas leave them out, see above):
+# (type member or None for the payload itself, member name, format, versions declaring it).
+_FORMATS: tuple[tuple[str | None, str, str, tuple[str, ...]], ...] = (
+    (None, "dob", "date", ("1.0.",)),
+    ("v", "dt", "date", ("1.",)),
+    ("t", "sc", "date-time", ("1.",)),
+    ("t", "dr", "date-time", ("1.0.", "1.1.")),
+    ("r", "fr", "date", ("1.",)),
+    ("r", "df", "date", ("1.",)),
+    ("r", "du", "date", ("1.",)),
+)
+_RFC3339_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_RFC3339_DATETIME = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
+)
+
+
+def _is_date(text: str) -> bool:
+    match = _RFC3339_DATE.fullmatch(text)
+    if match is None:
+        return False
+    try:
+        _dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_datetime(text: str) -> bool:
+    match = _RFC3339_DATETIME.fullmatch(text)
+    if match is None or not _is_date(match.group(1)):
+        return False
+    hour, minute, second = int(match.group(2)), int(match.group(3)), int(match.group(4))
+    if hour > 23 or minute > 59 or second > 60:
+        return False
+    return match.group(5) is None or (int(match.group(6)) <= 23 and int(match.group(7)) <= 59)
+
+
+def format_problems(payload: object, version: str) -> list[str]:
+    """The ``format`` assertions of the official schema of ``version`` that ``payload`` breaks.
+
+    In Draft 2020-12 ``format`` is an annotation, so :func:`validate` does not assert it; strict
+    verification does (RFC 3339 ``full-date`` and ``date-time``).  Messages name the path only.
+    """
+    if not isinstance(payload, dict):
+        return []
+    problems: list[str] = []
+    for kind, name, fmt, declared in _FORMATS:
+        if not version.startswith(declared):
+            continue
+        check = _is_date if fmt == "date" else _is_datetime
+        if kind is None:
+            value = payload.get(name)
+            if isinstance(value, str) and not check(value):
+                problems.append(f"{name}: is not a valid RFC 3339 {'full-date' if fmt == 'date' else fmt}")
+            continue
+        entries = payload.get(kind)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            value = entry.get(name) if isinstance(entry, dict) else None
+            if isinstance(value, str) and not check(value):
+                problems.append(f"{kind}[{index}].{name}: is not a valid RFC 3339 "
+                                f"{'full-date' if fmt == 'date' else fmt}")
+    return problems
+
+
+def validate(
+    payload: object, version: str | None = None, *, plain_json: bool = False, lenient: bool = False
+) -> list[str]:
     """Validate a DCC payload; return the problems found (an empty list means valid).
 
     ``version`` picks a bundled schema explicitly (unknown versions raise
@@ -471,6 +579,10 @@ def validate(payload: object, version: str | None = None, *, plain_json: bool = 
     ``plain_json=True`` is the caller's promise that ``payload`` holds only dict, list, str,
     int, bool, None and finite floats (as :func:`vaxcert.stages.cwt.decode` guarantees); it
     skips the walk that checks this, the verdict staying the same.
+
+    ``lenient=True`` validates against the schema minus the constraints real issuers break
+    where the signature still protects the content (``fnt`` / ``gnt`` patterns, the length of
+    ``is``); the default verifier uses it, with the full schema's findings as warnings.
     """
     if version is None:
         if not isinstance(payload, dict):
@@ -480,7 +592,7 @@ def validate(payload: object, version: str | None = None, *, plain_json: bool = 
         version = resolve_version(payload["ver"])
         if version is None:
             return [UNSUPPORTED_VERSION]
-    compiled = _compiled(version)
+    compiled = _compiled(version, lenient)
     if _is_valid(compiled, payload, plain_json):
         return []
     sample = _coerce(payload, compiled.shape, _EXPLAINED_ITEMS)

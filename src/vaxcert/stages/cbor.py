@@ -17,7 +17,7 @@ import cbor2
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 
-__all__ = ["MAX_DEPTH", "dumps", "loads", "to_json_compatible"]
+__all__ = ["MAX_DEPTH", "dumps", "loads", "to_json_checked", "to_json_compatible"]
 
 #: DCC structures nest about six levels deep; anything much deeper is hostile.
 MAX_DEPTH = 16
@@ -60,6 +60,69 @@ def _is_plain(obj: object) -> bool:
     if kind is float:
         return math.isfinite(obj)  # type: ignore[arg-type]
     return kind in _SCALARS
+
+
+_NOT_PLAIN, _PLAIN, _TIDY = 0, 1, 2
+
+
+def _plain_state(obj: object) -> int:
+    """:func:`_is_plain` and, in the same pass, whether the JSON is *tidy*.
+
+    Tidy: no member whose value is null, no text starting or ending with whitespace, no
+    floating-point number.  (Issuers write ``"t": null``, ``" VN"`` and ``2.0``; the verifier's
+    lenient reading normalises them, and learns here, for free, when there is nothing to do.)
+    Returns 0 (not plain JSON), 1 (plain) or 2 (plain and tidy).
+    """
+    kind = type(obj)
+    state = _TIDY
+    if kind is dict:
+        for key, value in obj.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                return _NOT_PLAIN
+            vkind = type(value)
+            if vkind is str:
+                if value.strip() is not value:  # CPython: the same object when nothing is stripped
+                    state = _PLAIN
+            elif vkind is int or vkind is bool:
+                continue
+            elif value is None:
+                state = _PLAIN
+            else:
+                sub = _plain_state(value)
+                if sub < state:
+                    if sub == _NOT_PLAIN:
+                        return _NOT_PLAIN
+                    state = sub
+        return state
+    if kind is list:
+        for value in obj:  # type: ignore[attr-defined]
+            vkind = type(value)
+            if vkind is str:
+                if value.strip() is not value:
+                    state = _PLAIN
+            elif vkind is int or vkind is bool or value is None:
+                continue
+            else:
+                sub = _plain_state(value)
+                if sub < state:
+                    if sub == _NOT_PLAIN:
+                        return _NOT_PLAIN
+                    state = sub
+        return state
+    if kind is float:
+        return _PLAIN if math.isfinite(obj) else _NOT_PLAIN  # type: ignore[arg-type]
+    if kind is str:
+        return _TIDY if obj.strip() is obj else _PLAIN  # type: ignore[attr-defined]
+    return _TIDY if kind in _SCALARS else _NOT_PLAIN
+
+
+def to_json_checked(obj: object, path: str = "$") -> tuple[Any, bool]:
+    """:func:`to_json_compatible`, and whether the result is tidy (see :func:`_plain_state`)."""
+    state = _plain_state(obj)
+    if state != _NOT_PLAIN:
+        return obj, state == _TIDY
+    converted = _convert(obj, path)
+    return converted, _plain_state(converted) == _TIDY
 
 
 def to_json_compatible(obj: object, path: str = "$") -> Any:

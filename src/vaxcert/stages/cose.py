@@ -102,6 +102,15 @@ def _bstr_head(length: int) -> bytes:
     return b"\x5a" + length.to_bytes(4, "big")
 
 
+def _head_size(length: int) -> int:
+    """The size of the shortest CBOR head for a length (1, 2, 3, 5 or 9 bytes)."""
+    if length < 24:
+        return 1
+    if length < 0x100:
+        return 2
+    return 3 if length < 0x10000 else 5 if length < 0x100000000 else 9
+
+
 def sig_structure(protected_bytes: bytes, payload: bytes) -> bytes:
     """Sig_structure = ["Signature1", protected, external_aad = h'', payload], as CBOR.
 
@@ -144,12 +153,15 @@ def _has_trailing_bytes(data: bytes, tag_heads: int, items: tuple[bytes, Any, by
     """True when ``data`` holds more than the one CBOR item decoded from it.
 
     cbor2 ignores what follows the first item.  The usual message (shortest heads, an empty
-    unprotected map) is sized from its parts; anything else is decoded again to find its end.
+    unprotected map) is sized from its parts: it cannot be shorter than that, nor longer than
+    ``data``.  Anything else is decoded again to find where the item ends.
     """
     prot, unprotected, payload, signature = items
     if not unprotected:
-        smallest = tag_heads + 1 + sum(len(_bstr_head(len(b))) + len(b) for b in (prot, payload, signature)) + 1
-        if smallest == len(data):  # the encoding cannot be shorter than this, nor longer than data
+        lp, lpay, lsig = len(prot), len(payload), len(signature)
+        # tag heads, the array head, three byte strings with the shortest heads, and a0
+        smallest = tag_heads + 2 + lp + lpay + lsig + _head_size(lp) + _head_size(lpay) + _head_size(lsig)
+        if smallest == len(data):
             return False
     stream = io.BytesIO(data)
     try:
@@ -203,8 +215,18 @@ def decode(data: bytes) -> CoseSign1:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "bad protected or unprotected header")
     if type(payload) is not bytes or type(signature) is not bytes:
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "payload and signature must be byte strings")
-    if _has_trailing_bytes(data, tag_heads, obj):
-        raise _fail(FailureCode.COSE_TRAILING_DATA, "bytes after the COSE_Sign1 item")
+    # cbor2 ignores what follows the first item.  The usual message (shortest heads, an empty
+    # unprotected map) cannot be shorter than the sum of its parts nor longer than ``data``, so
+    # when the two sizes agree nothing follows; anything else is decoded again (below).
+    lp, lpay, lsig = len(prot_bytes), len(payload), len(signature)
+    if unprotected or len(data) != (
+        tag_heads + 2 + lp + lpay + lsig
+        + (1 if lp < 24 else 2 if lp < 0x100 else 3)
+        + (1 if lpay < 24 else 2 if lpay < 0x100 else 3)
+        + (1 if lsig < 24 else 2 if lsig < 0x100 else 3)
+    ):
+        if _has_trailing_bytes(data, tag_heads, obj):
+            raise _fail(FailureCode.COSE_TRAILING_DATA, "bytes after the COSE_Sign1 item")
     protected = _protected_header(prot_bytes)
     if HDR_CRIT in protected or HDR_CRIT in unprotected:
         _check_crit(protected, unprotected)
@@ -229,14 +251,33 @@ def decode(data: bytes) -> CoseSign1:
     return CoseSign1(prot_bytes, protected, unprotected, payload, signature, alg, kid, kid_in_protected)
 
 
+# The kind of each public key seen, by identity: ``isinstance`` against cryptography's abstract
+# key classes costs about a microsecond on every verification, and a trust store holds few keys.
+# A key object is kept alive by the entry, so its identity cannot be reused by another object.
+_KEY_KINDS: dict[int, tuple[object, str]] = {}
+_KEY_KINDS_MAX = 4096
+
+
+def _key_kind(public_key: object) -> str:
+    """"P-256", "RSA" or "other" (another curve, another algorithm, not a key)."""
+    entry = _KEY_KINDS.get(id(public_key))
+    if entry is not None and entry[0] is public_key:
+        return entry[1]
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        kind = "P-256" if isinstance(public_key.curve, ec.SECP256R1) else "other"
+    else:
+        kind = "RSA" if isinstance(public_key, rsa.RSAPublicKey) else "other"
+    if len(_KEY_KINDS) < _KEY_KINDS_MAX:
+        _KEY_KINDS[id(public_key)] = (public_key, kind)
+    return kind
+
+
 def verify_signature(message: CoseSign1, public_key: object) -> None:
     """Check the signature with ``public_key``; raise DecodeError at Stage.SIGNATURE on failure."""
     data = message.to_be_signed()
     try:
         if message.algorithm == ALG_ES256:
-            if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
-                public_key.curve, ec.SECP256R1
-            ):
+            if _key_kind(public_key) != "P-256":
                 raise DecodeError(FailureCode.ALGORITHM_KEY_MISMATCH, Stage.SIGNATURE, "ES256 needs a P-256 key")
             sig = message.signature
             if len(sig) != 64:
@@ -244,10 +285,10 @@ def verify_signature(message: CoseSign1, public_key: object) -> None:
                     FailureCode.SIGNATURE_MALFORMED, Stage.SIGNATURE, "ES256 signature must be 64 bytes (r‖s)"
                 )
             der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
-            public_key.verify(der, data, _ECDSA_SHA256)
+            public_key.verify(der, data, _ECDSA_SHA256)  # type: ignore[attr-defined]
         else:
-            if not isinstance(public_key, rsa.RSAPublicKey):
+            if _key_kind(public_key) != "RSA":
                 raise DecodeError(FailureCode.ALGORITHM_KEY_MISMATCH, Stage.SIGNATURE, "PS256 needs an RSA key")
-            public_key.verify(message.signature, data, _PSS_ANY_SALT, _SHA256)
+            public_key.verify(message.signature, data, _PSS_ANY_SALT, _SHA256)  # type: ignore[attr-defined]
     except InvalidSignature:
         raise DecodeError(FailureCode.SIGNATURE_INVALID, Stage.SIGNATURE, "signature does not verify") from None

@@ -22,12 +22,17 @@ HCERT_EU_DCC = 1
 
 @dataclass(frozen=True, slots=True)
 class Claims:
-    """Decoded CWT claims.  ``payload`` is the DCC JSON object (plain JSON types)."""
+    """Decoded CWT claims.  ``payload`` is the DCC JSON object (plain JSON types).
+
+    ``tidy`` is True when the payload holds no null member, no text with surrounding whitespace
+    and no floating-point number (see :func:`vaxcert.stages.cbor.to_json_checked`).
+    """
 
     issuer: str | None
     issued_at: int | float
     expires_at: int | float
     payload: dict[str, Any]
+    tidy: bool = False
 
     def __repr__(self) -> str:
         return (f"Claims(issuer={self.issuer!r}, issued_at={self.issued_at}, "
@@ -70,4 +75,5 @@ def decode(data: bytes) -> Claims:
     payload = hcert[HCERT_EU_DCC]
     if type(payload) is not dict:
         raise DecodeError(FailureCode.CWT_INVALID, Stage.CWT, "hcert payload is not a map")
-    return Claims(issuer, iat, exp, cbor.to_json_compatible(payload))
+    plain, tidy = cbor.to_json_checked(payload)
+    return Claims(issuer, iat, exp, plain, tidy)

@@ -287,14 +287,31 @@ def _unreadable(name: str) -> Outcome:
     return False, f"{name} unreadable"
 
 
+_INSTANT: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})"
+)
+
+
+def _same_instant(a: str, b: str) -> bool:
+    """True when two date-time texts with UTC offsets name the same instant (``Z`` vs ``+00:00``,
+    ``+02:00`` vs ``Z``, fractional seconds): the data is the instant, not its spelling."""
+    if not (_INSTANT.fullmatch(a) and _INSTANT.fullmatch(b)):
+        return False
+    try:
+        return dt.datetime.fromisoformat(a.replace("z", "Z")) == dt.datetime.fromisoformat(b.replace("z", "Z"))
+    except ValueError:
+        return False
+
+
 def _json_equal(a: object, b: object) -> bool:
-    """Equality as JSON data: maps unordered, numbers by value, booleans only equal booleans."""
+    """Equality as JSON data: maps unordered, numbers by value, booleans only equal booleans, and
+    date-times with offsets by the instant they name."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, int | float) or isinstance(b, int | float):
         return isinstance(a, int | float) and isinstance(b, int | float) and a == b
     if isinstance(a, str) or isinstance(b, str):
-        return isinstance(a, str) and isinstance(b, str) and a == b
+        return isinstance(a, str) and isinstance(b, str) and (a == b or _same_instant(a, b))
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, Mapping) and isinstance(b, Mapping):
@@ -362,9 +379,28 @@ class _Evaluation:
         data = self.vf.cose
         return self._once("cose", lambda: cose.decode(data))  # type: ignore[no-any-return]
 
+    def cose_payload(self) -> bytes:
+        """The payload byte string of the COSE_Sign1 structure, whatever its headers say.
+
+        DECODE asks whether the CBOR is the signed content, not whether the message is
+        acceptable: header rules (the algorithm's place, the kid) are VERIFY's business.
+        """
+        assert isinstance(self.vf.cose, bytes)
+        data = self.vf.cose
+
+        def extract() -> bytes:
+            obj = cbor.loads(data, Stage.COSE)
+            while isinstance(obj, cbor2.CBORTag) and obj.tag in (18, 61):
+                obj = obj.value
+            if not isinstance(obj, list | tuple) or len(obj) != 4 or not isinstance(obj[2], bytes):
+                raise DecodeError(FailureCode.COSE_INVALID_STRUCTURE, Stage.COSE, "not a COSE_Sign1 structure")
+            return obj[2]
+
+        return self._once("cose_payload", extract)  # type: ignore[no-any-return]
+
     def cose_claims_raw(self) -> Any:
         """The COSE payload decoded as CBOR (the CWT claims map, not yet interpreted)."""
-        return self._once("claims_raw", lambda: cbor.loads(self.message().payload, Stage.CWT))
+        return self._once("claims_raw", lambda: cbor.loads(self.cose_payload(), Stage.CWT))
 
     def claims(self) -> cwt.Claims:
         """The CWT claims of the COSE field."""
@@ -391,7 +427,7 @@ class _Evaluation:
             result = None
             if signer is not None:
                 assert isinstance(self.vf.cose, bytes)
-                verifier = Verifier(TrustList([signer]), check_signer_validity=False)
+                verifier = Verifier(TrustList([signer]), check_signer_validity=False, strict=True)
                 clock = self.vf.clock if isinstance(self.vf.clock, dt.datetime) else _ANY_TIME
                 result = verifier.verify(self.vf.cose, now=clock)
             self._memo["verification"] = (True, result)
@@ -560,17 +596,33 @@ class _Evaluation:
         return True, ""
 
     def key_usage(self) -> Outcome:
-        outcome = self.verify()
-        if outcome[0] is not True:
-            return outcome if outcome[0] is None else (False, f"does not verify ({outcome[1]})")
-        result = self.verification()
-        assert result is not None and result.signer is not None and result.trace.claims is not None
+        """The certificate's DCC key-usage OIDs against the types the payload holds.
+
+        Judged from the certificate and the content alone, whether or not the signature
+        verifies: a file may expect VERIFY false and KEYUSAGE true.
+        """
+        vf = self.vf
+        if vf.cose is None or vf.certificate is None:
+            return _MISSING
+        if not isinstance(vf.cose, bytes):
+            return _unreadable("COSE")
+        if not isinstance(vf.certificate, bytes):
+            return _unreadable("CERTIFICATE")
+        signer = self.signer()
+        if signer is None:
+            return False, "CERTIFICATE is not a usable certificate"
+        try:
+            payload = _hcert_payload(self.cose_claims_raw())
+        except DecodeError as exc:
+            return False, str(exc.code)
+        if not isinstance(payload, Mapping):
+            return False, f"{FailureCode.CWT_INVALID}: the payload is not a map"
         # The types the content holds; whether it holds exactly one entry is the schema check's
-        # business (DGC2), not key usage's.
-        kinds = [k for k in CERT_TYPES if k in result.trace.claims.payload]
+        # business (DGC2), not key usage's.  Null and empty members hold no entry.
+        kinds = [k for k in CERT_TYPES if payload.get(k) not in (None, [], ())]
         if not kinds:
             return False, f"{FailureCode.PAYLOAD_MISSING}: no v, t or r entry"
-        refused = [k for k in kinds if k not in result.signer.types]
+        refused = [k for k in kinds if k not in signer.types]
         if refused:
             return False, f"{FailureCode.KEY_USAGE_MISMATCH}: certificate may not sign type {','.join(refused)}"
         return True, ""
@@ -666,7 +718,7 @@ class _Evaluation:
         signer = self.signer()
         if signer is None:
             return False, "CERTIFICATE is not a usable certificate"
-        result = Verifier(TrustList([signer])).verify(vf.cose, now=vf.clock)
+        result = Verifier(TrustList([signer]), strict=True).verify(vf.cose, now=vf.clock)
         if not result.valid:
             return False, str(result.code)
         assessment = assess(result, now=vf.clock)
