@@ -3,10 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+./scripts/setup-interop.sh   # independent DCC implementations for tests/interop (cached in .interop/)
 ./scripts/start-services.sh
 # shellcheck disable=SC1091
 . .services/env
 export VAXCERT_REQUIRE_SERVICES=1   # tests needing PostgreSQL / SoftHSM fail instead of skipping
+export VAXCERT_REQUIRE_INTEROP=1    # so do the interop tests when a peer is missing
 echo "lint: ruff, mypy --strict and the layering contracts (import-linter)" >&2
 .venv/bin/ruff check src tests benchmarks scripts tools examples
 .venv/bin/mypy --strict src
