@@ -153,24 +153,33 @@ def tidy_as_written(payload: dict[str, Any], kind: str) -> bool:
 
     Tidy means no null member, no text with surrounding whitespace and no float
     (:attr:`vaxcert.stages.cwt.Claims.tidy`), so only the other types' empty lists and the
-    spelling of the entry's dates and the birth date remain to be looked at.
+    spelling of the entry's dates and the birth date remain to be looked at.  Written out per
+    type: this runs on every verification.
     """
-    for other in _OTHER_TYPES[kind]:
-        entries = payload.get(other)
-        if type(entries) is list and not entries:
-            return False
-    entry = payload[kind][0]
-    if type(entry) is dict:
-        for name in _DATES[kind]:
-            text = entry.get(name)
-            if type(text) is str and not (len(text) == 10 and text[4] == "-" and text[7] == "-"):
-                return False
-        for name in _DATETIMES[kind]:
-            text = entry.get(name)
-            if type(text) is str and not _datetime_shaped(text):
+    if len(payload) != 4:  # more than ver, nam, dob and the entry: look for empty type lists
+        for other in _OTHER_TYPES[kind]:
+            entries = payload.get(other)
+            if type(entries) is list and not entries:
                 return False
     dob = payload.get("dob")
-    return type(dob) is not str or _partial_date_shaped(dob)
+    if type(dob) is str:
+        size = len(dob)
+        if not (size in (0, 4) or (size == 7 and dob[4] == "-") or (size == 10 and dob[4] == "-" and dob[7] == "-")):
+            return False
+    entry = payload[kind][0]
+    if type(entry) is not dict:
+        return True
+    if kind == "t":
+        text = entry.get("sc")
+        if type(text) is str and not _datetime_shaped(text):
+            return False
+        text = entry.get("dr")
+        return type(text) is not str or _datetime_shaped(text)
+    for name in _DATES[kind]:
+        text = entry.get(name)
+        if type(text) is str and not (len(text) == 10 and text[4] == "-" and text[7] == "-"):
+            return False
+    return True
 
 
 # Standard spellings, recognised by shape alone (cheap: this runs on every verification).  A
