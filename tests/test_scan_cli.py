@@ -25,7 +25,7 @@ from vaxcert.stages import cose
 from vaxcert.trust.revocation import RevocationList
 
 AT = NOW.isoformat()
-FIELDS = {"file", "index", "valid", "code", "stage", "pass", "reason", "message", "type", "kid", "issued_at",
+FIELDS = {"file", "index", "format", "valid", "code", "stage", "pass", "reason", "message", "type", "kid", "issued_at",
           "expires_at", "valid_from", "valid_until"}
 
 

@@ -12,6 +12,12 @@ The recipes::
     verify_image("photo.jpg", Verifier(trust))     # the code in a picture ([qr] extra)
     scan(text_or_picture, verifier)                # checkpoint verdicts: result + GREEN/YELLOW/RED
 
+One front for both formats: ``Verifier(trust, shc_trust=ShcTrust.from_paths([...]))`` verifies
+EU DCCs (``HC1:``) and SMART Health Cards (``shc:/``, chunks, JWS, ``.smart-health-card`` files)
+into the same :class:`VerificationResult` (``format``, ``holder``, ``events``).  ``load_verifier``
+sets one up from files or a signed offline bundle, with the business rules it carries
+(``loaded.country_rules("VN", "HCM")`` → ``scan(..., rules=...)``).
+
 Everything the command line uses is a public name here (or of :mod:`vaxcert.registry`): the CLI
 is a thin layer over this API.  Lower levels, documented as such: :mod:`vaxcert.stages` (pure
 encode/decode functions, :mod:`~vaxcert.stages.hc1` for the whole envelope), :mod:`vaxcert.dcc`
@@ -42,6 +48,8 @@ from .errors import (
     SigningError,
     VaxcertError,
 )
+from .events import Holder, NormalisedRecord, PartialDate, VaccinationEvent, events_from_dcc
+from .formats.shc import ShcResult, ShcTrust, ShcTrustError, ShcVerifier, verify_shc, verify_shc_all
 from .issuer import IssuedCertificate, Issuer, issue, issue_record
 from .pki import (
     KeyKind,
@@ -66,11 +74,39 @@ from .pki import (
 )
 from .qr import render_png, render_svg, render_terminal
 from .qr import save as save_qr
-from .recipes import LoadedVerifier, Verdict, load_verifier, scan, scan_image, scan_text, verify_image
-from .rules import DEFAULT_POLICY, Assessment, Pass, PassRules, Policy, RuleSet, assess, colour_label, evaluate_rules
+from .recipes import (
+    LoadedVerifier,
+    Scanner,
+    Verdict,
+    bundle_rules,
+    bundle_shc_trust,
+    image_codes,
+    load_verifier,
+    scan,
+    scan_image,
+    scan_text,
+    verify_image,
+)
+from .rules import (
+    DEFAULT_POLICY,
+    Assessment,
+    CountryRules,
+    Pass,
+    PassRules,
+    Policy,
+    Reason,
+    RuleBook,
+    RuleFormatError,
+    RuleSet,
+    RulesVerdict,
+    assess,
+    colour_label,
+    evaluate_rules,
+)
 from .rules.ruletests import render_text as render_rule_tests
 from .rules.ruletests import run_rule_tests
 from .trust import (
+    Bundle,
     DocumentError,
     HashType,
     LoadedTrustList,
@@ -94,7 +130,15 @@ from .trust.revocation import hc1_hashes
 from .vectors import KnownDefects
 from .vectors import render_text as render_vector_report
 from .vectors import run as run_vectors
-from .verifier import RevocationChecker, VerificationResult, Verifier, verify
+from .verifier import (
+    FORMAT_DCC,
+    FORMAT_SHC,
+    RevocationChecker,
+    VerificationResult,
+    Verifier,
+    detect_format,
+    verify,
+)
 
 if TYPE_CHECKING:
     from .card import CardFonts, CardLayout, find_fonts, read_card_payload, render_card, save_card
@@ -113,16 +157,21 @@ _LAZY = {
 
 __all__ = [
     "DEFAULT_POLICY",
+    "FORMAT_DCC",
+    "FORMAT_SHC",
     "Assessment",
+    "Bundle",
     "CardFonts",
     "CardLayout",
     "ConfigurationError",
+    "CountryRules",
     "DecodeError",
     "DecodedCode",
     "DocumentError",
     "DoseRecord",
     "FailureCode",
     "HashType",
+    "Holder",
     "HsmConfig",
     "HsmSigner",
     "HsmToken",
@@ -136,20 +185,32 @@ __all__ = [
     "LoadedTrustList",
     "LoadedVerifier",
     "MissingExtraError",
+    "NormalisedRecord",
+    "PartialDate",
     "Pass",
     "PassRules",
     "Policy",
     "PrivateKey",
     "PublicKey",
+    "Reason",
     "RevocationChecker",
     "RevocationList",
+    "RuleBook",
+    "RuleFormatError",
     "RuleSet",
+    "RulesVerdict",
+    "Scanner",
+    "ShcResult",
+    "ShcTrust",
+    "ShcTrustError",
+    "ShcVerifier",
     "Signer",
     "SigningError",
     "Stage",
     "TrustList",
     "TrustStore",
     "TrustedSigner",
+    "VaccinationEvent",
     "ValueSets",
     "VaxcertError",
     "Verdict",
@@ -159,6 +220,8 @@ __all__ = [
     "allowed_types",
     "assess",
     "build_bundle",
+    "bundle_rules",
+    "bundle_shc_trust",
     "certificate_hashes",
     "certificate_pem",
     "check_chain",
@@ -171,12 +234,15 @@ __all__ = [
     "dccg_kid",
     "decode_file",
     "decode_image",
+    "detect_format",
     "evaluate_rules",
+    "events_from_dcc",
     "export_dccg",
     "facility_id_of",
     "find_fonts",
     "generate_private_key",
     "hc1_hashes",
+    "image_codes",
     "is_ministry_signer",
     "issue",
     "issue_record",
@@ -207,6 +273,8 @@ __all__ = [
     "uci_hash",
     "verify",
     "verify_image",
+    "verify_shc",
+    "verify_shc_all",
 ]
 
 

@@ -1,36 +1,54 @@
-"""The verification pipeline: HC1 text (or COSE bytes) → a :class:`VerificationResult`.
+"""The verification front: an EU DCC (``HC1:``) or a SMART Health Card (``shc:/``) → a :class:`VerificationResult`.
 
-Stages run backwards (prefix → Base45 → zlib → COSE) and then trust, signature, CWT claims,
-times, the signer's validity and key usage, payload structure, schema and revocation.  This
-is the only place that turns stage errors into a result; :func:`verify` never raises for bad
-input.  The result says whether the certificate is *authentic and well-formed*; whether it
-grants a pass at a checkpoint is decided by :mod:`vaxcert.rules` on top of it.
+For an EU DCC the stages run backwards (prefix → Base45 → zlib → COSE) and then trust,
+signature, CWT claims, times, the signer's validity and key usage, payload structure, schema and
+revocation.  This is the only place that turns stage errors into a result; :func:`verify` never
+raises for bad input.  The result says whether the certificate is *authentic and well-formed*;
+whether it grants a pass at a checkpoint is decided by :mod:`vaxcert.rules` on top of it.
+
+The format is detected from the input (:func:`detect_format`): ``HC1:`` text (or COSE bytes) is
+an EU DCC; ``shc:/`` text, a list of chunk texts ``shc:/C/N/…``, a compact JWS or the content of
+a ``.smart-health-card`` file is a SMART Health Card, verified by :mod:`vaxcert.formats.shc`
+against the verifier's ``shc_trust``.  Both give the same :class:`VerificationResult`, with
+``format`` (``eu-dcc`` | ``shc``), the normalised ``holder`` and ``events`` (:mod:`vaxcert.events`,
+computed when asked for: the HC1 path does no extra work) and, for a Health Card, a DCC view of
+its last dose as ``payload`` (:mod:`vaxcert.formats.dccview`) so the pass policy and business
+rules read both formats alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from .codes import FailureCode, Stage
 from .dcc import lenient, schema
 from .dcc.payload import certificate_type
 from .dcc.valuesets import ValueSets, check_payload
 from .errors import DecodeError
+from .events import Holder, NormalisedRecord, VaccinationEvent, events_from_dcc
+from .formats.dccview import dcc_view
+from .formats.shc import ProductMap, ShcResult, ShcTrust, ShcVerifier
 from .stages import cose, cwt, hc1, prefix
 from .stages.cose import CoseSign1
-from .trust.store import TrustedSigner, TrustStore
+from .trust.store import TrustedSigner, TrustList, TrustStore
 
 __all__ = [
+    "FORMAT_DCC",
+    "FORMAT_SHC",
     "MAX_INPUT_CHARS",
+    "Presentation",
     "RevocationChecker",
     "Trace",
     "VerificationResult",
     "Verifier",
     "certificate_type",
+    "detect_format",
     "verify",
 ]
 
@@ -39,6 +57,42 @@ log = logging.getLogger(__name__)
 #: A version-40 QR code holds at most 4,296 alphanumeric characters; allow some slack.
 MAX_INPUT_CHARS = 8192
 _WHITESPACE = " \t\r\n"
+#: The ``format`` of results: an EU DCC, a SMART Health Card.
+FORMAT_DCC: Final = "eu-dcc"
+FORMAT_SHC: Final = "shc"
+#: What :meth:`Verifier.verify` accepts: HC1 text or COSE bytes; ``shc:/`` text, a JWS or the
+#: text/bytes of a ``.smart-health-card`` file; or the chunk texts of one Health Card.
+Presentation = str | bytes | Sequence[str]
+_COVID_CARD: Final = "https://smarthealth.cards#covid19"
+_JWS_START: Final = re.compile(r"\s*eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\s*")
+_BOM: Final = "\ufeff"
+
+
+def detect_format(data: object) -> str | None:
+    """``eu-dcc``, ``shc`` or None (neither) for a presentation, from its first characters only.
+
+    ``HC1:`` text and COSE bytes are EU DCCs; ``shc:/`` (any case), a compact JWS (``eyJ…``), a
+    JSON object (a ``.smart-health-card`` file) and a list of texts (chunks) are Health Cards.
+    """
+    if isinstance(data, str):
+        if data.startswith(prefix.PREFIX):
+            return FORMAT_DCC
+        head = data.lstrip(" \t\r\n" + _BOM)[:5]
+        if head.lower() == "shc:/" or head.startswith("{"):
+            return FORMAT_SHC
+        if head.startswith(prefix.PREFIX):
+            return FORMAT_DCC
+        if head.startswith("eyJ") and len(data) <= 1024 * 1024 and _JWS_START.fullmatch(data):
+            return FORMAT_SHC
+        return None
+    if isinstance(data, bytes | bytearray | memoryview):
+        head_bytes = bytes(data[:16]).lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+        if head_bytes[:1] == b"{" or head_bytes[:5].lower() == b"shc:/":
+            return FORMAT_SHC
+        return FORMAT_DCC
+    if isinstance(data, Sequence) and data and all(isinstance(item, str) for item in data):
+        return FORMAT_SHC
+    return None
 
 
 class RevocationChecker(Protocol):
@@ -67,7 +121,15 @@ class Trace(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """The verdict.  ``payload`` is set only when the signature held.  ``repr`` is redacted."""
+    """The verdict on one certificate of either format.  ``repr`` is redacted.
+
+    ``format`` is ``eu-dcc`` or ``shc``.  ``payload`` is set only when the signature held: the
+    DCC payload, or for a Health Card its DCC view (:func:`vaxcert.formats.dccview.dcc_view`;
+    the card itself is in ``shc``, a :class:`vaxcert.formats.shc.ShcResult`).  ``kid`` is the
+    DCC key identifier (bytes); :attr:`key_id` names the signing key of either format.
+    :attr:`holder`, :attr:`events` and :attr:`record` are the normalised contents
+    (:mod:`vaxcert.events`), computed on each access from the payload (read them once).
+    """
 
     valid: bool
     code: FailureCode
@@ -84,15 +146,78 @@ class VerificationResult:
     signer: TrustedSigner | None = None
     warnings: tuple[str, ...] = ()
     trace: Trace = field(default_factory=Trace, repr=False)
+    format: str = FORMAT_DCC
+    shc: ShcResult | None = field(default=None, repr=False)
+
+    @property
+    def key_id(self) -> str | None:
+        """The signing key's identifier: the DCC kid in hex, or the Health Card key's thumbprint."""
+        if self.shc is not None:
+            return self.shc.kid
+        return self.kid.hex() if self.kid is not None else None
+
+    @property
+    def iss(self) -> str | None:
+        """A Health Card's issuer URL (``iss``); None for an EU DCC (see ``issuer_country``)."""
+        return self.shc.iss if self.shc is not None else None
+
+    @property
+    def record(self) -> NormalisedRecord | None:
+        """The holder and vaccination events, once the signature held (None before, or if unreadable)."""
+        if self.shc is not None:
+            holder = self.shc.holder
+            return NormalisedRecord(holder, self.shc.events) if holder is not None and self.payload else None
+        if self.payload is None:
+            return None
+        try:
+            return events_from_dcc(self.payload)
+        except DecodeError:
+            return None
+
+    @property
+    def holder(self) -> Holder | None:
+        """Who the certificate is about (names as printed, birth date), once the signature held."""
+        record = self.record
+        return record.holder if record is not None else None
+
+    @property
+    def events(self) -> tuple[VaccinationEvent, ...]:
+        """The vaccination events (an EU test or recovery certificate has none)."""
+        record = self.record
+        return record.events if record is not None else ()
+
+    @property
+    def content_hash(self) -> str | None:
+        """SHA-256 (hex) of what the signature covers, once it held: the same certificate always
+        gives the same hash, however its text was re-encoded (ECDSA signatures are malleable,
+        COSE unprotected headers and compression are not signed).
+
+        EU DCC: the COSE ``Sig_structure`` (protected header and CWT payload); Health Card: the JWS
+        signing input (``header.payload``).  Each is prefixed with the format, so the two never collide.
+        """
+        if self.payload is None:
+            return None
+        if self.shc is not None:
+            jws = self.shc.trace.jws
+            if jws is None:
+                return None
+            signed = jws.rsplit(".", 1)[0].encode("ascii", "replace")
+        else:
+            message = self.trace.message
+            if message is None:
+                return None
+            signed = message.to_be_signed()
+        return hashlib.sha256(self.format.encode() + b"\0" + signed).hexdigest()
 
     def to_dict(self, *, show_payload: bool = False) -> dict[str, Any]:
-        """A JSON-ready summary; personal data (the payload) only with ``show_payload``."""
+        """A JSON-ready summary; personal data (payload, holder, events) only with ``show_payload``."""
         out: dict[str, Any] = {
+            "format": self.format,
             "valid": self.valid,
             "code": str(self.code),
             "stage": str(self.stage),
             "reason": self.reason,
-            "kid": self.kid.hex() if self.kid is not None else None,
+            "kid": self.key_id,
             "algorithm": self.algorithm,
             "type": self.cert_type,
             "issuer_country": self.issuer_country,
@@ -102,14 +227,21 @@ class VerificationResult:
             "signer": self.signer.subject if self.signer else None,
             "warnings": list(self.warnings),
         }
+        if self.shc is not None:
+            out["iss"] = self.shc.iss
+            out["issuer_name"] = self.shc.issuer_name
+            out["source"] = self.shc.source
         if show_payload:
             out["payload"] = self.payload
+            record = self.record
+            out["holder"] = record.holder.to_dict() if record is not None else None
+            out["events"] = [event.to_dict() for event in record.events] if record is not None else []
         return out
 
     def __repr__(self) -> str:
         return (
-            f"VerificationResult(valid={self.valid}, code={self.code}, stage={self.stage}, "
-            f"type={self.cert_type}, kid={self.kid.hex() if self.kid else None}, payload=<redacted>)"
+            f"VerificationResult(format={self.format}, valid={self.valid}, code={self.code}, stage={self.stage}, "
+            f"type={self.cert_type}, kid={self.key_id}, payload=<redacted>)"
         )
 
 
@@ -142,15 +274,18 @@ class _Run:
 
 
 class Verifier:
-    """Verifies HC1 strings against a trust store (and optionally revocation lists).
+    """Verifies EU DCCs against a trust store (and optionally revocation lists), and SMART Health
+    Cards against a set of issuer key sets (``shc_trust``).
 
-    ``clock_skew`` (seconds) widens the iat/exp window for devices with imprecise clocks;
-    the default is 0, as the DCC test vectors require.  With ``valuesets``, codes outside the
-    value sets are reported as ``warnings``: they do not make a certificate invalid (it is
+    ``clock_skew`` (seconds) widens the iat/exp (nbf/exp) window for devices with imprecise
+    clocks; the default is 0, as the DCC test vectors require.  With ``valuesets``, codes outside
+    the value sets are reported as ``warnings``: they do not make a certificate invalid (it is
     authentic and well-formed; newer issuers use newer codes), and a pass policy decides
-    which products it accepts.
+    which products it accepts.  Without ``shc_trust`` no Health Card issuer is trusted: every
+    card is refused (``ISSUER_UNKNOWN`` / ``KID_UNKNOWN``), still with the right code for a
+    malformed one.  ``shc_products`` replaces the bundled vaccine-code table.
 
-    By default the verifier reads payloads as real issuers wrote them (see
+    By default the verifier reads EU DCC payloads as real issuers wrote them (see
     :mod:`vaxcert.dcc.lenient`): null members, whitespace, integral floats and other ISO 8601
     spellings are normalised, and the schema tolerates ``fnt`` / ``gnt`` outside ``[A-Z<]`` and
     long issuer names; each is reported in ``warnings``, and ``payload`` is the normalised
@@ -162,23 +297,34 @@ class Verifier:
 
     def __init__(
         self,
-        trust: TrustStore,
+        trust: TrustStore | None = None,
         *,
         revocation: RevocationChecker | None = None,
         valuesets: ValueSets | None = None,
         clock_skew: int = 0,
         check_signer_validity: bool = True,
+        shc_trust: ShcTrust | None = None,
+        shc_products: ProductMap | None = None,
         strict: bool = False,
     ) -> None:
         self.strict = strict
-        self.trust = trust
+        self.trust: TrustStore = trust if trust is not None else TrustList()
         self.revocation = revocation
         self.valuesets = valuesets
         self.clock_skew = clock_skew
         self.check_signer_validity = check_signer_validity
+        self.shc_trust = shc_trust if shc_trust is not None else ShcTrust()
+        self._shc = ShcVerifier(self.shc_trust, products=shc_products, clock_skew=clock_skew)
 
-    def verify(self, data: str | bytes, *, now: dt.datetime) -> VerificationResult:
-        """Verify ``data`` (HC1 text, or raw COSE bytes) at time ``now``.  Never raises."""
+    def verify(self, data: Presentation, *, now: dt.datetime) -> VerificationResult:
+        """Verify one certificate of either format (see :func:`detect_format`) at ``now``.  Never raises.
+
+        A ``.smart-health-card`` file holding several cards gives ``SHC_FILE_INVALID``: verify it
+        with :meth:`verify_all`.
+        """
+        if type(data) is not str or not data.startswith(prefix.PREFIX):  # the HC1 text path stays first
+            if detect_format(data) == FORMAT_SHC:
+                return self._verify_shc(data, now)
         run = _Run()
         try:
             return self._verify(data, now, run)
@@ -188,9 +334,30 @@ class Verifier:
             log.error("internal error during verification: %s", type(exc).__name__)
             return self._failure(run, FailureCode.INTERNAL_ERROR, Stage.INPUT, "internal error")
 
+    def verify_all(self, data: Presentation, *, now: dt.datetime) -> tuple[VerificationResult, ...]:
+        """One result per certificate of a presentation: a ``.smart-health-card`` file may hold
+        several cards (a family's); anything else gives one result.  Never raises."""
+        if detect_format(data) != FORMAT_SHC:
+            return (self.verify(data, now=now),)
+        try:
+            cards = self._shc.verify_all(data, now=now)
+        except Exception as exc:  # the SHC verifier never raises; be safe anyway
+            log.error("internal error during SHC verification: %s", type(exc).__name__)
+            return (VerificationResult(False, FailureCode.INTERNAL_ERROR, Stage.INPUT, "internal error",
+                                       format=FORMAT_SHC),)
+        return tuple(_from_shc(card) for card in cards)
+
+    def _verify_shc(self, data: Presentation, now: dt.datetime) -> VerificationResult:
+        try:
+            return _from_shc(self._shc.verify(data, now=now))
+        except Exception as exc:  # the SHC verifier never raises; be safe anyway
+            log.error("internal error during SHC verification: %s", type(exc).__name__)
+            return VerificationResult(False, FailureCode.INTERNAL_ERROR, Stage.INPUT, "internal error",
+                                      format=FORMAT_SHC)
+
     # -- stages ----------------------------------------------------------------------------
 
-    def _verify(self, data: str | bytes, now: dt.datetime, run: _Run) -> VerificationResult:
+    def _verify(self, data: Presentation, now: dt.datetime, run: _Run) -> VerificationResult:
         if now.tzinfo is None:
             raise DecodeError(FailureCode.INTERNAL_ERROR, Stage.INPUT, "now must be timezone-aware")
         if isinstance(data, bytes | bytearray | memoryview):
@@ -326,6 +493,29 @@ class Verifier:
         )
 
 
+def _from_shc(card: ShcResult) -> VerificationResult:
+    """The one result type for a Health Card's verdict (its DCC view as ``payload`` when valid)."""
+    payload: dict[str, Any] | None = None
+    if card.valid and card.holder is not None:
+        payload = dcc_view(NormalisedRecord(card.holder, card.events), issuer=card.issuer_name or card.iss,
+                           issuer_country=card.issuer_country, covid_card=_COVID_CARD in card.types)
+    return VerificationResult(
+        valid=card.valid,
+        code=card.code,
+        stage=card.stage,
+        reason=card.reason,
+        algorithm="ES256" if card.claims is not None else None,
+        issuer_country=card.issuer_country,
+        issued_at=card.issued_at,
+        expires_at=card.expires_at,
+        cert_type="v" if payload is not None else None,
+        payload=payload,
+        warnings=card.warnings,
+        format=FORMAT_SHC,
+        shc=card,
+    )
+
+
 def _ascii(data: bytes) -> str:
     try:
         return data.decode("ascii")
@@ -334,12 +524,14 @@ def _ascii(data: bytes) -> str:
 
 
 def verify(
-    data: str | bytes,
-    trust: TrustStore,
+    data: Presentation,
+    trust: TrustStore | None = None,
     *,
     now: dt.datetime | None = None,
     revocation: RevocationChecker | None = None,
+    shc_trust: ShcTrust | None = None,
 ) -> VerificationResult:
-    """Verify one HC1 string (or COSE bytes) against ``trust`` at ``now`` (default: the current time)."""
+    """Verify one certificate (HC1 text or COSE bytes against ``trust``; a SMART Health Card against
+    ``shc_trust``) at ``now`` (default: the current time)."""
     moment = now if now is not None else dt.datetime.now(dt.UTC)
-    return Verifier(trust, revocation=revocation).verify(data, now=moment)
+    return Verifier(trust, revocation=revocation, shc_trust=shc_trust).verify(data, now=moment)

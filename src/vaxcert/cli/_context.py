@@ -1,7 +1,9 @@
 """CLI helpers shared by commands that verify (verify, scan, card) or sign lists (trust, revoke, bundle).
 
-:func:`load_verifier` turns the ``--trust / --bundle / --csca / --revocation`` options into a
-:class:`vaxcert.Verifier` (through :func:`vaxcert.load_verifier`) and prints its warnings.
+:func:`load_verification` turns the ``--trust / --bundle / --csca / --revocation / --shc-issuers /
+--rules`` options into a :class:`vaxcert.LoadedVerifier` (through :func:`vaxcert.load_verifier`:
+the verifier for both formats and the business rules) and prints its warnings;
+:func:`load_verifier` gives just the verifier.
 :func:`signer_options` and :func:`load_signer` give signing commands one way to name a key: an
 encrypted key file with its certificate, or a key label in the HSM.
 """
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from cryptography import x509
 
-from .. import KeySigner, Signer, Verifier, load_certificate_file
+from .. import KeySigner, LoadedVerifier, Signer, Verifier, load_certificate_file
 from .. import load_verifier as build_verifier
 from ._common import environment, key_password
 
@@ -27,7 +29,9 @@ __all__ = [
     "load_certificate_files",
     "load_csca",
     "load_signer",
+    "load_verification",
     "load_verifier",
+    "rules_options",
     "signer_options",
     "verification_options",
 ]
@@ -50,6 +54,29 @@ def load_csca(paths: Sequence[Path]) -> list[x509.Certificate] | None:
     return load_certificate_files(paths)
 
 
+def load_verification(
+    trust_paths: Sequence[Path],
+    bundle: Path | None,
+    csca: Sequence[Path],
+    revocation: Sequence[Path],
+    now: dt.datetime,
+    *,
+    shc_issuers: Sequence[Path] = (),
+    rules: Sequence[Path] = (),
+    strict: bool = False,
+) -> LoadedVerifier:
+    """The verifier and rules for the options of ``verify`` / ``scan`` (see :func:`vaxcert.load_verifier`).
+
+    Rejected signer certificates are reported on standard error (by kid and reason only).  ``strict``
+    makes a strict verifier (the full schema, rule Q2 for pictures; see :class:`vaxcert.Verifier`).
+    """
+    loaded = build_verifier(trust=trust_paths, bundle=bundle, cscas=load_csca(csca), revocation=revocation,
+                            shc_issuers=shc_issuers, rules=rules, now=now, strict=strict)  # fmt: skip
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return loaded
+
+
 def load_verifier(
     trust_paths: Sequence[Path],
     bundle: Path | None,
@@ -59,24 +86,34 @@ def load_verifier(
     *,
     strict: bool = False,
 ) -> Verifier:
-    """A Verifier for the options of ``verify`` / ``scan`` / ``card`` (see :func:`vaxcert.load_verifier`).
+    """A Verifier for the options of ``card`` (see :func:`load_verification`)."""
+    return load_verification(trust_paths, bundle, csca, revocation, now, strict=strict).verifier
 
-    Rejected signer certificates are reported on standard error (by kid and reason only).  ``strict``
-    makes a strict verifier (the full schema, rule Q2 for pictures; see :class:`vaxcert.Verifier`).
-    """
-    loaded = build_verifier(trust=trust_paths, bundle=bundle, cscas=load_csca(csca), revocation=revocation, now=now,
-                            strict=strict)
-    for warning in loaded.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    return loaded.verifier
+
+def rules_options(func: F) -> F:
+    """Add --country / --region / --lang: which business rules of the bundle (or --rules) apply."""
+    func = click.option("--region", "region", default=None, metavar="CODE",
+                        help="Region of the checkpoint (e.g. HCM): its rules replace or add to the "
+                             "country's.")(func)
+    func = click.option("--country", "country", default="VN", show_default=True, metavar="CC",
+                        help="Country of the checkpoint: the bundle's (or --rules') rules for it are "
+                             "evaluated.")(func)
+    return func
 
 
 def verification_options(func: F) -> F:
-    """Add --trust / --bundle / --csca / --revocation / --strict (see :func:`load_verifier`)."""
+    """Add --trust / --bundle / --csca / --revocation / --shc-issuers / --rules / --strict
+    (see :func:`load_verification`)."""
     func = click.option("--strict", "strict", is_flag=True,
                         help="Refuse what real issuers get wrong but the signature protects: QR codes not "
                              "in alphanumeric mode (rule Q2) and payloads outside the full schema "
                              "(default: accept them with a warning; see docs/interop.md).")(func)
+    func = click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+                        help="Business rules (EU gateway rule files or folders, pass rule sets), beside the "
+                             "bundle's; not signed, for trying rules out (repeatable).")(func)
+    func = click.option("--shc-issuers", "shc_issuers", multiple=True, type=click.Path(exists=True, path_type=Path),
+                        help="Trusted SMART Health Card issuers: {iss, keys} JSON files, a folder of them, "
+                             "or a VCI directory snapshot (repeatable).")(func)
     func = click.option("--revocation", "revocation", multiple=True,
                         type=click.Path(dir_okay=False, exists=True, path_type=Path),
                         help="Signed revocation list (repeatable); needs --csca.")(func)
@@ -86,7 +123,8 @@ def verification_options(func: F) -> F:
                              "(repeatable).")(func)
     func = click.option("--bundle", "bundle", default=None,
                         type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                        help="Signed offline bundle (trust list, revocation lists, value sets); needs --csca.")(func)
+                        help="Signed offline bundle (trust list, revocation lists, value sets, business rules, "
+                             "SMART Health Card issuers); needs --csca.")(func)
     func = click.option("--trust", "trust_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
                         help="Signer certificate file or directory, a signed trust list, or EU DCCG JSON "
                              "(repeatable).")(func)

@@ -10,9 +10,18 @@ from typing import Any
 
 import click
 
-from .. import InputError, VerificationResult, issue, render_terminal, save_qr, verify_image
+from .. import (
+    InputError,
+    Pass,
+    RulesVerdict,
+    VerificationResult,
+    issue,
+    render_terminal,
+    save_qr,
+    verify_image,
+)
 from ._common import EXIT_INVALID, EXIT_OK, parse_time, read_file_arg, read_text_arg
-from ._context import load_signer, load_verifier, verification_options
+from ._context import load_signer, load_verification, rules_options, verification_options
 
 
 def _json_document(data: bytes) -> Any:
@@ -53,10 +62,20 @@ def issue_cmd(key_path: Path | None, hsm_key: str | None, cert_path: Path, valid
 
 def _text_line(result: VerificationResult) -> str:
     if result.valid:
-        return (f"VALID type={result.cert_type} kid={result.kid.hex() if result.kid else '-'} "
-                f"issuer={result.issuer_country} issued_at={_fmt(result.issued_at)} "
+        issuer = f" iss={result.iss}" if result.iss else ""
+        return (f"VALID format={result.format} type={result.cert_type} kid={result.key_id or '-'} "
+                f"issuer={result.issuer_country}{issuer} issued_at={_fmt(result.issued_at)} "
                 f"expires_at={_fmt(result.expires_at)}")
-    return f"INVALID code={result.code} stage={result.stage} reason={result.reason}"
+    return f"INVALID format={result.format} code={result.code} stage={result.stage} reason={result.reason}"
+
+
+def rules_lines(verdict: RulesVerdict, lang: str) -> list[str]:
+    """The rules' verdict as text lines: the colour and reason, then each rule that did not pass."""
+    where = verdict.country + (f"/{verdict.region}" if verdict.region else "")
+    colour = f"{verdict.colour} {verdict.reason}" if verdict.colour is not None else "no pass rules; none refused"
+    lines = [f"rules {where}: {colour}"]
+    lines.extend(f"  {r.outcome} {r.identifier}: {r.description(lang)}" for r in verdict.failed)
+    return lines
 
 
 def _fmt(moment: dt.datetime | None) -> str:
@@ -65,34 +84,65 @@ def _fmt(moment: dt.datetime | None) -> str:
 
 @click.command("verify")
 @verification_options
+@rules_options
+@click.option("--lang", type=click.Choice(["en", "vi"]), default="en", show_default=True,
+              help="Language of the failed rules' descriptions (fallback en).")
 @click.option("--at", "at", default=None, help="Validation time (ISO 8601); default now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-payload", is_flag=True, help="Also print the certificate contents (personal data).")
 @click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Read the QR code from an image instead of an HC1 argument.")
-@click.argument("hc1", required=False)
+              help="Read the QR code(s) from an image instead of an argument.")
+@click.option("--file", "card_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A .smart-health-card file (one result per card), or a text file holding a code.")
+@click.argument("codes", nargs=-1)
 def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
-               revocation: tuple[Path, ...], strict: bool, at: str | None, fmt: str, show_payload: bool,
-               image: Path | None, hc1: str | None) -> None:
-    """Verify HC1 (or '-' for stdin, or --image FILE).  Exit 0 valid, 1 invalid, 2 usage error."""
+               revocation: tuple[Path, ...], shc_issuers: tuple[Path, ...], rule_paths: tuple[Path, ...],
+               strict: bool, country: str, region: str | None, lang: str, at: str | None, fmt: str,
+               show_payload: bool, image: Path | None, card_file: Path | None, codes: tuple[str, ...]) -> None:
+    """Verify a certificate: HC1:... or shc:/... (several shc:/C/N/ chunks of one card as several
+    arguments), '-' for stdin, --image FILE or --file CARD.
+
+    With business rules (in the --bundle, or --rules) they are evaluated for --country/--region and
+    each rule that did not pass is listed.  Exit 0 valid (and not refused by the rules), 1 invalid or
+    refused, 2 usage error.
+    """
     now = parse_time(at)
-    if image is None and hc1 is None:
-        raise click.UsageError("give an HC1 string, '-' for stdin, or --image FILE")
-    verifier = load_verifier(trust_paths, bundle, csca, revocation, now, strict=strict)
+    if sum((image is not None, card_file is not None, bool(codes))) != 1:
+        raise click.UsageError("give one of: a certificate (HC1:/shc:/ text, or chunks), '-' for stdin, "
+                               "--image FILE or --file CARD")
+    loaded = load_verification(trust_paths, bundle, csca, revocation, now, shc_issuers=shc_issuers,
+                               rules=rule_paths, strict=strict)
+    verifier = loaded.verifier
     if image is not None:
-        result = verify_image(image, verifier, now=now)
+        results: tuple[VerificationResult, ...] = (verify_image(image, verifier, now=now),)
+    elif card_file is not None:
+        results = verifier.verify_all(read_file_arg(str(card_file)), now=now)
+    elif len(codes) == 1:
+        results = verifier.verify_all(read_text_arg(codes[0]), now=now)
     else:
-        assert hc1 is not None
-        result = verifier.verify(read_text_arg(hc1), now=now)
-    if fmt == "json":
-        click.echo(json.dumps(result.to_dict(show_payload=show_payload), ensure_ascii=False))
-    else:
+        results = (verifier.verify([c.strip() for c in codes], now=now),)
+    checkpoint = loaded.country_rules(country, region)
+    ok = True
+    for result in results:
+        verdict = checkpoint.evaluate(result, now=now) if checkpoint is not None else None
+        ok = ok and result.valid and (verdict is None or verdict.colour is not Pass.RED)
+        if fmt == "json":
+            out = result.to_dict(show_payload=show_payload)
+            if verdict is not None:
+                out["rules"] = verdict.to_dict(lang)
+            click.echo(json.dumps(out, ensure_ascii=False))
+            continue
         click.echo(_text_line(result))
         for warning in result.warnings:
             click.echo(f"warning: {warning}")
+        if verdict is not None:
+            for line in rules_lines(verdict, lang):
+                click.echo(line)
         if show_payload and result.payload is not None:
-            click.echo(json.dumps(result.payload, ensure_ascii=False, indent=2))
-    sys.exit(EXIT_OK if result.valid else EXIT_INVALID)
+            shown = result.to_dict(show_payload=True)
+            click.echo(json.dumps({k: shown[k] for k in ("payload", "holder", "events")}, ensure_ascii=False,
+                                  indent=2))
+    sys.exit(EXIT_OK if ok else EXIT_INVALID)
 
 
 @click.command("qr")

@@ -1,8 +1,11 @@
-"""``vaxcert scan``: checkpoint mode — many pictures (or HC1 lines), one pass verdict per code.
+"""``vaxcert scan``: checkpoint mode — many pictures, card files (or code lines), one pass verdict per certificate.
 
-Each QR code found gives one line: GREEN / YELLOW / RED with a reason code and a message in
-Vietnamese or English.  A picture with no code gives one RED ``NO_QR_FOUND`` line; a code that
-is not an HC1 certificate (a URL, another app's code) gives RED ``NOT_A_CERTIFICATE``.  Nothing
+Each certificate found (an EU DCC ``HC1:``, or a SMART Health Card ``shc:/``: its chunks are
+reassembled across the pictures) gives one line: GREEN / YELLOW / RED with a reason code and a
+message in Vietnamese or English; with business rules (the bundle's, or ``--rules``) for
+``--country``/``--region``, each rule that did not pass follows with its identifier and
+description.  A picture with no code gives one RED ``NO_QR_FOUND`` line; a code that is not a
+health certificate (a URL, another app's code) gives RED ``NOT_A_CERTIFICATE``.  Nothing
 personal is printed: no names, birth dates, identifiers or QR contents.
 
 Exit codes: 0 when every code found grants a pass (GREEN or YELLOW), 1 when any line is RED
@@ -23,15 +26,16 @@ from typing import Any, BinaryIO, Final
 
 import click
 
-from .. import DEFAULT_POLICY, Pass, Policy, Verdict, Verifier, colour_label, scan_image, scan_text
+from .. import DEFAULT_POLICY, CountryRules, Pass, Policy, Scanner, Verdict, Verifier, colour_label
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
-from ._context import load_verifier, verification_options
+from ._context import load_verification, rules_options, verification_options
 
 __all__ = ["IMAGE_SUFFIXES", "scan_cmd"]
 
-#: File suffixes taken from directories (files named on the command line are always read).
+#: File suffixes taken from directories (files named on the command line are always read): pictures,
+#: and SMART Health Card files.
 IMAGE_SUFFIXES: Final = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".pgm",
-                                   ".ppm", ".pbm"})
+                                   ".ppm", ".pbm", ".smart-health-card"})
 _STYLE: Final = {Pass.GREEN: "green", Pass.YELLOW: "yellow", Pass.RED: "red"}
 
 
@@ -50,20 +54,22 @@ class _Line:
         a, result = self.verdict.assessment, self.verdict.result
         colour = click.style(f" {colour_label(a.colour, lang)} ", fg="black", bg=_STYLE[a.colour], bold=True)
         detail = "" if result.valid else f" [{result.code}]"
-        return f"{self.source}#{self.index}\t{colour}\t{a.reason}\t{a.message(lang)}{detail}"
+        line = f"{self.source}#{self.index}\t{colour}\t{a.reason}\t{a.message(lang)}{detail}"
+        rules = self.verdict.rules
+        if rules is not None:
+            line += "".join(f"\n\t  {r.outcome} {r.identifier}: {r.description(lang)}" for r in rules.failed)
+        return line
 
 
 class _Scanner:
-    """Verdicts of codes at one moment under one policy (through :func:`vaxcert.scan_image` / ``scan_text``)."""
+    """Verdicts of codes at one moment under one policy and rules (through :class:`vaxcert.Scanner`):
+    the chunks of a SMART Health Card wait across pictures until complete."""
 
-    def __init__(self, verifier: Verifier, policy: Policy, now: dt.datetime) -> None:
-        self.verifier = verifier
-        self.policy = policy
-        self.now = now
+    def __init__(self, verifier: Verifier, policy: Policy, now: dt.datetime, rules: CountryRules | None) -> None:
+        self.session = Scanner(verifier, policy=policy, rules=rules, now=now)
 
     def image(self, path: Path) -> list[_Line]:
-        verdicts = scan_image(path, self.verifier, policy=self.policy, now=self.now)
-        return [_Line(str(path), v.index, v) for v in verdicts]
+        return [_Line(str(path), v.index, v) for v in self.session.scan(path)]
 
     def lines(self, stream: BinaryIO) -> Iterator[_Line]:
         """One verdict per non-blank line; bytes that are not UTF-8 cannot be a certificate anyway."""
@@ -72,8 +78,13 @@ class _Scanner:
             text = raw.decode("utf-8", errors="replace").strip()
             if not text:
                 continue
-            yield _Line("-", index, scan_text(text, self.verifier, policy=self.policy, now=self.now))
-            index += 1
+            for verdict in self.session.scan(text):
+                yield _Line("-", index, verdict)
+                index += 1
+
+    def finish(self) -> list[_Line]:
+        """Health Cards still missing chunks at the end."""
+        return [_Line("(chunks)", v.index, v) for v in self.session.finish()]
 
 
 def _expand(paths: tuple[str, ...]) -> list[str | Path]:
@@ -104,6 +115,7 @@ def _show_progress(flag: bool | None) -> bool:
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, allow_dash=True, path_type=str))
 @verification_options
+@rules_options
 @click.option("--at", "at", default=None, help="Checking time (ISO 8601); default now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="One text line or one JSON object per code.")
@@ -114,18 +126,23 @@ def _show_progress(flag: bool | None) -> bool:
 @click.option("--progress/--no-progress", "progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
 def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
-             revocation: tuple[Path, ...], strict: bool, at: str | None, fmt: str, lang: str,
+             revocation: tuple[Path, ...], shc_issuers: tuple[Path, ...], rule_paths: tuple[Path, ...],
+             strict: bool, country: str, region: str | None, at: str | None, fmt: str, lang: str,
              policy_path: Path | None, progress: bool | None) -> None:
-    """Checkpoint mode: the pass of every QR code in PATHS (images, directories, or '-' for HC1 lines).
+    """Checkpoint mode: the pass of every certificate in PATHS (pictures, .smart-health-card files,
+    directories, or '-' for lines of HC1:/shc:/ text).
 
-    Exit 0 when every code grants a pass (GREEN/YELLOW), 1 when any is RED, 2 on usage errors.
+    With business rules (in the --bundle, or --rules) for --country/--region they decide with the
+    policy, and each failed rule is listed.  Exit 0 when every certificate grants a pass
+    (GREEN/YELLOW), 1 when any is RED, 2 on usage errors.
     """
     if paths.count("-") > 1:
         raise click.UsageError("'-' (standard input) may be given once")
     now = parse_time(at)
-    verifier = load_verifier(trust_paths, bundle, csca, revocation, now, strict=strict)
+    loaded = load_verification(trust_paths, bundle, csca, revocation, now, shc_issuers=shc_issuers,
+                               rules=rule_paths, strict=strict)
     policy = Policy.from_file(policy_path) if policy_path is not None else DEFAULT_POLICY
-    scanner = _Scanner(verifier, policy, now)
+    scanner = _Scanner(loaded.verifier, policy, now, loaded.country_rules(country, region))
     sources = _expand(paths)
     show = _show_progress(progress)
     any_red = False
@@ -148,6 +165,8 @@ def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path
             else:
                 for line in scanner.image(Path(source)):
                     emit(line)
+    for line in scanner.finish():
+        emit(line)
     sys.exit(EXIT_INVALID if any_red else EXIT_OK)
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "COVID_19",
     "DCC_VERSION",
     "NAAT",
+    "PRIMARY_SERIES_DOSES",
     "RAPID_ANTIGEN_TEST",
     "SUPPORTED_VERSIONS",
     "TEST_DETECTED",
@@ -51,3 +52,29 @@ CODED_FIELDS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = MappingProxyTyp
         "r": (("tg", "disease-agent-targeted"), ("co", "country-2-codes")),
     }
 )  # fmt: skip
+
+#: Doses of the standard primary series of each vaccine product (``mp``): the series length a
+#: certificate that does not state ``sd`` (a SMART Health Card, usually) is read with.  Data from
+#: the products' authorisations (WHO EUL / EMA): one dose for the adenovirus single-shot vaccines,
+#: three for Abdala, two for the others.  A product not listed here is read as a two-dose series.
+PRIMARY_SERIES_DOSES: Final[Mapping[str, int]] = MappingProxyType(
+    {
+        "EU/1/20/1528": 2,  # Comirnaty (Pfizer-BioNTech)
+        "EU/1/20/1507": 2,  # Spikevax (Moderna)
+        "EU/1/21/1529": 2,  # Vaxzevria (AstraZeneca)
+        "Covishield": 2,  # Serum Institute of India
+        "EU/1/20/1525": 1,  # COVID-19 Vaccine Janssen / Jcovden
+        "EU/1/21/1618": 2,  # Nuvaxovid (Novavax)
+        "Sputnik-V": 2,
+        "Sputnik-Light": 1,
+        "Convidecia": 1,  # CanSino
+        "BBIBP-CorV": 2,  # Sinopharm (Beijing)
+        "Inactivated-SARS-CoV-2-Vero-Cell": 2,  # Sinopharm, deprecated code
+        "CoronaVac": 2,  # Sinovac
+        "Hayat-Vax": 2,
+        "Covaxin": 2,  # Bharat Biotech
+        "Abdala": 3,  # CIGB
+        "EpiVacCorona": 2,
+        "CoviVac": 2,
+    }
+)

@@ -146,6 +146,11 @@ _TEXTS: Final[Mapping[str, Mapping[Reason | tuple[Reason, Pass], str]]] = {
     },
 }
 
+_BY_THE_RULES: Final[Mapping[str, str]] = {
+    "vi": "theo quy định đang áp dụng",
+    "en": "as the rules in force say",
+}
+
 _TEST_KINDS: Final[Mapping[str, Mapping[str, str]]] = {
     "vi": {"naat": "RT-PCR", "rat": "nhanh kháng nguyên", "other": "không rõ loại"},
     "en": {"naat": "RT-PCR (NAAT) test", "rat": "rapid antigen test", "other": "test of unknown type"},
@@ -196,8 +201,13 @@ def render(
     valid_from: dt.datetime | None,
     valid_until: dt.datetime | None,
     details: Mapping[str, str | int],
+    window_known: bool = True,
 ) -> str:
-    """The text of one assessment in ``lang``; times are shown in their own (local) offset."""
+    """The text of one assessment in ``lang``; times are shown in their own (local) offset.
+
+    ``window_known=False`` (a pass decided by business rules, which state no validity window)
+    writes "as the rules in force say" where the text would give the pass's dates.
+    """
     texts = _TEXTS[_lang(lang)]
     template = texts.get((reason, colour)) or texts[reason]
     test = str(details.get("test", "other"))
@@ -211,4 +221,7 @@ def render(
         "until": _until_text(valid_until, lang),
         "end": _from_text(valid_until, lang),
     }
+    if not window_known:
+        unknown = _BY_THE_RULES[lang]
+        values.update({"from": unknown, "until": unknown, "end": unknown})
     return template.format_map(values)

@@ -4,15 +4,20 @@ A bundle is a signed document (:mod:`vaxcert.trust.signeddoc`) of format ``vaxce
 ``exp`` is the *freshness limit* (how long a device may use it without a refresh) and its
 body is::
 
-    {"trust_list": bytes,            # a signed trust list (vaxcert.trust-list/1), as published
-     "revocation": [bytes, ...],     # signed revocation lists (vaxcert.revocation-list/1)
-     "valuesets":  bytes | null,     # a vaxcert value-set snapshot (ValueSets.save), UTF-8 JSON
-     "rules":      null}             # reserved for business rules
+    {"trust_list":  bytes,           # a signed trust list (vaxcert.trust-list/1), as published
+     "revocation":  [bytes, ...],    # signed revocation lists (vaxcert.revocation-list/1)
+     "valuesets":   bytes | null,    # a vaxcert value-set snapshot (ValueSets.save), UTF-8 JSON
+     "rules":       bytes | null,    # business rules: a vaxcert-rules/1 document, UTF-8 JSON
+     "shc_issuers": bytes | null}    # trusted SMART Health Card issuers (ShcTrust.to_json), UTF-8 JSON
 
-The parts stay signed documents of their own, each checked against the same CSCA anchors,
-so a bundle cannot smuggle in an unsigned list; the bundle's signature adds that the parts
-belong together.  The effective trust store reports TRUST_LIST_STALE as soon as either the
-bundle or its trust list is past its limit.
+The trust list and revocation lists stay signed documents of their own, each checked against the
+same CSCA anchors, so a bundle cannot smuggle in an unsigned list; the bundle's signature adds that
+the parts belong together.  Rules and SMART Health Card issuer keys have no signature of their own:
+the bundle's signature is what vouches for them (they are read by :mod:`vaxcert.rules` and
+:mod:`vaxcert.formats.shc`, above this module; here they are kept as the signed bytes).  Bundles
+written before rules and SHC issuers existed (``"rules": null``, no ``shc_issuers``) read as
+before.  The effective trust store reports TRUST_LIST_STALE as soon as either the bundle or its
+trust list is past its limit.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import datetime as dt
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -66,10 +71,14 @@ def build_bundle(
     fresh_for: dt.timedelta,
     sequence: int | None = None,
     cscas: Sequence[x509.Certificate] | None = None,
+    rules: bytes | None = None,
+    shc_issuers: bytes | None = None,
 ) -> bytes:
-    """Sign a bundle of an already signed trust list, signed revocation lists and value sets.
+    """Sign a bundle of an already signed trust list, signed revocation lists and value sets,
+    and optionally business rules and SMART Health Card issuers (as serialised JSON bytes:
+    ``RuleBook.to_bytes()``, ``ShcTrust.to_json()``).
 
-    With ``cscas`` each part is checked first (a bundle of broken parts is refused here
+    With ``cscas`` each signed part is checked first (a bundle of broken parts is refused here
     rather than on every device).  ``sequence`` defaults to ``now`` in epoch seconds.
     """
     if cscas is not None:
@@ -80,8 +89,10 @@ def build_bundle(
         "trust_list": trust_list,
         "revocation": list(revocation),
         "valuesets": _valuesets_bytes(valuesets) if valuesets is not None else None,
-        "rules": None,
+        "rules": bytes(rules) if rules is not None else None,
     }
+    if shc_issuers is not None:  # a bundle without SHC issuers keeps the original body
+        body["shc_issuers"] = bytes(shc_issuers)
     seq = int(now.timestamp()) if sequence is None else sequence
     return sign_document(FORMAT, body, signer, issued_at=now, expires_at=now + fresh_for, sequence=seq)
 
@@ -109,12 +120,19 @@ class BundleTrust:
 
 @dataclass(frozen=True, slots=True)
 class Bundle:
-    """A checked bundle: what a verifier needs, and the envelope for display."""
+    """A checked bundle: what a verifier needs, and the envelope for display.
+
+    ``rules`` and ``shc_issuers`` are the signed bytes of the business rules and of the trusted
+    SMART Health Card issuers (None when the bundle carries none); :func:`vaxcert.load_verifier`
+    reads them.
+    """
 
     document: SignedDocument
     trust: BundleTrust
     revocation: RevocationSet
     valuesets: ValueSets | None
+    rules: bytes | None = field(default=None, repr=False)
+    shc_issuers: bytes | None = field(default=None, repr=False)
 
     @property
     def issued_at(self) -> dt.datetime:
@@ -158,6 +176,11 @@ def open_bundle(
         raise DocumentError(bad, "bundle revocation lists malformed")
     if vs_bytes is not None and not isinstance(vs_bytes, bytes):
         raise DocumentError(bad, "bundle value sets malformed")
+    rules, shc_issuers = body.get("rules"), body.get("shc_issuers")
+    if rules is not None and not isinstance(rules, bytes):
+        raise DocumentError(bad, "bundle rules malformed")
+    if shc_issuers is not None and not isinstance(shc_issuers, bytes):
+        raise DocumentError(bad, "bundle SMART Health Card issuers malformed")
     trust = load_signed(trust_bytes, cscas, now=now)
     lists = [RevocationList.load(r, cscas, now=now) for r in revocations]
     valuesets: ValueSets | None = None
@@ -166,7 +189,8 @@ def open_bundle(
             valuesets = _valuesets_from(vs_bytes)
         except ConfigurationError:
             raise DocumentError(bad, "bundle value sets unreadable") from None
-    return Bundle(document, BundleTrust(trust, document.expires_at), RevocationSet(lists), valuesets)
+    return Bundle(document, BundleTrust(trust, document.expires_at), RevocationSet(lists), valuesets,
+                  rules=rules, shc_issuers=shc_issuers)
 
 
 def load_bundle(
