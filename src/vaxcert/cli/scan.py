@@ -82,6 +82,17 @@ class _Scanner:
                 yield _Line("-", index, verdict)
                 index += 1
 
+    def together(self, sources: list[str | Path], stream: BinaryIO) -> list[_Line]:
+        """Every source as one holder's presentation (one call: the rules see each other's certificates)."""
+        items: list[str | Path] = []
+        for source in sources:
+            if source == "-":
+                items.extend(text for raw in stream if (text := raw.decode("utf-8", errors="replace").strip()))
+            else:
+                items.append(Path(source))
+        verdicts = [*self.session.scan(items), *self.session.finish()]
+        return [_Line("(together)", index, v) for index, v in enumerate(verdicts)]
+
     def finish(self) -> list[_Line]:
         """Health Cards still missing chunks at the end."""
         return [_Line("(chunks)", v.index, v) for v in self.session.finish()]
@@ -125,10 +136,13 @@ def _show_progress(flag: bool | None) -> bool:
               default=None, help="Pass policy (JSON or .toml); default: Viet Nam 2021-22 rules.")
 @click.option("--progress/--no-progress", "progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--together", is_flag=True,
+              help="Every certificate in PATHS (and the lines of '-') is one holder's: the rules see the others "
+                   "(e.g. HCM: one dose plus a recovery).")
 def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
              revocation: tuple[Path, ...], shc_issuers: tuple[Path, ...], rule_paths: tuple[Path, ...],
              strict: bool, country: str, region: str | None, at: str | None, fmt: str, lang: str,
-             policy_path: Path | None, progress: bool | None) -> None:
+             policy_path: Path | None, progress: bool | None, together: bool) -> None:
     """Checkpoint mode: the pass of every certificate in PATHS (pictures, .smart-health-card files,
     directories, or '-' for lines of HC1:/shc:/ text).
 
@@ -157,6 +171,10 @@ def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path
         else:
             click.echo(line.text(lang))
 
+    if together:
+        for line in scanner.together(sources, sys.stdin.buffer):
+            emit(line)
+        sys.exit(EXIT_INVALID if any_red else EXIT_OK)
     with _progress(sources, show) as bar:
         for source in bar:
             if source == "-":
