@@ -115,7 +115,7 @@ def test_claim_only_facilities_with_keys(registry: Registry, tmp_path: Path) -> 
     """Persons whose last dose was at a facility the worker has no key for are not claimed."""
     _load(registry, tmp_path, n=6, facilities=("VN-HN-001", "VN-SG-002"))
     got = registry.claim(worker="a", limit=100, now=time.time(), lease_seconds=60, facilities=["VN-SG-002"])
-    assert len(got) == 3 and {r[-1] for r in got} == {"VN-SG-002"}
+    assert len(got) == 3 and {r.last_facility for r in got} == {"VN-SG-002"}
     assert registry.claim(worker="a", limit=100, now=time.time(), lease_seconds=60, facilities=[]) == []
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "load_verifier",
     "rules_options",
     "signer_options",
+    "trust_options",
     "verification_options",
 ]
 
@@ -111,6 +112,11 @@ def verification_options(func: F) -> F:
     func = click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
                         help="Business rules (EU gateway rule files or folders, pass rule sets), beside the "
                              "bundle's; not signed, for trying rules out (repeatable).")(func)
+    return trust_options(func)
+
+
+def trust_options(func: F) -> F:
+    """Add --trust / --bundle / --csca / --revocation / --shc-issuers: what a certificate is verified against."""
     func = click.option("--shc-issuers", "shc_issuers", multiple=True, type=click.Path(exists=True, path_type=Path),
                         help="Trusted SMART Health Card issuers: {iss, keys} JSON files, a folder of them, "
                              "or a VCI directory snapshot (repeatable).")(func)

@@ -1,4 +1,4 @@
-"""``vaxcert registry``: the vaccination registry (init, import, issue, status, correct, report).
+"""``vaxcert registry``: the vaccination registry (init, import, issue, status, correct, recognise, report).
 
 Every command takes ``--db sqlite:///PATH`` or ``--db postgresql://...`` (or the environment
 variable ``VAXCERT_DB``).  Personal data is not printed unless ``--show-names`` is given:
@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from .. import KeySigner
+from .. import InputError, KeySigner, image_codes
 from ..registry import (
     DEADLINE,
     EXPORT_FORMATS,
@@ -40,6 +40,7 @@ from ..registry import (
     load_register,
     load_register_corrections,
     open_registry,
+    recognise,
     reconcile,
     reject,
     render,
@@ -50,7 +51,8 @@ from ..registry import (
     run_worker,
     set_facility_district,
 )
-from ._common import EXIT_INVALID, configure_json_logs, key_password, parse_time
+from ._common import EXIT_INVALID, configure_json_logs, key_password, parse_time, read_file_arg, read_text_arg
+from ._context import load_verification, trust_options
 from ._progress import Progress
 
 DB_OPTION = click.option("--db", "db", required=True, envvar="VAXCERT_DB", metavar="URL",
@@ -238,6 +240,9 @@ def person_status(status: PersonStatus, *, show_names: bool) -> dict[str, Any]:
         "problems": [{"kind": p.kind, "blocking": p.blocking, "detail": p.detail} for p in status.problems],
         "certificates": [{"id": c.cert_id, "version": c.record_version, "status": c.status, "kid": c.kid,
                           "facility": c.facility_id, "issued_at": _iso(c.issued_at)} for c in status.certificates],
+        "recognised": [{"id": r.recognition_id, "format": r.source_format, "issuer_country": r.issuer_country,
+                        "issuer": r.issuer, "doses": r.doses, "facility": r.facility_id, "by": r.recognised_by,
+                        "at": _iso(r.recognised_at)} for r in status.recognitions],
     }  # fmt: skip
     if show_names:
         out.update({"family_name": person.fn, "given_name": person.gn, "dob": person.dob})
@@ -437,6 +442,74 @@ def revocations_cmd(db: str, out: Path, signer_key: Path, signer_cert: Path, val
         reg.close()
     out.write_bytes(listed.sign(signer, now=now, valid_for=dt.timedelta(hours=valid_hours)))
     click.echo(f"wrote {out} ({len(listed)} entries)")
+
+
+@registry.command("recognise")
+@DB_OPTION
+@click.option("--facility", required=True, help="The recognising facility (its key signs the new certificate).")
+@click.option("--person", "person_id", required=True, help="Citizen ID, or NATIONALITY:PASSPORT.")
+@click.option("--by", "by", required=True, help="Who recognises the certificate (the staff member).")
+@click.option("--hc1", "texts", multiple=True, metavar="TEXT",
+              help="The certificate's text: HC1:..., shc:/... (repeat for the chunks of one card), or '-' for stdin.")
+@click.option("--image", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A picture of the certificate's QR code(s).")
+@click.option("--file", "card_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A .smart-health-card file holding one card (or a text file holding a code).")
+@click.option("--family-name", default=None, help="A foreigner new to the registry: family name as in the passport.")
+@click.option("--given-name", default=None, help="A foreigner new to the registry: given names as in the passport.")
+@click.option("--dob", default=None, help="A foreigner new to the registry: birth date as in the passport.")
+@trust_options
+@click.option("--keys", "keys_dir", default=None, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Facility keys: issue the new certificate at once (else the next 'registry issue' does).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@AT_OPTION
+def recognise_cmd(db: str, facility: str, person_id: str, by: str, texts: tuple[str, ...], image: Path | None,
+                  card_file: Path | None, family_name: str | None, given_name: str | None, dob: str | None,
+                  trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[Path, ...],
+                  revocation: tuple[Path, ...], shc_issuers: tuple[Path, ...], keys_dir: Path | None, fmt: str,
+                  at: str | None) -> None:  # fmt: skip
+    """Recognise the doses of a person's foreign certificate (EU DCC or SMART Health Card).
+
+    The certificate must verify against the trust given (--trust/--bundle for EU DCCs,
+    --shc-issuers or the bundle's for Health Cards) at --at; the same certificate is recognised
+    once; the holder must match the person (population register for citizens, the record or
+    --family-name/--given-name/--dob from the passport for foreigners).  Each refusal exits 2
+    with its reason: unknown_issuer, invalid, expired, identity_mismatch, already_recognised,
+    no_doses, not_foreign.
+    """
+    now = parse_time(at)
+    if sum((image is not None, card_file is not None, bool(texts))) != 1:
+        raise click.UsageError("give one of --hc1 TEXT (repeatable for chunks), --image FILE or --file CARD")
+    if image is not None:
+        found = image_codes(image)
+        presentation: str | bytes | list[str] = found[0] if len(found) == 1 else found
+        if len(found) > 1 and not all(text[:5].lower() == "shc:/" and text.count("/") >= 3 for text in found):
+            raise InputError("image", f"the picture holds {len(found)} codes: recognise one certificate at a time")
+    elif card_file is not None:
+        presentation = read_file_arg(str(card_file))
+    else:
+        presentation = read_text_arg(texts[0]) if len(texts) == 1 else [t.strip() for t in texts]
+    verifier = load_verification(trust_paths, bundle, csca, revocation, now, shc_issuers=shc_issuers).verifier
+    keyring = KeyDirectory(str(keys_dir), password=key_password()).load() if keys_dir is not None else None
+    reg = _open(db)
+    try:
+        done = recognise(reg, presentation, verifier=verifier, person=person_key_from_id(person_id),
+                         facility=facility, by=by, now=now, family_name=family_name, given_name=given_name,
+                         dob=dob, keyring=keyring)  # fmt: skip
+    finally:
+        reg.close()
+    then = "certificate issued" if done.reissued else "certificate at the next 'registry issue'"
+    if fmt == "json":
+        click.echo(json.dumps({"recognition": done.recognition_id, "person": mask_key(done.person_key),
+                               "format": done.source_format, "issuer_country": done.issuer_country,
+                               "doses": [f"{d.dn}/{d.sd}" for d in done.doses], "skipped": list(done.skipped),
+                               "new_person": done.new_person, "state": done.state, "issued": done.reissued}))
+        return
+    click.echo(f"recognised {len(done.doses)} dose(s) ({done.source_format}, {done.issuer_country}) for "
+               f"{mask_key(done.person_key)} at {facility.upper()}: recognition {done.recognition_id}, "
+               f"person {done.state}; {then}")
+    for note in done.skipped:
+        click.echo(f"  not recorded: {note}", err=True)
 
 
 @registry.command("report")

@@ -16,6 +16,8 @@
   admission control), :mod:`.worker` (``vaxcert registry worker``: import, reconcile, issue),
   :mod:`.citizens` (certificates and corrections by ID and birth date), :mod:`.limits` (rate
   limits shared by every process), :mod:`.export` (certificates as HC1 text, QR PNG, PDF card).
+* :mod:`.recognition` — doses from a person's verified foreign certificate (EU DCC or SMART
+  Health Card) recorded as recognised doses (:func:`recognise`).
 
 Workflows and the CLI call domain methods only: no SQL and no backend branching outside the
 adapters.  Long workflows report progress to a callback (:data:`ProgressCallback`) and draw nothing.
@@ -56,6 +58,7 @@ from .keyring import KeyDirectory, KeyRing
 from .limits import RateDecision, RateLimit, RateLimiter
 from .opening import check_schema, open_registry
 from .protocol import Backend, ProgressCallback, Registry, RegistrySpec
+from .recognition import REFUSALS, Recognition, RecognitionRefused, recognise
 from .reconciliation import ReconcileResult, reconcile
 from .registercorrections import RegisterCorrectionResult, load_register_corrections
 from .reports import ReportRow, render, report
@@ -70,6 +73,7 @@ from .rows import (
     PersonRow,
     PersonStatus,
     ProblemRow,
+    RecognitionRow,
     RegistryOverview,
     StoredDose,
 )
@@ -85,6 +89,7 @@ __all__ = [
     "KINDS",
     "LEGACY_ENCODINGS",
     "MAX_RECORDS",
+    "REFUSALS",
     "ROLES",
     "Account",
     "AccountRow",
@@ -110,6 +115,9 @@ __all__ = [
     "RateDecision",
     "RateLimit",
     "RateLimiter",
+    "Recognition",
+    "RecognitionRefused",
+    "RecognitionRow",
     "ReconcileResult",
     "RegisterCorrectionResult",
     "RegisterLoadResult",
@@ -145,6 +153,7 @@ __all__ = [
     "person_key",
     "person_key_from_document",
     "process_next_job",
+    "recognise",
     "reconcile",
     "reject",
     "render",

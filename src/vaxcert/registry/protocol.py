@@ -35,6 +35,7 @@ from .rows import (
     PersonRow,
     PersonStatus,
     ProblemRow,
+    RecognitionRow,
     RegistryOverview,
     StagedCertificate,
     StatusUpdate,
@@ -267,6 +268,19 @@ class Registry(Protocol):
 
     def audit_trail(self, subject: str | None = None) -> list[AuditEntry]:
         """Audit rows, oldest first (of one subject when given)."""
+        ...
+
+    def recognition(self, certificate_hash: str) -> RecognitionRow | None:
+        """The recognition of the certificate with this signed-content hash, or None."""
+        ...
+
+    def recognitions_of(self, person_key: str) -> list[RecognitionRow]:
+        """A person's recognised foreign certificates, oldest first."""
+        ...
+
+    def add_recognition(self, recognition: RecognitionRow, doses: Sequence[NewDose], *, stamp: int) -> int | None:
+        """Record a recognised certificate and its doses in one step; return its id, or None (and
+        write nothing) when a certificate with the same hash was recognised before."""
         ...
 
     def overview(self, *, now: int) -> RegistryOverview:

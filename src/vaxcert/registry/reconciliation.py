@@ -139,6 +139,8 @@ def merge_doses(doses: Sequence[StoredDose]) -> tuple[list[StoredDose], list[Pro
 def _content_hash(person: PersonRow, last: StoredDose) -> str:
     values = [person.fn, person.gn, person.fnt, person.gnt, person.dob,
               last.facility, last.dn, last.sd, last.date, last.tg, last.vp, last.mp, last.ma, last.co]
+    if last.issuer is not None:  # a recognised dose shows its own issuer (domestic hashes stay as they were)
+        values.append(last.issuer)
     return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "PersonRow",
     "PersonStatus",
     "ProblemRow",
+    "RecognitionRow",
     "RegistryOverview",
     "StagedCertificate",
     "StatusUpdate",
@@ -41,7 +42,11 @@ __all__ = [
 
 
 class StoredDose(NamedTuple):
-    """One recorded dose: its key (a hash of person, dose number, date, facility) and DCC fields."""
+    """One recorded dose: its key (a hash of person, dose number, date, facility) and DCC fields.
+
+    ``issuer`` is set for a dose recognised from a foreign certificate: the DCC ``is`` (the real
+    issuer) a Viet Nam certificate shows when this is the last dose (None: the key ring's text).
+    """
 
     key: str
     facility: str
@@ -53,6 +58,7 @@ class StoredDose(NamedTuple):
     mp: str
     ma: str
     co: str
+    issuer: str | None = None
 
     def __repr__(self) -> str:
         return f"StoredDose(dn={self.dn}, sd={self.sd}, facility={self.facility!r}, <redacted>)"
@@ -133,15 +139,20 @@ class ClaimedPerson(NamedTuple):
     dt: str
     co: str
     last_facility: str
+    last_issuer: str | None = None
 
     def __repr__(self) -> str:
         return f"ClaimedPerson(version={self.record_version}, facility={self.last_facility!r}, <redacted>)"
 
     def payload(self, *, issuer: str, ci: str, version: str) -> DccPayload:
-        """The DCC payload of the last dose (through the one payload assembler of :mod:`vaxcert.dcc`)."""
+        """The DCC payload of the last dose (through the one payload assembler of :mod:`vaxcert.dcc`).
+
+        ``issuer`` is the key ring's ``is`` text; a last dose recognised from a foreign certificate
+        shows its own issuer (``last_issuer``) instead, as it shows its own country (``co``).
+        """
         given = (self.gn, self.gnt) if self.gn and self.gnt else None
         entry = vaccination_json(tg=self.tg, vp=self.vp, mp=self.mp, ma=self.ma, dn=self.dn, sd=self.sd,
-                                 dt=self.dt, co=self.co, is_=issuer, ci=ci)  # fmt: skip
+                                 dt=self.dt, co=self.co, is_=self.last_issuer or issuer, ci=ci)  # fmt: skip
         return assemble_payload(names_json(self.fn, self.fnt, given), self.dob, v=entry, version=version)
 
 
@@ -216,8 +227,35 @@ class CertificateSummary:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class RecognitionRow:
+    """A foreign certificate whose doses were recognised: what it was, and who recognised it where and when.
+
+    ``certificate_hash`` is SHA-256 over the certificate's signed content
+    (:attr:`vaxcert.VerificationResult.content_hash`); ``issuer_key`` the DCC kid (hex) or the
+    Health Card key's thumbprint; ``issuer`` the DCC ``is`` or the Health Card's ``iss``.
+    """
+
+    recognition_id: int | None
+    certificate_hash: str
+    person_key: str
+    source_format: str
+    issuer_country: str
+    issuer_key: str
+    issuer: str
+    certificate_id: str | None
+    doses: int
+    facility_id: str
+    recognised_by: str
+    recognised_at: int
+
+    def __repr__(self) -> str:
+        return (f"RecognitionRow(id={self.recognition_id}, format={self.source_format}, "
+                f"country={self.issuer_country}, doses={self.doses}, <redacted>)")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class PersonStatus:
-    """One person's state, status, problems and certificates."""
+    """One person's state, status, problems, certificates and recognised foreign certificates."""
 
     person: PersonRow
     state: str
@@ -232,6 +270,7 @@ class PersonStatus:
     issued_version: int
     problems: tuple[ProblemRow, ...]
     certificates: tuple[CertificateSummary, ...]
+    recognitions: tuple[RecognitionRow, ...] = ()
 
     def __repr__(self) -> str:
         return f"PersonStatus(state={self.state}, doses={self.doses}, <redacted>)"

@@ -38,6 +38,7 @@ from .rows import (
     PersonRow,
     PersonStatus,
     ProblemRow,
+    RecognitionRow,
     RegistryOverview,
     StagedCertificate,
     StatusUpdate,
@@ -51,11 +52,13 @@ __all__ = ["PENDING", "SqlRegistry", "placeholders"]
 PENDING = "state = 'ready' AND record_version > issued_version"
 
 _PERSON = "person_key, id_kind, id_number, nationality, fn, gn, fnt, gnt, dob"
-_DOSE = "dose_key, facility_id, dose_number, series_total, vaccination_date, tg, vp, mp, ma, co"
+_DOSE = "dose_key, facility_id, dose_number, series_total, vaccination_date, tg, vp, mp, ma, co, issuer"
 _DOSE_COLUMNS = (
     "dose_key", "person_key", "facility_id", "dose_number", "series_total", "vaccination_date",
-    "tg", "vp", "mp", "ma", "co", "row_hash", "source", "source_line", "created_at", "updated_at",
+    "tg", "vp", "mp", "ma", "co", "issuer", "row_hash", "source", "source_line", "created_at", "updated_at",
 )  # fmt: skip
+_RECOGNITION = ("recognition_id, certificate_hash, person_key, source_format, issuer_country, issuer_key, issuer,"
+                " certificate_id, doses, facility_id, recognised_by, recognised_at")  # fmt: skip
 _PERSON_COLUMNS = (*_PERSON.split(", "), "dirty", "state", "created_at", "updated_at")
 _STAGE_COLUMNS = StagedCertificate._fields
 _REQUEST = ("request_id, person_key, facility_id, kind, dose_key, proposed, note, requested_by, requested_at,"
@@ -70,6 +73,12 @@ def placeholders(n: int) -> str:
 
 def _dose(row: Sequence[Any]) -> StoredDose:
     return StoredDose(*row)
+
+
+def _recognition(row: Sequence[Any]) -> RecognitionRow:
+    values = list(row)
+    values[0], values[8], values[11] = int(values[0]), int(values[8]), int(values[11])
+    return RecognitionRow(*values)
 
 
 def _request(row: Sequence[Any]) -> CorrectionRequest:
@@ -248,16 +257,16 @@ class SqlRegistry:
         rows = []
         for u in updates:
             last = u.last
-            dose = (last.facility, last.tg, last.vp, last.mp, last.ma, last.dn, last.sd, last.date, last.co) if last \
-                else (None,) * 9  # fmt: skip
+            dose = (last.facility, last.tg, last.vp, last.mp, last.ma, last.dn, last.sd, last.date, last.co,
+                    last.issuer) if last else (None,) * 10  # fmt: skip
             rows.append((u.dirty, u.state, u.reason, u.doses, int(u.complete), int(u.booster), *dose,
                          u.content_hash, u.record_version, stamp, u.person_key))  # fmt: skip
         with self.transaction() as tx:
             tx.executemany(
                 "UPDATE persons SET dirty = CASE WHEN dirty = ? THEN 0 ELSE dirty END, state = ?, state_reason = ?,"
                 " doses = ?, complete = ?, booster = ?, last_facility = ?, tg = ?, vp = ?, mp = ?, ma = ?,"
-                " dn = ?, sd = ?, dt = ?, co = ?, content_hash = ?, record_version = ?, updated_at = ?"
-                " WHERE person_key = ?",
+                " dn = ?, sd = ?, dt = ?, co = ?, last_issuer = ?, content_hash = ?, record_version = ?,"
+                " updated_at = ? WHERE person_key = ?",
                 rows,
             )
 
@@ -423,10 +432,10 @@ class SqlRegistry:
         """Change a stored dose's fields (it keeps ``old_key``)."""
         d = new.dose
         with self.transaction() as tx:
-            tx.execute(
+            tx.execute(  # a recognised dose keeps its issuer (not a field a correction changes)
                 "UPDATE doses SET facility_id = ?, dose_number = ?, series_total = ?, vaccination_date = ?,"
                 " tg = ?, vp = ?, mp = ?, ma = ?, co = ?, row_hash = ?, updated_at = ? WHERE dose_key = ?",
-                (*d[1:], new.row_hash, stamp, old_key),
+                (d.facility, d.dn, d.sd, d.date, d.tg, d.vp, d.mp, d.ma, d.co, new.row_hash, stamp, old_key),
             )
 
     def remove_dose(self, dose_key: str) -> None:
@@ -483,6 +492,44 @@ class SqlRegistry:
         with self.transaction() as tx:
             return [AuditEntry(*r) for r in tx.query(sql + " ORDER BY audit_id", params)]
 
+    # -- recognition of foreign doses ---------------------------------------------------------
+
+    def recognition(self, certificate_hash: str) -> RecognitionRow | None:
+        """The recognition of the certificate with this signed-content hash, or None."""
+        with self.transaction() as tx:
+            rows = tx.query(f"SELECT {_RECOGNITION} FROM recognitions WHERE certificate_hash = ?",  # noqa: S608
+                            (certificate_hash,))  # fmt: skip
+        return _recognition(rows[0]) if rows else None
+
+    def recognitions_of(self, person_key: str) -> list[RecognitionRow]:
+        """A person's recognised foreign certificates, oldest first."""
+        with self.transaction() as tx:
+            rows = tx.query(f"SELECT {_RECOGNITION} FROM recognitions WHERE person_key = ?"  # noqa: S608
+                            " ORDER BY recognition_id", (person_key,))  # fmt: skip
+        return [_recognition(r) for r in rows]
+
+    def add_recognition(self, recognition: RecognitionRow, doses: Sequence[NewDose], *, stamp: int) -> int | None:
+        """Record a recognised certificate and its doses; None (nothing written) when a certificate
+        with the same hash was recognised before (``UNIQUE (certificate_hash)`` decides, also
+        between concurrent facilities)."""
+        r = recognition
+        with self.transaction() as tx:
+            rows = tx.query(
+                "INSERT INTO recognitions (certificate_hash, person_key, source_format, issuer_country, issuer_key,"
+                " issuer, certificate_id, doses, facility_id, recognised_by, recognised_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (certificate_hash) DO NOTHING"
+                " RETURNING recognition_id",
+                (r.certificate_hash, r.person_key, r.source_format, r.issuer_country, r.issuer_key, r.issuer,
+                 r.certificate_id, r.doses, r.facility_id, r.recognised_by, r.recognised_at),
+            )  # fmt: skip
+            if not rows:
+                return None
+            recognition_id = int(rows[0][0])
+            tx.copy_rows("doses", (*_DOSE_COLUMNS, "recognition_id"),
+                         [(d.dose.key, d.person_key, *d.dose[1:], d.row_hash, d.source, d.line, stamp, stamp,
+                           recognition_id) for d in doses])  # fmt: skip
+        return recognition_id
+
     # -- status and reports -------------------------------------------------------------------
 
     def overview(self, *, now: int) -> RegistryOverview:
@@ -520,6 +567,8 @@ class SqlRegistry:
             certs = tx.query("SELECT cert_id, record_version, status, kid, facility_id, issued_at, cert_type"
                              " FROM certificates"
                              " WHERE person_key = ? ORDER BY cert_id", (person_key,))  # fmt: skip
+            recognised = tx.query(f"SELECT {_RECOGNITION} FROM recognitions WHERE person_key = ?"  # noqa: S608
+                                  " ORDER BY recognition_id", (person_key,))  # fmt: skip
         r = rows[0]
         return PersonStatus(
             person=PersonRow(*r[:9]), state=r[9], reason=r[10], doses=int(r[11]), complete=bool(r[12]),
@@ -528,6 +577,7 @@ class SqlRegistry:
             problems=tuple(ProblemRow(person_key, k, bool(b), d, tuple(keys.split(",")) if keys else ())
                            for k, b, d, keys in problems),
             certificates=tuple(CertificateSummary(*c) for c in certs),
+            recognitions=tuple(_recognition(row) for row in recognised),
         )  # fmt: skip
 
     def facility_counts(self, *, now: int) -> dict[str | None, FacilityCounts]:
