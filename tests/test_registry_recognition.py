@@ -391,3 +391,44 @@ def _pem(abroad: Abroad) -> bytes:
 
     return certificate_pem(abroad.signer.certificate)
 
+
+
+# -- upgrading a registry of schema version 1 ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_version_1_registry_upgrades_and_keeps_working(backend: str, tmp_path: Path, pki: Pki) -> None:
+    """A registry built with migration 1 only: 'registry init' adds recognition; old doses issue as before."""
+    from vaxcert.registry import _migrations
+
+    real = _migrations.load_migrations
+
+    def only_first(name: str) -> list[Any]:
+        return real(name)[:1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_migrations, "load_migrations", only_first)
+        context = fresh_registry(backend, tmp_path)
+        reg = context.__enter__()
+    try:
+        assert reg.schema_version() == 1
+        with reg.transaction() as tx:
+            tx.execute("INSERT INTO persons (person_key, id_kind, id_number, nationality, fn, gn, fnt, gnt, dob,"
+                       " created_at, updated_at) VALUES (?, 'cccd', ?, 'VN', 'Nguyễn', 'Văn Đức', 'NGUYEN',"
+                       " 'VAN<DUC', '1990-04-12', 0, 0)", (CITIZEN, citizen_id(1)))
+            tx.execute("INSERT INTO doses (dose_key, person_key, facility_id, dose_number, series_total,"
+                       " vaccination_date, tg, vp, mp, ma, co, row_hash, created_at, updated_at) VALUES"
+                       " ('k1', ?, ?, 2, 2, ?, '840539006', '1119349007', 'EU/1/20/1528', 'ORG-100030215', 'VN',"
+                       " 'h', 0, 0)", (CITIZEN, FACILITY, day(-60)))
+            tx.execute("INSERT INTO population_register (citizen_id, fn, gn, dob, loaded_at) VALUES"
+                       " (?, 'Nguyễn', 'Văn Đức', '1990-04-12', 0)", (citizen_id(1),))
+        assert reg.migrate() == [2] and reg.schema_version() == 2
+        assert reg.doses_of([CITIZEN])[CITIZEN][0].issuer is None
+        reconcile(reg, now=NOW)
+        signers = facility_signers(pki, [FACILITY])
+        assert issue_all(reg, keyring(signers), now=NOW, workers=1).issued == 1
+        ((_, hc1),) = reg.current_certificates()
+        entry = Verifier(trust_of(signers)).verify(hc1, now=NOW + dt.timedelta(hours=1)).payload["v"][0]  # type: ignore[index]
+        assert entry["co"] == "VN" and entry["is"] != "Robert Koch-Institut"
+    finally:
+        context.__exit__(None, None, None)

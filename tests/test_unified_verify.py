@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import segno
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from cli_inprocess import run
@@ -387,3 +389,34 @@ def test_cli_scan_reassembles_chunks_across_pictures(tmp_path: Path) -> None:
     assert r.returncode == 0 and [(x["format"], x["pass"]) for x in lines] == [("shc", "GREEN")], r
     r = run("scan", "--shc-issuers", issuers, "--at", NOW.isoformat(), "--format", "json", str(tmp_path / "one.png"))
     assert r.returncode == 1 and json.loads(r.stdout)["code"] == "SHC_CHUNKS_INCOMPLETE"
+
+
+# -- hostile input never raises through the front ----------------------------------------------------
+
+PRESENTATIONS = st.one_of(
+    st.text(max_size=300),
+    st.text(max_size=300).map(lambda t: "shc:/" + t),
+    st.from_regex(r"shc:/[0-9]{1,2}/[0-9]{1,2}/[0-9]{0,40}", fullmatch=True),
+    st.binary(max_size=300),
+    st.binary(max_size=300).map(lambda b: b"{" + b),
+    st.lists(st.text(max_size=60), max_size=20),
+    st.lists(st.from_regex(r"shc:/[0-9]/[0-9]/[0-9]{0,20}", fullmatch=True), max_size=20),
+    st.lists(st.integers(), max_size=3),
+    st.integers(),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(PRESENTATIONS)
+def test_front_never_raises(pki: Pki, data: Any) -> None:
+    """Any presentation gives results of either format with one failure code, never an exception."""
+    verifier = _verifier(pki)
+    for result in (verifier.verify(data, now=NOW), *verifier.verify_all(data, now=NOW)):
+        assert result.format in (FORMAT_DCC, FORMAT_SHC)
+        assert result.valid is False and result.code is not FailureCode.OK
+        assert result.code is not FailureCode.INTERNAL_ERROR
+        assert result.holder is None and result.content_hash is None
+        json.dumps(result.to_dict(show_payload=True))
+    if isinstance(data, str):
+        assert all(v.colour is Pass.RED for v in scan(data, verifier, now=NOW))
