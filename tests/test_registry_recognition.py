@@ -398,7 +398,7 @@ def _pem(abroad: Abroad) -> bytes:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_version_1_registry_upgrades_and_keeps_working(backend: str, tmp_path: Path, pki: Pki) -> None:
-    """A registry built with migration 1 only: 'registry init' adds recognition; old doses issue as before."""
+    """A registry built with migration 1 only: migrating adds recognition; old doses issue as before."""
     from vaxcert.registry import _migrations
 
     real = _migrations.load_migrations
@@ -422,7 +422,8 @@ def test_a_version_1_registry_upgrades_and_keeps_working(backend: str, tmp_path:
                        " 'h', 0, 0)", (CITIZEN, FACILITY, day(-60)))
             tx.execute("INSERT INTO population_register (citizen_id, fn, gn, dob, loaded_at) VALUES"
                        " (?, 'Nguyễn', 'Văn Đức', '1990-04-12', 0)", (citizen_id(1),))
-        assert reg.migrate() == [2] and reg.schema_version() == 2
+        latest = len(real("sqlite" if backend == "sqlite" else "postgres"))
+        assert reg.migrate() == list(range(2, latest + 1)) and reg.schema_version() == latest
         assert reg.doses_of([CITIZEN])[CITIZEN][0].issuer is None
         reconcile(reg, now=NOW)
         signers = facility_signers(pki, [FACILITY])
