@@ -97,6 +97,10 @@ def test_bundle_carries_rules_and_shc_issuers(pki: Pki, tmp_path: Path) -> None:
     assert loaded.verifier.verify(hc1(pki, vacc(2, 2, -30)), now=AT).valid
     rules = loaded.country_rules("VN", "HCM")
     assert rules is not None and rules.passes is not None and len(rules.rules) == 1 and rules.region == "HCM"
+    stale = NOW + DAY + dt.timedelta(seconds=1)  # past the bundle's freshness limit: both formats are stale
+    assert loaded.verifier.verify(qr_text(card()), now=stale).code == FailureCode.TRUST_LIST_STALE
+    assert loaded.verifier.verify_all(qr_text(card()), now=stale)[0].code == FailureCode.TRUST_LIST_STALE
+    assert loaded.verifier.verify(hc1(pki, vacc(2, 2, -30)), now=stale).code == FailureCode.TRUST_LIST_STALE
 
 
 def test_old_bundles_still_read(pki: Pki, tmp_path: Path) -> None:

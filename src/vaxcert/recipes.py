@@ -129,7 +129,8 @@ def load_verifier(
     * ``trust``: certificate files or folders (trusted as given, or chain-checked when ``cscas``
       is given), signed trust lists and EU gateway JSON (both need ``cscas`` to be anchored);
     * ``bundle``: a signed offline bundle (needs ``cscas``); its revocation lists, value sets,
-      business rules and SMART Health Card issuers are used too;
+      business rules and SMART Health Card issuers are used too (past the bundle's freshness
+      limit, DCCs and Health Cards alike get TRUST_LIST_STALE);
     * ``revocation``: signed revocation lists (need ``cscas``);
     * ``shc_issuers``: SMART Health Card issuer key sets (files or folders, see
       :meth:`vaxcert.formats.shc.ShcTrust.from_paths`), trusted beside the bundle's;
@@ -149,6 +150,7 @@ def load_verifier(
     valuesets: ValueSets | None = None
     book = RuleBook()
     shc = ShcTrust()
+    shc_fresh_until: dt.datetime | None = None
     loaded_bundle: Bundle | None = None
     if bundle is not None:
         if cscas is None:
@@ -160,8 +162,9 @@ def load_verifier(
         warnings.extend(f"{bundle}: rejected DSC kid {r.kid}: {r.reason}" for r in loaded_bundle.trust.trust.rejected)
         book = bundle_rules(loaded_bundle)
         carried = bundle_shc_trust(loaded_bundle)
-        if carried is not None:
+        if carried is not None:  # the bundle's issuers are as fresh as the bundle
             shc = shc.merged(carried)
+            shc_fresh_until = loaded_bundle.expires_at
     for path in trust:
         source = load_trust_source(Path(path), cscas=cscas, now=now)
         stores.append(source)
@@ -188,7 +191,8 @@ def load_verifier(
     store: TrustStore | None = (stores[0] if len(stores) == 1 else CombinedTrust(stores)) if stores else None
     checker: RevocationChecker | None = RevocationSet(lists) if lists else None
     known = valuesets if valuesets is not None else ValueSets.bundled()
-    verifier = Verifier(store, revocation=checker, valuesets=known, shc_trust=shc, strict=strict)
+    verifier = Verifier(store, revocation=checker, valuesets=known, shc_trust=shc, shc_fresh_until=shc_fresh_until,
+                        strict=strict)
     return LoadedVerifier(verifier, tuple(warnings), book, loaded_bundle)
 
 

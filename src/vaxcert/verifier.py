@@ -283,7 +283,9 @@ class Verifier:
     authentic and well-formed; newer issuers use newer codes), and a pass policy decides
     which products it accepts.  Without ``shc_trust`` no Health Card issuer is trusted: every
     card is refused (``ISSUER_UNKNOWN`` / ``KID_UNKNOWN``), still with the right code for a
-    malformed one.  ``shc_products`` replaces the bundled vaccine-code table.
+    malformed one.  ``shc_products`` replaces the bundled vaccine-code table.  ``shc_fresh_until``
+    is the freshness limit of the issuer list (the offline bundle's that carried it): past it,
+    every card gets ``TRUST_LIST_STALE``, as DCCs do with a stale trust list.
 
     By default the verifier reads EU DCC payloads as real issuers wrote them (see
     :mod:`vaxcert.dcc.lenient`): null members, whitespace, integral floats and other ISO 8601
@@ -305,6 +307,7 @@ class Verifier:
         check_signer_validity: bool = True,
         shc_trust: ShcTrust | None = None,
         shc_products: ProductMap | None = None,
+        shc_fresh_until: dt.datetime | None = None,
         strict: bool = False,
     ) -> None:
         self.strict = strict
@@ -314,6 +317,7 @@ class Verifier:
         self.clock_skew = clock_skew
         self.check_signer_validity = check_signer_validity
         self.shc_trust = shc_trust if shc_trust is not None else ShcTrust()
+        self.shc_fresh_until = shc_fresh_until
         self._shc = ShcVerifier(self.shc_trust, products=shc_products, clock_skew=clock_skew)
 
     def verify(self, data: Presentation, *, now: dt.datetime) -> VerificationResult:
@@ -339,6 +343,9 @@ class Verifier:
         several cards (a family's); anything else gives one result.  Never raises."""
         if detect_format(data) != FORMAT_SHC:
             return (self.verify(data, now=now),)
+        stale = self._shc_stale(now)
+        if stale is not None:
+            return (stale,)
         try:
             cards = self._shc.verify_all(data, now=now)
         except Exception as exc:  # the SHC verifier never raises; be safe anyway
@@ -347,7 +354,17 @@ class Verifier:
                                        format=FORMAT_SHC),)
         return tuple(_from_shc(card) for card in cards)
 
+    def _shc_stale(self, now: dt.datetime) -> VerificationResult | None:
+        limit = self.shc_fresh_until
+        if limit is None or not isinstance(now, dt.datetime) or now.tzinfo is None or now <= limit:
+            return None
+        return VerificationResult(False, FailureCode.TRUST_LIST_STALE, Stage.TRUST,
+                                  "SMART Health Card issuer list past its freshness limit", format=FORMAT_SHC)
+
     def _verify_shc(self, data: Presentation, now: dt.datetime) -> VerificationResult:
+        stale = self._shc_stale(now)
+        if stale is not None:
+            return stale
         try:
             return _from_shc(self._shc.verify(data, now=now))
         except Exception as exc:  # the SHC verifier never raises; be safe anyway
