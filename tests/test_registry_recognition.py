@@ -24,6 +24,7 @@ from registry_support import (
     key_directory,
     keyring,
     register_rows,
+    rows,
     scalar,
     trust_of,
     write_csv,
@@ -398,7 +399,7 @@ def _pem(abroad: Abroad) -> bytes:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_version_1_registry_upgrades_and_keeps_working(backend: str, tmp_path: Path, pki: Pki) -> None:
-    """A registry built with migration 1 only: migrating adds recognition; old doses issue as before."""
+    """A schema-1 registry migrates through 2 (service) and 3 (recognition); old doses issue as before."""
     from vaxcert.registry import _migrations
 
     real = _migrations.load_migrations
@@ -424,6 +425,9 @@ def test_a_version_1_registry_upgrades_and_keeps_working(backend: str, tmp_path:
                        " (?, 'Nguyễn', 'Văn Đức', '1990-04-12', 0)", (citizen_id(1),))
         latest = len(real("sqlite" if backend == "sqlite" else "postgres"))
         assert reg.migrate() == list(range(2, latest + 1)) and reg.schema_version() == latest
+        applied = dict(rows(reg, "SELECT version, name FROM schema_version WHERE version <= 3"))
+        assert applied == {1: "initial", 2: "service", 3: "recognition"}
+        assert reg.setting("rate_limit_key") and reg.accounts() == [] and reg.recognitions_of(CITIZEN) == []
         assert reg.doses_of([CITIZEN])[CITIZEN][0].issuer is None
         reconcile(reg, now=NOW)
         signers = facility_signers(pki, [FACILITY])
