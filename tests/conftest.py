@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from hypothesis import HealthCheck, settings
 
 from vaxcert.pki.certificates import create_csca, create_dsc
 from vaxcert.pki.keys import KeySigner, PrivateKey, generate_private_key
@@ -16,6 +17,12 @@ from vaxcert.trust.store import TrustList
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VAXCERT_SHARED", REPO.parent / "shared"))
+# Hypothesis profiles: "ci" (scripts/test.sh sets HYPOTHESIS_PROFILE=ci) turns deadlines off and
+# suppresses only the too_slow health check, so a loaded CI machine cannot fail a property test
+# for being slow; every other health check stays on.  "default" is Hypothesis' own settings.
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
 #: A fixed "now" for deterministic tests: certificates are issued and verified around it.
 NOW = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
 

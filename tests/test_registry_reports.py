@@ -164,6 +164,19 @@ def test_renderings_agree(registry: Registry, tmp_path: Path, pki) -> None:  # t
     assert table[-1].split()[1:] == [str(getattr(rows[-1], n)) for n in COUNT_FIELDS]
 
 
+def test_csv_by_province_names_each_column_once(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
+    """``--by province --format csv`` has one province column; by facility, facility then province."""
+    build(registry, tmp_path, pki, n=12)
+    for by, first in (("province", ["province"]), ("facility", ["facility", "province"])):
+        rows = report(registry, now=NOW, by=by)  # type: ignore[arg-type]
+        lines = list(csv.reader(io.StringIO(render(rows, "csv", by=by))))
+        assert lines[0] == [*first, *COUNT_FIELDS]
+        assert len(set(lines[0])) == len(lines[0])
+        assert all(len(line) == len(lines[0]) for line in lines)
+        assert [line[0] for line in lines[1:]] == [r.key for r in rows]
+        assert lines[-1][0] == "TOTAL"
+
+
 def test_cli_workflow(tmp_path: Path, pki, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """init, import (doses and register), issue, status, correct and report through the command line."""
     db = f"sqlite:///{tmp_path}/cli.db"

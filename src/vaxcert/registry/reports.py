@@ -32,7 +32,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from .protocol import Registry
@@ -126,7 +126,6 @@ def render(
     generated_at: dt.datetime | None = None,
 ) -> str:  # fmt: skip
     """The report as an aligned text table, CSV (header row first) or JSON."""
-    names = [f.name for f in fields(ReportRow)]
     if fmt == "json":
         document: dict[str, Any] = {"by": by, "rows": [asdict(r) for r in rows]}
         if generated_at is not None:
@@ -135,9 +134,10 @@ def render(
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([by, *names[1:]])
+        by_province = by == "province"  # then the key is the province: one column, not two
+        writer.writerow([by, *([] if by_province else ["province"]), *COUNT_FIELDS])
         for r in rows:
-            writer.writerow([getattr(r, n) for n in names])
+            writer.writerow([r.key, *([] if by_province else [r.province]), *(getattr(r, n) for n in COUNT_FIELDS)])
         return out.getvalue()
     header = [by, *([] if by == "province" else ["province"]), *(_SHORT[n] for n in COUNT_FIELDS)]
     table = [header]
