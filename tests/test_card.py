@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 
+from cli_inprocess import run
 from conftest import NOW, Pki, make_pki
 from vaxcert import Issuer, card, qr
 from vaxcert.cli import cli
@@ -56,17 +61,21 @@ def rendered(issued: tuple[str, dict[str, Any]]) -> tuple[bytes, card.CardLayout
 
 def test_card_is_one_a6_page_with_bilingual_fields(rendered: tuple[bytes, card.CardLayout],
                                                    issued: tuple[str, dict[str, Any]]) -> None:
-    """One A6 page with the name in diacritics, the ICAO name, birth date, dose, issuer and UVCI."""
+    """One A6 page: surname and given name under their own labels with their ICAO forms, birth date,
+    validity (issued, expires in UTC+7), dose, issuer and UVCI."""
     data, layout = rendered
     reader = pypdf.PdfReader(io.BytesIO(data))
     assert len(reader.pages) == 1 and layout.pages == 1
     box = reader.pages[0].mediabox
     assert round(float(box.width) * MM_PER_PT) == 105 and round(float(box.height) * MM_PER_PT) == 148
     text = pdf_text(data)
-    for expected in ("CHỨNG NHẬN TIÊM CHỦNG COVID-19", "COVID-19 vaccination certificate", "Họ và tên / Name",
-                     "Nguyễn Thị Thuỷ Trường", "NGUYEN THI THUY TRUONG", "17/05/1990", "1/1", "20/04/2026",
-                     "Jcovden", "Bộ Y tế Việt Nam", "Việt Nam / Viet Nam", issued[1]["v"][0]["ci"]):
+    for expected in ("CHỨNG NHẬN TIÊM CHỦNG COVID-19", "COVID-19 vaccination certificate",
+                     "Họ / Surname\nNguyễn\nNGUYEN\n", "Tên / Given name\nThị Thuỷ Trường\nTHI THUY TRUONG\n",
+                     "Ngày sinh / Birth date", "17/05/1990", "Ngày cấp / Issued", "01/06/2026",
+                     "Hết hạn / Expires", "01/06/2027", "1/1", "20/04/2026", "Jcovden", "Bộ Y tế Việt Nam",
+                     "Việt Nam / Viet Nam", issued[1]["v"][0]["ci"]):
         assert expected in text
+    assert layout.style == "regular"
 
 
 def test_card_embeds_a_unicode_font(rendered: tuple[bytes, card.CardLayout]) -> None:
@@ -114,7 +123,7 @@ def test_card_lists_every_dose_of_the_record(pki: Pki) -> None:
     text = pdf_text(data)
     assert layout.pages == 1
     assert "1/2 02/08/2021 Vaxzevria" in text and "2/2 25/10/2021 Comirnaty" in text
-    assert "Phạm Thị Hương" in text
+    assert "Họ / Surname\nPhạm\n" in text and "Tên / Given name\nThị Hương\n" in text
 
 
 def test_card_refuses_someone_elses_record(issued: tuple[str, dict[str, Any]]) -> None:
@@ -136,7 +145,8 @@ def test_test_and_recovery_cards(pki: Pki) -> None:
     text = pdf_text(data)
     assert layout.page_mm == (148.0, 210.0)
     for expected in ("CHỨNG NHẬN XÉT NGHIỆM COVID-19", "Nhanh kháng nguyên / Rapid antigen",
-                     "09:30 31/05/2026 (UTC+7)", "Âm tính / Not detected", "Hoàn Kiếm", "Đặng Ngọc Ánh"):
+                     "09:30 31/05/2026 (UTC+7)", "Âm tính / Not detected", "Hoàn Kiếm", "Đặng\nDANG",
+                     "Ngọc Ánh\nNGOC ANH"):
         assert expected in text
     rec = {"ver": "1.3.0", "nam": name, "dob": "2001-03",
            "r": [{"tg": "840539006", "fr": "2026-04-01", "df": "2026-04-12", "du": "2026-09-28", "co": "VN",
@@ -223,3 +233,97 @@ def test_card_command_with_record(tmp_path: Path, pki: Pki) -> None:
     assert r.exit_code == 0, r.output
     text = pdf_text(out.read_bytes())
     assert "1/2 20/08/2021" in text and "3/3 15/01/2022" in text
+
+
+# --------------------------------------------------------------------------- fitting, checked on rendered pages
+
+#: Names as long as the DCC schema allows (80 characters each), in Vietnamese syllables.
+LONGEST_FAMILY = ("Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Trương Đinh "
+                  "Lương")[:80].strip()
+LONGEST_GIVEN = ("Thị Thuỷ Trường Ngọc Ánh Xuân Hương Bảo Quốc Thanh Minh Đức Hữu Văn Khuê Yến Nhung "
+                 "Tùng")[:80].strip()
+LONGEST_ISSUER = "Bộ Y tế Việt Nam — Trung tâm Kiểm soát Bệnh tật thành phố Hồ Chí Minh (HCDC) số 1"[:80]
+
+
+def long_record(doses: int) -> DoseRecord:
+    """A holder with the longest names the schema allows and ``doses`` doses (Spikevax, Comirnaty, ...)."""
+    products = ("EU/1/21/1529", "EU/1/20/1528", "EU/1/20/1507", "EU/1/20/1525")
+    return DoseRecord.from_json({
+        "format": "vaxcert.dose-record/1",
+        "person": {"name": {"family": LONGEST_FAMILY, "given": LONGEST_GIVEN}, "dob": "1961-02-28",
+                   "identity": {"type": "cccd", "number": "001061012345"}},
+        "doses": [{"date": (dt.date(2021, 7, 1) + dt.timedelta(days=40 * i)).isoformat(),
+                   "product": products[i % len(products)], "dose_number": i + 1,
+                   "series_total": 2 if i < 2 else i + 1, "facility": "VN-HN-001", "country": "VN"}
+                  for i in range(doses)],
+    })  # fmt: skip
+
+
+def long_hc1(pki: Pki, record: DoseRecord) -> str:
+    """The certificate of ``record``'s last dose, with an 80-character issuer name and a long UVCI."""
+    payload = payload_from_record(record, ci=generate("VN", "MOH/HCM/" + "X" * 20), issuer=LONGEST_ISSUER, now=NOW)
+    return Issuer(pki.signer).issue(payload, now=NOW).hc1
+
+
+def pdf_pages_as_png(data: bytes, tmp_path: Path, dpi: int = 200) -> list[Path]:
+    """Render every page with pdftoppm (poppler-utils, installed by scripts/start-services.sh)."""
+    if shutil.which("pdftoppm") is None:
+        if os.environ.get("VAXCERT_REQUIRE_SERVICES"):
+            pytest.fail("pdftoppm not found: run scripts/start-services.sh (installs poppler-utils)")
+        pytest.skip("pdftoppm not found: run scripts/start-services.sh (installs poppler-utils)")
+    source = tmp_path / "card.pdf"
+    source.write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(source), str(tmp_path / "page")], check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    return sorted(tmp_path.glob("page*.png"))
+
+
+@pytest.mark.parametrize("doses", [4, 6, 12])
+def test_longest_names_and_many_doses_fit_one_a6_page(pki: Pki, tmp_path: Path, doses: int) -> None:
+    """80-character names, an 80-character issuer and 4, 6 or 12 doses: one A6 page whose picture scans."""
+    record = long_record(doses)
+    hc1 = long_hc1(pki, record)
+    data, layout = card.render_card(hc1, record=record, created=NOW)
+    pages = pdf_pages_as_png(data, tmp_path)
+    assert len(pages) == 1 and layout.pages == 1
+    assert [c.text for c in qr.decode_image(pages[0])] == [hc1]
+    text = pdf_text(data)
+    for word in (*LONGEST_FAMILY.split(), *LONGEST_GIVEN.split(), "Ngày cấp / Issued", "01/06/2026",
+                 "Hết hạn / Expires", "01/06/2027"):  # fmt: skip
+        assert word in text
+    for dose in record.doses:
+        assert dose.date.strftime("%d/%m/%Y") in text and f"{dose.dose_number}/{dose.series_total}" in text
+    assert layout.style != "regular"  # it had to step down to fit
+    assert 35 <= layout.qr_symbol_mm <= 42  # the QR code never shrinks to make room
+
+
+def test_card_that_cannot_fit_is_refused_not_spilled(pki: Pki, tmp_path: Path) -> None:
+    """Twenty doses and the longest names do not fit A6: a clear error, no second page; A5 holds them."""
+    record = long_record(20)
+    hc1 = long_hc1(pki, record)
+    with pytest.raises(InputError, match=r"^page: .*does not fit on one A6 page.*20 doses.*A5"):
+        card.render_card(hc1, record=record)
+    data, layout = card.render_card(hc1, record=record, page="A5")
+    assert layout.pages == 1 and len(pdf_pages_as_png(data, tmp_path)) == 1
+    source = tmp_path / "record.json"
+    source.write_text(json.dumps(record.to_json(), ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "overflow.pdf"
+    r = run("card", "--hc1", hc1, "--record", str(source), "-o", str(out))
+    assert r.returncode == 2 and "does not fit on one A6 page" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists() and "Nguy" not in r.stderr
+
+
+def test_foreign_holder_card_labels_surname_and_given_name(pki: Pki, tmp_path: Path) -> None:
+    """A foreigner's surname and given name each sit under their own label (not run together family-first)."""
+    payload = {"ver": "1.3.0", "nam": {"fn": "Smith-Worthington", "fnt": "SMITH<WORTHINGTON",
+                                       "gn": "Elizabeth Anne", "gnt": "ELIZABETH<ANNE"},
+               "dob": "1979-11-02",
+               "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528", "ma": "ORG-100030215",
+                      "dn": 3, "sd": 3, "dt": "2026-03-02", "co": "VN", "is": "Ministry of Health of Viet Nam",
+                      "ci": generate("VN")}]}  # fmt: skip
+    hc1 = Issuer(pki.signer).issue(payload, now=NOW).hc1
+    data, layout = card.render_card(hc1)
+    text = pdf_text(data)
+    assert "Họ / Surname\nSmith-Worthington\nSMITH WORTHINGTON\n" in text
+    assert "Tên / Given name\nElizabeth Anne\nELIZABETH ANNE\n" in text
+    assert layout.style == "regular" and len(pdf_pages_as_png(data, tmp_path)) == 1

@@ -1,19 +1,29 @@
 """A printable certificate card (PDF) a citizen can print and carry.
 
 Layout: one **A6 portrait** page (105 × 148 mm: a quarter of an A4 sheet, so it prints on any
-office printer and folds into a wallet), or A5 for long dose histories.  From the top:
+office printer and folds into a wallet), or A5.  From the top:
 
 * the title in Vietnamese and English (vaccination, test or recovery certificate);
 * the QR code, its symbol :data:`QR_SIDE_MM` (38 mm) wide, so its diagonal (about 54 mm) is
   inside the 35-60 mm the EU DCC specification recommends for print; the PNG is rendered at
   600 dpi with whole-pixel modules by :func:`vaxcert.qr.render_png`, with its 4-module quiet zone;
-* the holder: name as written (with Vietnamese diacritics) and in ICAO transliteration, birth date;
+* the holder, each part under its own label: "Họ / Surname" and "Tên / Given name" as written
+  (with Vietnamese diacritics), each with its ICAO transliteration; then a row with the birth
+  date and the certificate's validity (issued, expires: the CWT ``iat`` and ``exp``, as dates in
+  Viet Nam's time, UTC+7);
 * the content: for a vaccination every dose (from the dose record when one is given, otherwise
   the dose the certificate is for) with its date and the product's name from the value sets; for
-  a test its type, sample time and result; for a recovery the first positive test and validity;
+  a test its type, sample time and result; for a recovery the first positive test and the
+  recovery's validity;
 * the issuer, the country and the certificate identifier (UVCI).
 
-Labels are bilingual ("Họ và tên / Name").  Dates are written dd/mm/yyyy, the usage on
+**Fitting.** The card is laid out at the most generous of a few type scales (:data:`_STYLES`)
+that fits on the one page: long names (80 characters each, the schema's limit), long issuer
+names and many doses make it step down to smaller type and, from four doses on, a dose table in
+two columns.  When even the smallest scale does not fit, :func:`render_card` raises
+:class:`InputError` (field ``page``) saying so, rather than spilling onto a second page.
+
+Labels are bilingual ("Họ / Surname").  Dates are written dd/mm/yyyy, the usage on
 Vietnamese documents.  Text is set in DejaVu Sans (Debian ``fonts-dejavu-core``, which
 ``scripts/start-services.sh`` installs), embedded as a subset, which has every Vietnamese letter
 precomposed; :func:`find_fonts` takes other TrueType files (the CLI reads them from
@@ -49,6 +59,7 @@ except ImportError as exc:  # pragma: no cover - the lean-install test runs with
     raise MissingExtraError("card", "printing certificate cards") from exc
 
 __all__ = [
+    "CARD_TIMEZONE",
     "FONT_DIRS",
     "PAGE_SIZES",
     "QR_DPI",
@@ -114,7 +125,7 @@ class CardFonts:
 
 @dataclass(frozen=True, slots=True)
 class CardLayout:
-    """Where the QR code sits on the page (mm) and its physical size, for checks and tests."""
+    """Where the QR code sits on the page (mm), its physical size and the type density used."""
 
     page: str
     page_mm: tuple[float, float]
@@ -124,6 +135,7 @@ class CardLayout:
     qr_symbol_mm: float
     qr_diagonal_mm: float
     pages: int
+    style: str = "regular"  # the density the text was set in (see the module docstring)
 
 
 def find_fonts(
@@ -220,11 +232,6 @@ def _vn_datetime(value: object) -> str:
     return f"{moment.strftime('%H:%M %d/%m/%Y')} ({zone})"
 
 
-def _icao(nam: Mapping[str, Any]) -> str:
-    parts = [_nfc(nam.get("fnt")), _nfc(nam.get("gnt"))]
-    return " ".join(p.replace("<", " ").strip() for p in parts if p)
-
-
 def _display(valuesets: Any, name: str, code: object) -> str:
     text = _nfc(code)
     if valuesets is None or not text:
@@ -247,16 +254,25 @@ class _Field:
     label: str
     value: str
     mono: bool = False
+    field: str = ""  # the payload field, for error messages
 
 
 @dataclass(frozen=True, slots=True)
 class _Content:
     kind: str
-    name: str
-    name_icao: str
+    family: str
+    given: str
+    family_icao: str
+    given_icao: str
     dob: str
+    issued: str
+    expires: str
     doses: tuple[tuple[str, str, str], ...]
     fields: tuple[_Field, ...]
+
+
+#: Dates on the card are Viet Nam's (UTC+7, no daylight saving time).
+CARD_TIMEZONE: Final = dt.timezone(dt.timedelta(hours=7), "ICT")
 
 
 def _entry(payload: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
@@ -285,22 +301,42 @@ def _check_record(record: DoseRecord, payload: Mapping[str, Any], entry: Mapping
         raise InputError("record.doses", "do not contain the dose of the certificate")
 
 
-def _content(payload: Mapping[str, Any], record: DoseRecord | None, valuesets: Any) -> _Content:
+def _card_date(moment: dt.datetime | None) -> str:
+    return moment.astimezone(CARD_TIMEZONE).strftime("%d/%m/%Y") if moment is not None else "-"
+
+
+def _validity(hc1: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The CWT's issued-at and expiry of ``hc1``, when it can be read (signature not checked)."""
+    try:
+        _, claims = read_unverified(hc1.strip())
+        return (dt.datetime.fromtimestamp(claims.issued_at, dt.UTC),
+                dt.datetime.fromtimestamp(claims.expires_at, dt.UTC))  # fmt: skip
+    except Exception:  # a card for text that is not readable HC1 shows no validity
+        return None, None
+
+
+def _content(payload: Mapping[str, Any], record: DoseRecord | None, valuesets: Any,
+             validity: tuple[dt.datetime | None, dt.datetime | None]) -> _Content:  # fmt: skip
     kind, entry = _entry(payload)
     nam = payload.get("nam")
     if not isinstance(nam, Mapping):
         raise InputError("nam", "is missing")
-    name = " ".join(p for p in (_nfc(nam.get("fn")), _nfc(nam.get("gn"))) if p) or _icao(nam)
+    family, given = _nfc(nam.get("fn")), _nfc(nam.get("gn"))
+    family_icao = _nfc(nam.get("fnt")).replace("<", " ").strip()
+    given_icao = _nfc(nam.get("gnt")).replace("<", " ").strip()
+    if not family and not given:  # only the transliteration is present
+        family, given, family_icao, given_icao = family_icao, given_icao, "", ""
     doses: tuple[tuple[str, str, str], ...] = ()
     fields: list[_Field] = []
     if entry.get("tg", COVID_19) != COVID_19:
-        fields.append(_Field("Bệnh / Disease", _display(valuesets, "disease-agent-targeted", entry.get("tg"))))
+        fields.append(_Field("Bệnh / Disease", _display(valuesets, "disease-agent-targeted", entry.get("tg")),
+                             field="tg"))  # fmt: skip
     if kind == "v":
         if record is not None:
             if not isinstance(record, DoseRecord):
                 raise InputError("record", "must be a DoseRecord")
             _check_record(record, payload, entry)
-            ordered = sorted(record.doses, key=lambda d: d.dose_number)
+            ordered = sorted(record.doses, key=lambda d: (d.dose_number, d.date))
             doses = tuple(
                 (f"{d.dose_number}/{d.series_total}", _vn_date(d.date.isoformat()),
                  _display(valuesets, "vaccine-medicinal-product", d.product))
@@ -313,27 +349,32 @@ def _content(payload: Mapping[str, Any], record: DoseRecord | None, valuesets: A
             )  # fmt: skip
     elif kind == "t":
         fields += [
-            _Field("Loại xét nghiệm / Test type", _TEST_TYPES.get(_nfc(entry.get("tt")), _nfc(entry.get("tt")))),
-            _Field("Lấy mẫu / Sample collected", _vn_datetime(entry.get("sc"))),
-            _Field("Kết quả / Result", _TEST_RESULTS.get(_nfc(entry.get("tr")), _nfc(entry.get("tr")))),
-        ]
+            _Field("Loại xét nghiệm / Test type", _TEST_TYPES.get(_nfc(entry.get("tt")), _nfc(entry.get("tt"))),
+                   field="tt"),
+            _Field("Lấy mẫu / Sample collected", _vn_datetime(entry.get("sc")), field="sc"),
+            _Field("Kết quả / Result", _TEST_RESULTS.get(_nfc(entry.get("tr")), _nfc(entry.get("tr"))), field="tr"),
+        ]  # fmt: skip
         if entry.get("nm"):
-            fields.append(_Field("Tên xét nghiệm / Test name", _nfc(entry.get("nm"))))
+            fields.append(_Field("Tên xét nghiệm / Test name", _nfc(entry.get("nm")), field="nm"))
         if entry.get("ma"):
-            fields.append(_Field("Bộ xét nghiệm / Test device", _display(valuesets, "test-manf", entry.get("ma"))))
+            fields.append(_Field("Bộ xét nghiệm / Test device", _display(valuesets, "test-manf", entry.get("ma")),
+                                 field="ma"))  # fmt: skip
         if entry.get("tc"):
-            fields.append(_Field("Cơ sở xét nghiệm / Testing centre", _nfc(entry.get("tc"))))
+            fields.append(_Field("Cơ sở xét nghiệm / Testing centre", _nfc(entry.get("tc")), field="tc"))
     else:
         fields += [
-            _Field("Dương tính lần đầu / First positive test", _vn_date(entry.get("fr"))),
-            _Field("Hiệu lực / Valid", f"{_vn_date(entry.get('df'))} – {_vn_date(entry.get('du'))}"),
-        ]
+            _Field("Dương tính lần đầu / First positive test", _vn_date(entry.get("fr")), field="fr"),
+            _Field("Khỏi bệnh, giá trị / Recovery valid", f"{_vn_date(entry.get('df'))} – {_vn_date(entry.get('du'))}",
+                   field="du"),
+        ]  # fmt: skip
     fields += [
-        _Field("Nơi cấp / Country", _country(valuesets, entry.get("co"))),
-        _Field("Đơn vị cấp / Issuer", _nfc(entry.get("is"))),
-        _Field("Mã chứng nhận / Certificate ID", _nfc(entry.get("ci")), mono=True),
+        _Field("Nơi cấp / Country", _country(valuesets, entry.get("co")), field="co"),
+        _Field("Đơn vị cấp / Issuer", _nfc(entry.get("is")), field="is"),
+        _Field("Mã chứng nhận / Certificate ID", _nfc(entry.get("ci")), mono=True, field="ci"),
     ]
-    return _Content(kind, name, _icao(nam), _vn_date(payload.get("dob")), doses, tuple(fields))
+    issued, expires = validity
+    return _Content(kind, family, given, family_icao, given_icao, _vn_date(payload.get("dob")),
+                    _card_date(issued), _card_date(expires), doses, tuple(fields))  # fmt: skip
 
 
 def _check_printable(content: _Content, fonts: CardFonts) -> None:
@@ -344,28 +385,72 @@ def _check_printable(content: _Content, fonts: CardFonts) -> None:
         if any(ord(ch) not in glyphs for ch in text if not ch.isspace()):
             raise InputError(field, "has characters the card font cannot print")
 
-    check("nam", content.name, bold)
-    check("nam", content.name_icao, regular)
-    check("dob", content.dob, bold)
+    for text in (content.family, content.given):
+        check("nam", text, bold)
+    for text in (content.family_icao, content.given_icao):
+        check("nam", text, regular)
+    for text in (content.dob, content.issued, content.expires):
+        check("dob", text, bold)
     for dose in content.doses:
         for text in dose:
             check("v", text, regular)
     for item in content.fields:
-        check(item.label.split(" / ")[-1].lower(), item.value, mono if item.mono else regular)
-        check("label", item.label, regular)
+        check(item.field or "label", item.value, mono if item.mono else regular)
+    for label in (*_FIXED_LABELS, *(item.label for item in content.fields)):
+        check("label", label, bold)
+        check("label", label, regular)
 
 
 # --------------------------------------------------------------------------------------------
 # Drawing
 
 
-class _Card(FPDF):
-    """An FPDF with the card's fonts and a few drawing helpers."""
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """Type sizes (pt) and spacing (mm) of one density of the layout."""
 
-    def __init__(self, page: PageFormat, fonts: CardFonts) -> None:
+    name: str
+    title: float
+    subtitle: float
+    label: float
+    name_size: float
+    icao: float
+    value: float
+    mono: float
+    gap: float
+    dose_columns: int  # 2: the dose table in two columns (used from four doses on)
+
+
+#: The densities tried in turn, most generous first; the first that fits on the page is used.
+_STYLES: Final = (
+    _Style("regular", 10.0, 8.0, 6.5, 11.0, 7.5, 9.0, 7.5, 1.0, 1),
+    _Style("compact", 9.5, 7.5, 6.0, 9.5, 6.5, 8.0, 7.0, 0.6, 1),
+    _Style("compact-2", 9.5, 7.5, 6.0, 9.5, 6.5, 8.0, 7.0, 0.6, 2),
+    _Style("small", 9.0, 7.0, 5.5, 8.5, 6.0, 7.0, 6.5, 0.4, 2),
+    _Style("smallest", 8.5, 6.5, 5.0, 7.5, 5.5, 6.5, 6.0, 0.3, 2),
+)
+_LINE: Final = 0.42  # line height per point of type size (mm)
+
+_LABEL_FAMILY: Final = "Họ / Surname"
+_LABEL_GIVEN: Final = "Tên / Given name"
+_LABEL_DOB: Final = "Ngày sinh / Birth date"
+_LABEL_ISSUED: Final = "Ngày cấp / Issued"
+_LABEL_EXPIRES: Final = "Hết hạn / Expires"
+_DOSE_HEADERS: Final = ("Mũi / Dose", "Ngày / Date", "Vắc xin / Vaccine")
+_FOOTER: Final = ("Ngày ghi theo ngày/tháng/năm · Dates are dd/mm/yyyy.\n"
+                  "Quét mã QR để xác thực chứng nhận. · Scan the QR code to verify this certificate.")
+_FIXED_LABELS: Final = (_LABEL_FAMILY, _LABEL_GIVEN, _LABEL_DOB, _LABEL_ISSUED, _LABEL_EXPIRES, *_DOSE_HEADERS,
+                        _FOOTER, *(t for pair in _TITLES.values() for t in pair))  # fmt: skip
+
+
+class _Card(FPDF):
+    """An FPDF with the card's fonts and a few drawing helpers; never breaks pages by itself."""
+
+    def __init__(self, page: PageFormat, fonts: CardFonts, style: _Style) -> None:
         super().__init__(orientation="P", unit="mm", format=PAGE_SIZES[page])
+        self.style = style
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
-        self.set_auto_page_break(True, margin=_MARGIN)
+        self.set_auto_page_break(False)  # overflow is measured (see fits), never spilled onto a page
         self.add_font("card", "", str(fonts.regular))
         self.add_font("card", "B", str(fonts.bold))
         self.add_font("cardmono", "", str(fonts.mono))
@@ -378,32 +463,61 @@ class _Card(FPDF):
     def inner(self) -> float:
         return float(self.w - 2 * _MARGIN)
 
-    def label(self, text: str) -> None:
-        self.set_font("card", "", 6.5)
-        self.set_text_color(*_GREY)
-        self.cell(self.inner, 3.2, text, new_x="LMARGIN", new_y="NEXT")
+    def discard(self) -> None:
+        """Close the font files of a layout attempt that is not output (output closes them)."""
+        for font in self.fonts.values():
+            close = getattr(font, "close", None)
+            if close is not None:
+                close()
 
-    def value(self, text: str, *, size: float = 9.0, style: str = "", mono: bool = False) -> None:
+    @property
+    def fits(self) -> bool:
+        """Everything drawn so far is on the one page, inside the bottom margin."""
+        return self.pages_count == 1 and self.y <= self.h - _MARGIN + 0.01
+
+    def label(self, text: str, width: float | None = None) -> None:
+        self.set_font("card", "", self.style.label)
+        self.set_text_color(*_GREY)
+        self.multi_cell(width or self.inner, self.style.label * _LINE, text, align="L",
+                        new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+
+    def value(self, text: str, *, size: float, style: str = "", mono: bool = False, grey: bool = False,
+              width: float | None = None) -> None:  # fmt: skip
         self.set_font("cardmono" if mono else "card", "" if mono else style, size)
+        self.set_text_color(*(_GREY if grey else (0, 0, 0)))
+        self.multi_cell(width or self.inner, size * _LINE, text or "-", align="L", new_x="LMARGIN", new_y="NEXT")
         self.set_text_color(0, 0, 0)
-        self.multi_cell(self.inner, size * 0.45, text, new_x="LMARGIN", new_y="NEXT")
-        self.ln(1.0)
 
     def rule(self) -> None:
         self.set_draw_color(*_RULE)
         self.set_line_width(0.2)
         self.line(_MARGIN, self.y, self.w - _MARGIN, self.y)
-        self.ln(1.5)
+        self.ln(1.2)
+
+    def columns(self, cells: Sequence[tuple[str, str]], *, size: float, style: str = "B") -> None:
+        """Label/value pairs side by side in equal columns; the cursor ends below the tallest."""
+        width = self.inner / len(cells)
+        top, bottom = self.y, self.y
+        for i, (label, text) in enumerate(cells):
+            x = _MARGIN + i * width
+            self.set_xy(x, top)
+            self.set_left_margin(x)
+            self.label(label, width - 1.0)
+            self.value(text, size=size, style=style, width=width - 1.0)
+            bottom = max(bottom, self.y)
+        self.set_left_margin(_MARGIN)
+        self.set_xy(_MARGIN, bottom)
 
 
 def _draw(pdf: _Card, content: _Content, png: bytes, image_mm: float) -> tuple[float, float]:
+    st = pdf.style
     pdf.add_page()
     vi, en = _TITLES[content.kind]
-    pdf.set_font("card", "B", 10)
-    pdf.cell(pdf.inner, 5, vi, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("card", "", 8)
+    pdf.set_font("card", "B", st.title)
+    pdf.cell(pdf.inner, st.title * 0.5, vi, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("card", "", st.subtitle)
     pdf.set_text_color(*_GREY)
-    pdf.cell(pdf.inner, 4, en, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(pdf.inner, st.subtitle * 0.5, en, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     qr_x = (pdf.w - image_mm) / 2
     qr_y = pdf.y + 0.5
@@ -411,42 +525,75 @@ def _draw(pdf: _Card, content: _Content, png: bytes, image_mm: float) -> tuple[f
     pdf.set_y(qr_y + image_mm + 0.5)
     pdf.rule()
 
-    pdf.label("Họ và tên / Name")
-    pdf.value(content.name, size=11, style="B")
-    if content.name_icao and content.name_icao != content.name:
-        pdf.set_y(pdf.y - 1.0)
-        pdf.value(content.name_icao, size=7.5)
-    pdf.label("Ngày sinh / Date of birth (dd/mm/yyyy)")
-    pdf.value(content.dob, style="B")
+    for label, text, icao in ((_LABEL_FAMILY, content.family, content.family_icao),
+                              (_LABEL_GIVEN, content.given, content.given_icao)):  # fmt: skip
+        pdf.label(label)
+        pdf.value(text, size=st.name_size, style="B")
+        if icao and icao != text:
+            pdf.value(icao, size=st.icao, grey=True)
+        pdf.ln(st.gap)
+    pdf.columns([(_LABEL_DOB, content.dob), (_LABEL_ISSUED, content.issued), (_LABEL_EXPIRES, content.expires)],
+                size=st.value)  # fmt: skip
+    pdf.ln(st.gap)
 
     if content.doses:
-        _dose_table(pdf, content.doses)
+        _dose_table(pdf, content.doses, 2 if st.dose_columns == 2 and len(content.doses) >= 4 else 1)
     for item in content.fields:
         pdf.label(item.label)
-        pdf.value(item.value, size=7.5 if item.mono else 9.0, mono=item.mono)
+        pdf.value(item.value, size=st.mono if item.mono else st.value, mono=item.mono)
+        pdf.ln(st.gap)
     pdf.rule()
-    pdf.set_font("card", "", 6.5)
+    pdf.set_font("card", "", st.label)
     pdf.set_text_color(*_GREY)
-    pdf.multi_cell(pdf.inner, 3, "Quét mã QR để xác thực chứng nhận. · Scan the QR code to verify this certificate.",
-                   align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(pdf.inner, st.label * _LINE, _FOOTER, align="C", new_x="LMARGIN", new_y="NEXT")
     return qr_x, qr_y
 
 
-def _dose_table(pdf: _Card, doses: Sequence[tuple[str, str, str]]) -> None:
-    widths = (0.17, 0.28, 0.55)
-    headers = ("Mũi / Dose", "Ngày / Date", "Vắc xin / Vaccine")
-    pdf.set_font("card", "", 6.5)
+def _dose_table(pdf: _Card, doses: Sequence[tuple[str, str, str]], columns: int) -> None:
+    """Dose, date and vaccine per dose, in one or two column groups; long vaccine names wrap.
+
+    The dose and date columns are as wide as their widest text (dates never wrap); the vaccine
+    column takes the rest of its group.  Two groups read down the left one first.
+    """
+    st = pdf.style
+    gutter, pad = 3.0, 2 * pdf.c_margin + 0.8
+    group = (pdf.inner - (columns - 1) * gutter) / columns
+    headers = [h.split(" / ") for h in _DOSE_HEADERS]
+    two_line_headers = columns == 2
+    pdf.set_font("card", "", st.label)
+    header_widths = [max(pdf.get_string_width(p) for p in parts) if two_line_headers
+                     else pdf.get_string_width(" / ".join(parts)) for parts in headers]  # fmt: skip
+    pdf.set_font("card", "", st.value)
+    widths = [max(header_widths[i], *(pdf.get_string_width(d[i]) for d in doses)) + pad for i in (0, 1)]
+    widths.append(group - sum(widths))
+    starts = [_MARGIN + g * (group + gutter) for g in range(columns)]
+    pdf.set_font("card", "", st.label)
     pdf.set_text_color(*_GREY)
-    for header, share in zip(headers, widths, strict=True):
-        pdf.cell(pdf.inner * share, 3.4, header)
-    pdf.ln(3.4)
+    top = pdf.y
+    for start in starts:
+        x = start
+        for parts, width in zip(headers, widths, strict=True):
+            pdf.set_xy(x, top)
+            pdf.multi_cell(width, st.label * _LINE, "\n".join(parts) if two_line_headers else " / ".join(parts),
+                           align="L")  # fmt: skip
+            x += width
+    pdf.set_xy(_MARGIN, top + (2 if two_line_headers else 1) * st.label * _LINE + 0.4)
     pdf.set_text_color(0, 0, 0)
-    pdf.set_font("card", "", 9)
-    for dose in doses:
-        for text, share in zip(dose, widths, strict=True):
-            pdf.cell(pdf.inner * share, 4.4, text)
-        pdf.ln(4.4)
-    pdf.ln(1.0)
+    pdf.set_font("card", "", st.value)
+    per_column = -(-len(doses) // columns)
+    line = st.value * _LINE
+    for r in range(per_column):
+        top = bottom = pdf.y
+        for start, dose in zip(starts, doses[r::per_column], strict=False):
+            x = start
+            for text, width in zip(dose, widths, strict=True):
+                pdf.set_xy(x, top)
+                pdf.multi_cell(width, line, text, align="L",
+                               new_x="LEFT", new_y="NEXT")  # fmt: skip
+                bottom = max(bottom, pdf.y)
+                x += width
+        pdf.set_xy(_MARGIN, bottom + 0.3)
+    pdf.ln(st.gap)
 
 
 def _qr_png(hc1: str) -> tuple[bytes, float, float]:
@@ -469,6 +616,8 @@ def render_card(
     fonts: CardFonts | None = None,
     valuesets: Any = None,
     created: dt.datetime | None = None,
+    issued_at: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
 ) -> tuple[bytes, CardLayout]:
     """The card as PDF bytes, and where its QR code is.
 
@@ -476,7 +625,11 @@ def render_card(
     ``record`` adds every dose of the holder's dose record; it must be the holder's and contain
     the certified dose (:class:`InputError` otherwise).  ``valuesets`` (a
     :class:`vaxcert.dcc.valuesets.ValueSets`) names products; default: the bundled ones.
-    ``created`` is the PDF creation date (default: now).
+    ``issued_at`` / ``expires_at`` are the validity shown; default: the CWT ``iat`` / ``exp`` of
+    ``hc1``.  ``created`` is the PDF creation date (default: now).
+
+    The layout steps down to smaller type until everything fits on the one page; when nothing
+    fits it raises :class:`InputError` (field ``page``).
     """
     if page not in PAGE_SIZES:
         raise InputError("page", f"must be one of {', '.join(PAGE_SIZES)}")
@@ -485,13 +638,22 @@ def render_card(
     if valuesets is None:
         valuesets = ValueSets.bundled()
     fonts = fonts or find_fonts()
-    content = _content(payload, record, valuesets)
+    read_iat, read_exp = _validity(hc1) if issued_at is None or expires_at is None else (None, None)
+    content = _content(payload, record, valuesets, (issued_at or read_iat, expires_at or read_exp))
     _check_printable(content, fonts)
     png, image_mm, symbol_mm = _qr_png(hc1.strip())
-    pdf = _Card(page, fonts)
-    if created is not None:
-        pdf.set_creation_date(created)
-    qr_x, qr_y = _draw(pdf, content, png, image_mm)
+    for style in _STYLES:
+        pdf = _Card(page, fonts, style)
+        if created is not None:
+            pdf.set_creation_date(created)
+        qr_x, qr_y = _draw(pdf, content, png, image_mm)
+        if pdf.fits:
+            break
+        pdf.discard()
+    else:
+        smaller = " (try page A5)" if page == "A6" else ""
+        raise InputError("page", f"the certificate's text does not fit on one {page} page even in the smallest "
+                                 f"type ({len(content.doses)} doses){smaller}")  # fmt: skip
     layout = CardLayout(
         page=page,
         page_mm=PAGE_SIZES[page],
@@ -501,6 +663,7 @@ def render_card(
         qr_symbol_mm=symbol_mm,
         qr_diagonal_mm=symbol_mm * 2**0.5,
         pages=pdf.pages_count,
+        style=style.name,
     )
     return bytes(pdf.output()), layout
 
