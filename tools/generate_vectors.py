@@ -2,7 +2,14 @@
 
 A development tool, not part of the wheel (it signs with published TEST-ONLY keys)::
 
-    .venv/bin/python tools/generate_vectors.py test_vectors [--keys DIR]
+    .venv/bin/python tools/generate_vectors.py test_vectors [--keys DIR] \
+        [--fingerprints src/vaxcert/data/published_test_keys.json]
+
+It refuses (exit 2) a keys folder or output folder that already holds keys or certificates other
+than this set's own TEST-ONLY files, so it cannot plant test keys among a real signer's.  Every
+test certificate says ``TEST ONLY`` in its subject.  ``--fingerprints FILE`` records the kid and
+public-key fingerprint of every test key in the list the verifier warns about
+(:mod:`vaxcert.trust.testkeys`); keys no longer used stay listed as retired (they were published).
 
 :func:`generate` writes ``<out>/<folder>/2DCode/raw/<id>.json`` for every case in :data:`CASES`
 and ``<out>/README.md`` describing how each file was made.  Reproducibility rests on:
@@ -60,12 +67,17 @@ __all__ = [
     "CASES",
     "ISSUED_AT",
     "SIGNERS",
+    "TEST_ONLY_MARK",
     "VALIDATION_CLOCK",
     "Case",
     "FixedSaltPssSigner",
     "TestPki",
+    "check_keys_folder",
+    "check_output_folder",
+    "fingerprints",
     "generate",
     "load_or_create_pki",
+    "write_fingerprints",
 ]
 
 #: When every certificate of the set was issued, and the clock the files validate at.
@@ -80,6 +92,11 @@ ISSUER_NAME: Final = "Bộ Y tế Việt Nam (Ministry of Health of Viet Nam)"
 
 _ISO: Final = "%Y-%m-%dT%H:%M:%SZ"
 _ALG_ES384: Final = -35
+#: In the subject (common name) of every test certificate.
+TEST_ONLY_MARK: Final = "TEST ONLY"
+#: Files that hold, or usually hold, keys or certificates.
+_KEY_MATERIAL_SUFFIXES: Final = frozenset({".pem", ".key", ".crt", ".cer", ".der", ".p8", ".p12", ".pfx", ".jks",
+                                           ".csr"})
 _KEY_BANNER: Final = (
     b"TEST-ONLY KEY, PUBLISHED WITH VAXCERT'S TEST VECTORS. NEVER TRUST OR USE IT FOR REAL CERTIFICATES.\n"
 )
@@ -142,7 +159,7 @@ def _dsc_without_key_usage(key: PrivateKey, csca: x509.Certificate, csca_key: Pr
     """A DSC with no extended-key-usage extension at all (it may sign every type)."""
     subject = x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, COUNTRY),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"vaxcert test signer {facility}"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"vaxcert {TEST_ONLY_MARK} signer {facility}"),
         x509.NameAttribute(NameOID.SERIAL_NUMBER, facility),
     ])
     builder = (
@@ -176,18 +193,90 @@ def _key_path(keys_dir: Path, name: str) -> Path:
     return keys_dir / f"TEST-ONLY-{name}.key.pem"
 
 
+def _own_file_names() -> frozenset[str]:
+    names = ["csca", *(spec.name for spec in SIGNERS)]
+    return frozenset({*(f"TEST-ONLY-{n}.key.pem" for n in names), *(f"{n}.pem" for n in names)})
+
+
+def _is_key_material(path: Path) -> bool:
+    """A file that holds (or by its name would hold) a key, a certificate or a request."""
+    if path.suffix.lower() in _KEY_MATERIAL_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return b"-----BEGIN " in head
+
+
+def _refuse(path: Path, why: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"refusing to write vaxcert's published TEST-ONLY keys here: {path} {why}. Test keys must never sit "
+        f"beside real keys or certificates (a verifier trusting the folder would accept test certificates); "
+        f"choose an empty folder"
+    )
+
+
+def check_keys_folder(keys_dir: Path) -> None:
+    """Raise :class:`ConfigurationError` unless ``keys_dir`` is missing, empty, or holds only this set's files.
+
+    This set's files are the ``TEST-ONLY-*.key.pem`` keys (under their banner) and the certificates
+    whose subject says ``TEST ONLY``; any other key or certificate (a real signer's ``dsc.pem``,
+    ``csca.key.pem``, ...) makes the folder unusable, as does one of ours without its marking.
+    """
+    if not keys_dir.exists():
+        return
+    if not keys_dir.is_dir():
+        raise _refuse(keys_dir, "is not a folder")
+    own = _own_file_names()
+    for path in sorted(p for p in keys_dir.rglob("*") if p.is_file()):
+        if not _is_key_material(path):
+            continue
+        if path.parent != keys_dir or path.name not in own:
+            raise _refuse(path, "holds a key or certificate that is not one of the test set's")
+        data = path.read_bytes()
+        if path.name.endswith(".key.pem"):
+            if not data.startswith(_KEY_BANNER):
+                raise _refuse(path, "is a key without the TEST-ONLY banner")
+            continue
+        try:
+            subject = x509.load_pem_x509_certificate(data).subject.rfc4514_string()
+        except ValueError:
+            raise _refuse(path, "is not a readable certificate") from None
+        if TEST_ONLY_MARK not in subject:
+            raise _refuse(path, f"is a certificate whose subject does not say {TEST_ONLY_MARK} (an old test set? "
+                                "delete the folder to create new test keys)")
+
+
+def check_output_folder(out_dir: Path, keys_dir: Path) -> None:
+    """Refuse an output folder holding keys or certificates outside ``keys_dir`` (checked on its own)."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise _refuse(out_dir, "is not a folder")
+    keys = keys_dir.resolve()
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
+        if keys in path.resolve().parents:
+            continue
+        if _is_key_material(path):
+            raise _refuse(path, "is a key or certificate in the output folder")
+
+
 def load_or_create_pki(keys_dir: Path) -> TestPki:
     """The test PKI from ``keys_dir``; missing keys and certificates are created there first.
 
     A missing CSCA recreates every DSC (they must be signed by it).  Keys are written as
-    unencrypted PKCS#8 PEM under a banner saying they are published test keys.
+    unencrypted PKCS#8 PEM under a banner saying they are published test keys.  A folder holding
+    other keys or certificates is refused (:func:`check_keys_folder`).
     """
+    check_keys_folder(keys_dir)
     keys_dir.mkdir(parents=True, exist_ok=True)
     csca_key_path, csca_path = _key_path(keys_dir, "csca"), keys_dir / "csca.pem"
     fresh_csca = not (csca_key_path.exists() and csca_path.exists())
     if fresh_csca:
         csca_key = _new_key("ec")
-        csca_cert = create_csca(csca_key, country=COUNTRY, name="vaxcert TEST-ONLY CSCA", now=PKI_FROM,
+        csca_cert = create_csca(csca_key, country=COUNTRY, name=f"vaxcert {TEST_ONLY_MARK} CSCA", now=PKI_FROM,
                                 valid_days=7300)
         _write_key(csca_key_path, csca_key)
         csca_path.write_bytes(csca_cert.public_bytes(serialization.Encoding.PEM))
@@ -203,7 +292,7 @@ def load_or_create_pki(keys_dir: Path) -> TestPki:
                 cert = _dsc_without_key_usage(key, csca_cert, csca_key, spec.facility)
             else:
                 cert = create_dsc(key, csca=csca_cert, csca_key=csca_key, facility_id=spec.facility,
-                                  facility_name=f"vaxcert test signer {spec.facility}", now=PKI_FROM,
+                                  facility_name=f"vaxcert {TEST_ONLY_MARK} signer {spec.facility}", now=PKI_FROM,
                                   types=spec.types, valid_days=3650)
             _write_key(key_path, key)
             cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -777,9 +866,11 @@ def _readme(pki: TestPki) -> str:
         "",
         f"- Issued at {ISSUED_AT.strftime(_ISO)}, expiring {EXPIRES_AT.strftime(_ISO)}; validated at "
         f"{VALIDATION_CLOCK.strftime(_ISO)} unless a case says otherwise.",
-        "- Signed by the TEST-ONLY keys in `keys/` (a CSCA and one DSC per signer below). They are",
-        "  published: never trust them outside tests. `generate` reuses them; a keys folder without",
-        "  them gets new ones, and then a different but equally consistent set.",
+        "- Signed by the TEST-ONLY keys in `keys/` (a CSCA and one DSC per signer below; every subject",
+        "  says TEST ONLY). They are published: never trust them outside tests (vaxcert warns when a",
+        "  trust source contains them). `generate` reuses them; a keys folder without them gets new",
+        "  ones, and then a different but equally consistent set; a folder holding other keys or",
+        "  certificates is refused.",
         "- ES256: RFC 6979 deterministic ECDSA. PS256: RSASSA-PSS with a 32-byte salt derived from the",
         "  signed bytes (SHA-256 of a label and the message), checked by `cryptography` after signing.",
         "- CBOR by cbor2, zlib by zlib-ng (level 9), QR codes by vaxcert.qr (error correction Q,",
@@ -807,13 +898,46 @@ def _readme(pki: TestPki) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fingerprints(pki: TestPki) -> list[dict[str, str]]:
+    """Name, kid and SHA-256 of the SubjectPublicKeyInfo of every test certificate (CSCA first)."""
+    out = []
+    for name, cert in (("csca", pki.csca), *pki.certificates.items()):
+        spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+        out.append({"name": name, "kid": kid_of_der(cert.public_bytes(serialization.Encoding.DER)).hex(),
+                    "spki_sha256": hashlib.sha256(spki).hexdigest()})  # fmt: skip
+    return out
+
+
+def write_fingerprints(path: Path, pki: TestPki) -> None:
+    """Record ``pki``'s keys as current in ``path``; keys listed before and not used now become retired."""
+    current = fingerprints(pki)
+    known = {entry["spki_sha256"] for entry in current}
+    retired: list[dict[str, str]] = []
+    if path.exists():
+        for entry in json.loads(path.read_text(encoding="utf-8")).get("keys", []):
+            if entry["spki_sha256"] not in known:
+                retired.append({**entry, "status": "retired"})
+                known.add(entry["spki_sha256"])
+    document = {
+        "format": "vaxcert.published-test-keys/1",
+        "about": "Keys published with vaxcert's test vectors (test_vectors/keys, written by tools/generate_vectors.py)."
+                 " Anyone can sign with them: a verifier warns when a trust source contains one.",
+        "keys": [*({**entry, "status": "current"} for entry in current), *retired],
+    }  # fmt: skip
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
 def generate(out_dir: str | Path, *, keys_dir: str | Path | None = None) -> list[Path]:
     """Write the set into ``out_dir``; keys come from ``keys_dir`` (default ``out_dir/keys``).
 
-    Returns the files written (README.md and the vector files), never the keys.
+    Returns the files written (README.md and the vector files), never the keys.  Raises
+    :class:`ConfigurationError` for a folder holding other keys or certificates.
     """
     out = Path(out_dir)
-    pki = load_or_create_pki(Path(keys_dir) if keys_dir is not None else out / "keys")
+    keys = Path(keys_dir) if keys_dir is not None else out / "keys"
+    check_output_folder(out, keys)
+    pki = load_or_create_pki(keys)
     written: list[Path] = []
     for case in CASES:
         path = out / case_path(case)
@@ -833,8 +957,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", dest="keys_dir", type=Path, default=None,
                         help="folder of the TEST-ONLY keys and certificates (default: OUT_DIR/keys; created when "
                              "missing)")  # fmt: skip
+    parser.add_argument("--fingerprints", type=Path, default=None,
+                        help="also record the test keys' kids and fingerprints in this JSON file "
+                             "(src/vaxcert/data/published_test_keys.json: the verifier warns about them)")  # fmt: skip
     args = parser.parse_args(argv)
-    written = generate(args.out_dir, keys_dir=args.keys_dir)
+    try:
+        written = generate(args.out_dir, keys_dir=args.keys_dir)
+        if args.fingerprints is not None:
+            write_fingerprints(args.fingerprints, load_or_create_pki(args.keys_dir or args.out_dir / "keys"))
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {len(written)} files to {args.out_dir}")
     return 0
 

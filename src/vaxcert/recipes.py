@@ -47,7 +47,8 @@ from .trust.bundle import Bundle, load_bundle
 from .trust.lists import load_trust_source
 from .trust.revocation import RevocationList, RevocationSet
 from .trust.signeddoc import DocumentError
-from .trust.store import CombinedTrust, TrustStore
+from .trust.store import CombinedTrust, TrustedSigner, TrustStore
+from .trust.testkeys import find_published_test_keys
 from .verifier import FORMAT_DCC, FORMAT_SHC, RevocationChecker, VerificationResult, Verifier, detect_format
 
 if TYPE_CHECKING:
@@ -140,6 +141,10 @@ def load_verifier(
     * ``strict``: a strict verifier for EU DCCs (the full schema, and rule Q2 for pictures; see
       :class:`vaxcert.Verifier` and docs/interop.md).
 
+    The warnings name rejected signer certificates and any published test key (or certificate
+    marked ``TEST ONLY``, :mod:`vaxcert.trust.testkeys`) a trust source holds: anyone can sign with
+    those, so a real verifier must not trust them.
+
     Codes outside the value sets (the bundle's, else the bundled snapshot) become warnings of the
     results.  Signature failures raise :class:`vaxcert.trust.signeddoc.DocumentError`; stale lists
     load and make each verification answer TRUST_LIST_STALE / REVOCATION_LIST_STALE.
@@ -160,6 +165,7 @@ def load_verifier(
         lists.extend(loaded_bundle.revocation.lists)
         valuesets = loaded_bundle.valuesets
         warnings.extend(f"{bundle}: rejected DSC kid {r.kid}: {r.reason}" for r in loaded_bundle.trust.trust.rejected)
+        warnings.extend(_test_key_warnings(bundle, loaded_bundle.trust.trust))
         book = bundle_rules(loaded_bundle)
         carried = bundle_shc_trust(loaded_bundle)
         if carried is not None:  # the bundle's issuers are as fresh as the bundle
@@ -169,6 +175,7 @@ def load_verifier(
         source = load_trust_source(Path(path), cscas=cscas, now=now)
         stores.append(source)
         warnings.extend(f"{path}: rejected DSC kid {r.kid}: {r.reason}" for r in source.rejected)
+        warnings.extend(_test_key_warnings(path, source))
     if shc_issuers:
         files = ShcTrust.from_paths(shc_issuers)
         shc = shc.merged(files)
@@ -194,6 +201,15 @@ def load_verifier(
     verifier = Verifier(store, revocation=checker, valuesets=known, shc_trust=shc, shc_fresh_until=shc_fresh_until,
                         strict=strict)
     return LoadedVerifier(verifier, tuple(warnings), book, loaded_bundle)
+
+
+def _test_key_warnings(source: str | os.PathLike[str], signers: Iterable[TrustedSigner]) -> list[str]:
+    """One warning per published test key (or TEST ONLY certificate) a trust source holds."""
+    return [
+        f"{source}: trusts kid {signer.kid.hex()}, a {what}: anyone can sign certificates with it; "
+        "never trust test keys outside tests"
+        for signer, what in find_published_test_keys(signers)
+    ]
 
 
 def _failure(code: FailureCode, stage: Stage, reason: str, fmt: str = FORMAT_DCC) -> VerificationResult:

@@ -6,7 +6,8 @@
 * :mod:`.lists` — signed trust lists, and loading trust from any source;
 * :mod:`.dccg` — the EU gateway trust-list JSON;
 * :mod:`.revocation` — revocation lists (UCI, COUNTRYCODEUCI and SIGNATURE hashes);
-* :mod:`.bundle` — trust list, revocation lists and value sets in one signed file.
+* :mod:`.bundle` — trust list, revocation lists and value sets in one signed file;
+* :mod:`.testkeys` — the published test keys a verifier warns about.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from .revocation import (
 )
 from .signeddoc import DocumentError, SignedDocument, open_document, sign_document
 from .store import CombinedTrust, LoadedTrustList, Rejected, TrustedSigner, TrustList, TrustStore
+from .testkeys import TEST_ONLY_MARK, PublishedTestKey, find_published_test_keys, published_test_keys
 
 __all__ = [
+    "TEST_ONLY_MARK",
     "Bundle",
     "BundleTrust",
     "CombinedTrust",
@@ -35,6 +38,7 @@ __all__ = [
     "HashSet",
     "HashType",
     "LoadedTrustList",
+    "PublishedTestKey",
     "Rejected",
     "RevocationList",
     "RevocationSet",
@@ -47,6 +51,7 @@ __all__ = [
     "country_uci_hash",
     "dccg_kid",
     "export_dccg",
+    "find_published_test_keys",
     "import_dccg",
     "load_bundle",
     "load_signed",
@@ -54,6 +59,7 @@ __all__ = [
     "open_bundle",
     "open_document",
     "publish",
+    "published_test_keys",
     "read_unverified",
     "sign_document",
     "signature_hash",
