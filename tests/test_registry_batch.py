@@ -35,7 +35,15 @@ from registry_support import (
     write_csv,
 )
 from strategies_records import doses_for, persons
-from vaxcert import InputError, KeySigner, TrustList, create_dsc, generate_private_key
+from vaxcert import (
+    InputError,
+    KeySigner,
+    TrustList,
+    create_dsc,
+    generate_private_key,
+    load_bundle,
+    load_certificate_file,
+)
 from vaxcert.cli._progress import Progress
 from vaxcert.dcc import payload as payload_mod
 from vaxcert.dcc import uvci
@@ -294,18 +302,30 @@ def test_key_ring_refuses_a_dsc_of_another_facility(pki) -> None:  # type: ignor
 
 
 def test_demo_runs_and_is_idempotent(tmp_path: Path) -> None:
-    """The README demo verifies every sample certificate, prints no names, and a re-run issues nothing."""
+    """The README demo verifies every sample certificate, shows GREEN, YELLOW and a RED with its reason,
+    builds a loadable offline bundle, ends with the scan of its own QR codes, prints no names, and a
+    re-run issues nothing."""
     demo = Path(__file__).resolve().parents[1] / "examples" / "demo.py"
     env = {**os.environ, "VAXCERT_KEY_PASSWORD": "demo-test-password"}
     first = subprocess.run([sys.executable, str(demo), "--out", str(tmp_path)], env=env, capture_output=True,
                            text=True, check=False)  # fmt: skip
     assert first.returncode == 0, first.stdout + first.stderr
     lines = [line for line in first.stdout.splitlines() if line[:2].isdigit()]
-    assert len(lines) == 6 and all(line.rstrip().endswith("VALID") for line in lines)
+    assert len(lines) == 6 and all(line.split()[-3] == "VALID" for line in lines)
+    passes = sorted(" ".join(line.split()[-2:]) for line in lines)
+    assert passes == ["GREEN BOOSTER", "GREEN FULLY_VACCINATED", "GREEN FULLY_VACCINATED", "RED PASS_EXPIRED",
+                      "YELLOW PARTIALLY_VACCINATED", "YELLOW TOO_SOON_AFTER_DOSE"]
     assert "Trần" not in first.stdout and "079192004321" not in first.stdout
     assert len(list((tmp_path / "qr").glob("*.png"))) == 6
-    again = subprocess.run([sys.executable, str(demo), "--out", str(tmp_path)], env=env, capture_output=True,
-                           text=True, check=False)  # fmt: skip
+    scan_part = first.stdout.split("$ vaxcert scan --bundle ", 1)[1]
+    scanned = [line.split("\t") for line in scan_part.splitlines() if ".png#" in line]
+    assert sorted(f"{cells[1].strip()} {cells[2]}" for cells in scanned) == passes
+    assert "The pass has expired (valid through" in scan_part
+    now = dt.datetime.now(dt.UTC)
+    loaded = load_bundle(tmp_path / "bundle.cose", load_certificate_file(tmp_path / "ministry" / "csca.pem"), now)
+    assert loaded.problem(now) is None and len(loaded.trust.trust) == 3 and loaded.valuesets is not None
+    again = subprocess.run([sys.executable, str(demo), "--out", str(tmp_path), "--no-scan"], env=env,
+                           capture_output=True, text=True, check=False)  # fmt: skip
     assert again.returncode == 0
     assert "issued 0 certificates" in again.stdout and "0 new doses, 12 unchanged" in again.stdout
     assert [line for line in again.stdout.splitlines() if line[:2].isdigit()] == lines
