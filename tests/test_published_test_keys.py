@@ -115,7 +115,7 @@ def test_a_test_only_certificate_is_flagged_by_its_subject(tmp_path: Path) -> No
     marked = create_dsc(key, csca=pki.csca, csca_key=pki.csca_key, facility_id="VN-HN-001",
                         facility_name="Clinic TEST ONLY", now=NOW)  # fmt: skip
     flagged = find_published_test_keys(TrustList.from_certificates([marked, pki.dsc]))
-    assert [what for _, what in flagged] == ["a certificate marked TEST ONLY"]
+    assert [what for _, what in flagged] == ["certificate marked TEST ONLY"]
     folder = tmp_path / "trust"
     folder.mkdir()
     (folder / "real.pem").write_bytes(pki.dsc.public_bytes(Encoding.PEM))

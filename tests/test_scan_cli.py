@@ -167,9 +167,11 @@ def test_binary_garbage_on_stdin(scene: Scene) -> None:
 
 
 def test_empty_directory_warns(scene: Scene, tmp_path: Path) -> None:
-    """A directory without pictures prints a warning and no verdict."""
+    """A directory without pictures prints a warning (Vietnamese by default, like the verdicts) and no verdict."""
     r = scan(scene, str(tmp_path))
-    assert r.exit_code == 0 and r.stdout == "" and "no pictures" in r.stderr
+    assert r.exit_code == 0 and r.stdout == "" and "cảnh báo: " in r.stderr and "không có ảnh nào" in r.stderr
+    r = scan(scene, "--lang", "en", str(tmp_path))
+    assert r.exit_code == 0 and r.stdout == "" and "warning: " in r.stderr and "no pictures" in r.stderr
 
 
 def test_text_output_in_vietnamese(scene: Scene) -> None:

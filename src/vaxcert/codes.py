@@ -45,6 +45,7 @@ class FailureCode(StrEnum):
     INPUT_NOT_TEXT = "INPUT_NOT_TEXT"
     IMAGE_UNREADABLE = "IMAGE_UNREADABLE"
     NO_QR_FOUND = "NO_QR_FOUND"
+    QR_UNREADABLE = "QR_UNREADABLE"  # a QR symbol was found but its data could not be decoded (blur, damage)
     QR_NOT_ALPHANUMERIC = "QR_NOT_ALPHANUMERIC"
     NOT_A_CERTIFICATE = "NOT_A_CERTIFICATE"
     # prefix / base45 / zlib

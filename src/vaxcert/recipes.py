@@ -221,27 +221,31 @@ def _not_a_certificate() -> VerificationResult:
 
 
 def _codes(image: ImageSource, fallback: bool) -> list[DecodedCode] | VerificationResult:
-    """The codes in a picture, or a failure verdict when it cannot be read."""
+    """The codes in a picture (never empty), or a failure verdict: an unreadable picture, no code,
+    or a code seen but not decodable (each with its own retake hint at the checkpoint)."""
     from .qr import photo  # the [qr] extra: imported when a picture is first decoded
 
     try:
-        return photo.decode_image(image, fallback=fallback)
+        found = photo.read_codes(image, fallback=fallback)
     except Exception:  # any unreadable picture is a verdict, not a crash
         return _failure(FailureCode.IMAGE_UNREADABLE, Stage.IMAGE, "image unreadable")
+    if found.codes:
+        return found.codes
+    if found.unreadable:
+        return _failure(FailureCode.QR_UNREADABLE, Stage.IMAGE, "QR code found but not decodable")
+    return _failure(FailureCode.NO_QR_FOUND, Stage.IMAGE, "no QR code found")
 
 
 def image_codes(image: ImageSource, *, fallback: bool = True) -> list[str]:
     """The texts of the health-certificate codes in a picture (``HC1:``, ``shc:/`` and its chunks), in
     the order found; pass them to :meth:`Verifier.verify` (chunks of one card together).
 
-    Raises :class:`~vaxcert.errors.DecodeError` (IMAGE_UNREADABLE / NO_QR_FOUND / NOT_A_CERTIFICATE,
-    stage ``image``/``prefix``) when there is none.
+    Raises :class:`~vaxcert.errors.DecodeError` (IMAGE_UNREADABLE / NO_QR_FOUND / QR_UNREADABLE /
+    NOT_A_CERTIFICATE, stage ``image``/``prefix``) when there is none.
     """
     codes = _codes(image, fallback)
     if isinstance(codes, VerificationResult):
         raise DecodeError(codes.code, codes.stage, codes.reason)
-    if not codes:
-        raise DecodeError(FailureCode.NO_QR_FOUND, Stage.IMAGE, "no QR code found")
     texts = [code.text.strip() for code in codes if detect_format(code.text.strip()) is not None]
     if not texts:
         raise DecodeError(FailureCode.NOT_A_CERTIFICATE, Stage.PREFIX, "QR code is not a health certificate")
@@ -271,17 +275,16 @@ def verify_image(
     """Verify the first health certificate found in a picture (a path, image bytes, PIL image or array).
 
     An EU DCC (``HC1:``) or a SMART Health Card (``shc:/``); the chunks of a chunked Health Card
-    in the picture are verified together.  No code gives NO_QR_FOUND, only other codes
-    NOT_A_CERTIFICATE, an unreadable picture IMAGE_UNREADABLE, chunks of a card missing from the
-    picture SHC_CHUNKS_INCOMPLETE.  Byte-mode and mixed-segment HC1 codes are read like any
-    other; a strict verifier refuses them with QR_NOT_ALPHANUMERIC (DCC rule Q2).
+    in the picture are verified together.  No code gives NO_QR_FOUND, a QR code seen but not
+    decodable (blurred, damaged) QR_UNREADABLE, only other codes NOT_A_CERTIFICATE, an unreadable
+    picture IMAGE_UNREADABLE, chunks of a card missing from the picture SHC_CHUNKS_INCOMPLETE.
+    Byte-mode and mixed-segment HC1 codes are read like any other; a strict verifier refuses them
+    with QR_NOT_ALPHANUMERIC (DCC rule Q2).
     """
     moment = now if now is not None else dt.datetime.now(dt.UTC)
     codes = _codes(image, fallback)
     if isinstance(codes, VerificationResult):
         return codes
-    if not codes:
-        return _failure(FailureCode.NO_QR_FOUND, Stage.IMAGE, "no QR code found")
     for code in codes:
         text = code.text.strip()
         kind = detect_format(text)
@@ -396,8 +399,6 @@ class Scanner:
         codes = _codes(source, self.fallback)
         if isinstance(codes, VerificationResult):
             return [codes]
-        if not codes:
-            return [_failure(FailureCode.NO_QR_FOUND, Stage.IMAGE, "no QR code found")]
         return [_Code(code.text.strip(), code.alphanumeric) for code in codes]
 
     def _results(self, items: Iterable[_Code | VerificationResult]) -> list[VerificationResult]:

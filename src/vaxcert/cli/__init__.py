@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import run_main
+from ._common import reset_language, run_main
 from .bundle import bundle
 from .card import card_cmd
 from .certs import issue_cmd, qr_cmd, verify_cmd
@@ -29,6 +29,7 @@ __all__ = ["cli", "main"]
 @click.version_option(package_name="vaxcert")
 def cli() -> None:
     """Issue and verify EU DCC-style vaccination certificates (HC1 QR codes)."""
+    reset_language()  # each command starts from VAXCERT_LANG (or English); --lang then chooses
 
 
 cli.add_command(keys)

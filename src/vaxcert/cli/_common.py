@@ -15,9 +15,12 @@ from pathlib import Path
 import click
 
 from .. import ConfigurationError, InputError, VaxcertError
+from ._messages import LANGUAGES, set_language, text, translate
 
 #: The environment variable holding the password of the private key files.
 PASSWORD_ENV = "VAXCERT_KEY_PASSWORD"  # noqa: S105 - the variable name, not a password
+#: The environment variable choosing the language of messages (as ``--lang``).
+LANG_ENV = "VAXCERT_LANG"
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -82,12 +85,22 @@ class _JsonLines(logging.Formatter):
                            "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()})
 
 
+def reset_language() -> None:
+    """Messages in the language of ``VAXCERT_LANG`` (English when unset or unknown) until --lang says otherwise."""
+    configured = os.environ.get(LANG_ENV, "en")
+    set_language(configured if configured in LANGUAGES else "en")
+
+
 def run_main(group: click.Group) -> None:
-    """Run the group, mapping vaxcert errors to exit code 2 with a one-line message."""
+    """Run the group, mapping vaxcert errors to exit code 2 with a one-line message.
+
+    Messages are in the language of ``--lang`` (commands that have it) or ``VAXCERT_LANG``.
+    """
+    reset_language()
     try:
         group.main(standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo(text("cli.aborted"), err=True)
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
@@ -95,9 +108,9 @@ def run_main(group: click.Group) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except InputError as exc:
-        click.echo(f"error: invalid input: {exc}", err=True)
+        click.echo(text("cli.error_input", detail=translate(str(exc))), err=True)
         sys.exit(EXIT_USAGE)
     except VaxcertError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(text("cli.error", detail=translate(str(exc))), err=True)
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_OK)

@@ -21,6 +21,7 @@ from cryptography import x509
 from .. import KeySigner, LoadedVerifier, Signer, Verifier, load_certificate_file
 from .. import load_verifier as build_verifier
 from ._common import environment, key_password
+from ._messages import text, translate
 
 if TYPE_CHECKING:
     from .. import HsmToken
@@ -74,7 +75,7 @@ def load_verification(
     loaded = build_verifier(trust=trust_paths, bundle=bundle, cscas=load_csca(csca), revocation=revocation,
                             shc_issuers=shc_issuers, rules=rules, now=now, strict=strict)  # fmt: skip
     for warning in loaded.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(text("cli.warning", detail=translate(warning)), err=True)
     return loaded
 
 
@@ -92,7 +93,7 @@ def load_verifier(
 
 
 def rules_options(func: F) -> F:
-    """Add --country / --region / --lang: which business rules of the bundle (or --rules) apply."""
+    """Add --country / --region: which business rules of the bundle (or --rules) apply."""
     func = click.option("--region", "region", default=None, metavar="CODE",
                         help="Region of the checkpoint (e.g. HCM): its rules replace or add to the "
                              "country's.")(func)

@@ -22,6 +22,7 @@ from .. import (
 )
 from ._common import EXIT_INVALID, EXIT_OK, parse_time, read_file_arg, read_text_arg
 from ._context import load_signer, load_verification, rules_options, verification_options
+from ._messages import lang_option, language, text, translate
 
 
 def _json_document(data: bytes) -> Any:
@@ -61,19 +62,22 @@ def issue_cmd(key_path: Path | None, hsm_key: str | None, cert_path: Path, valid
 
 
 def _text_line(result: VerificationResult) -> str:
+    """One line: VALID and the certificate's facts, or INVALID with code, stage and reason (in --lang)."""
     if result.valid:
         issuer = f" iss={result.iss}" if result.iss else ""
-        return (f"VALID format={result.format} type={result.cert_type} kid={result.key_id or '-'} "
+        return (f"{text('verify.valid')} format={result.format} type={result.cert_type} kid={result.key_id or '-'} "
                 f"issuer={result.issuer_country}{issuer} issued_at={_fmt(result.issued_at)} "
                 f"expires_at={_fmt(result.expires_at)}")
-    return f"INVALID format={result.format} code={result.code} stage={result.stage} reason={result.reason}"
+    # English keeps the verifier's own (more detailed) reason; other languages say what the code means.
+    reason = result.reason if language() == "en" else text(f"failure.{result.code}")
+    return f"{text('verify.invalid')} format={result.format} code={result.code} stage={result.stage} reason={reason}"
 
 
 def rules_lines(verdict: RulesVerdict, lang: str) -> list[str]:
     """The rules' verdict as text lines: the colour and reason, then each rule that did not pass."""
     where = verdict.country + (f"/{verdict.region}" if verdict.region else "")
-    colour = f"{verdict.colour} {verdict.reason}" if verdict.colour is not None else "no pass rules; none refused"
-    lines = [f"rules {where}: {colour}"]
+    colour = f"{verdict.colour} {verdict.reason}" if verdict.colour is not None else text("verify.no_pass_rules")
+    lines = [text("verify.rules", where=where, verdict=colour)]
     lines.extend(f"  {r.outcome} {r.identifier}: {r.description(lang)}" for r in verdict.failed)
     return lines
 
@@ -85,8 +89,7 @@ def _fmt(moment: dt.datetime | None) -> str:
 @click.command("verify")
 @verification_options
 @rules_options
-@click.option("--lang", type=click.Choice(["en", "vi"]), default="en", show_default=True,
-              help="Language of the failed rules' descriptions (fallback en).")
+@lang_option("en")
 @click.option("--at", "at", default=None, help="Validation time (ISO 8601); default now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-payload", is_flag=True, help="Also print the certificate contents (personal data).")
@@ -108,8 +111,7 @@ def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[P
     """
     now = parse_time(at)
     if sum((image is not None, card_file is not None, bool(codes))) != 1:
-        raise click.UsageError("give one of: a certificate (HC1:/shc:/ text, or chunks), '-' for stdin, "
-                               "--image FILE or --file CARD")
+        raise click.UsageError(text("verify.need_input"))
     loaded = load_verification(trust_paths, bundle, csca, revocation, now, shc_issuers=shc_issuers,
                                rules=rule_paths, strict=strict)
     verifier = loaded.verifier
@@ -134,7 +136,7 @@ def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[P
             continue
         click.echo(_text_line(result))
         for warning in result.warnings:
-            click.echo(f"warning: {warning}")
+            click.echo(text("cli.warning", detail=translate(warning)))
         if verdict is not None:
             for line in rules_lines(verdict, lang):
                 click.echo(line)

@@ -53,6 +53,8 @@ from ..registry import (
 )
 from ._common import EXIT_INVALID, configure_json_logs, key_password, parse_time, read_file_arg, read_text_arg
 from ._context import load_verification, trust_options
+from ._messages import lang_option, translate
+from ._messages import text as message
 from ._progress import Progress
 
 DB_OPTION = click.option("--db", "db", required=True, envvar="VAXCERT_DB", metavar="URL",
@@ -73,8 +75,7 @@ def person_key_from_id(text: str) -> str:
     m = re.fullmatch(r"([A-Z]{2})[:/]([A-Z0-9]{5,20})", value)
     if m:
         return f"passport:{m[1]}:{m[2]}"
-    raise click.BadParameter("give a 12-digit citizen ID or NATIONALITY:PASSPORT (e.g. FR:21AB12345)",
-                             param_hint="--person")  # fmt: skip
+    raise click.BadParameter(message("registry.bad_person_id"), param_hint="--person")
 
 
 def mask_key(person_key: str) -> str:
@@ -161,9 +162,11 @@ def import_cmd(db: str, is_register: bool, is_corrections: bool, encoding: str |
     finally:
         reg.close()
     for error in errors[:20]:
-        click.echo(f"  rejected {error}", err=True)
+        why = translate(error.message)
+        click.echo(message("registry.rejected_row", line=error.line, field=error.field, message=why), err=True)
     if len(errors) > 20:
-        click.echo(f"  ... and {rejected - 20} more" + ("" if errors_out else " (use --errors-out FILE)"), err=True)
+        more = "registry.more_rejected" if errors_out else "registry.more_rejected_hint"
+        click.echo(message(more, count=rejected - 20), err=True)
     if errors_out is not None:
         with errors_out.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -207,7 +210,7 @@ def issue_cmd(db: str, keys_dir: Path, workers: int | None, chunk_size: int, lea
         reg.close()
     click.echo(result.summary())
     for reason, n in sorted(result.failures.items()):
-        click.echo(f"  held: {n} × {reason}", err=True)
+        click.echo(message("registry.held", count=n, reason=translate(reason)), err=True)
 
 
 def _iso(t: int | None) -> str | None:
@@ -265,7 +268,7 @@ def status_cmd(db: str, person_id: str | None, show_names: bool, fmt: str, at: s
         else:
             found = reg.person_status(person_key_from_id(person_id))
             if found is None:
-                click.echo("no such person in the registry", err=True)
+                click.echo(message("registry.no_person"), err=True)
                 sys.exit(EXIT_INVALID)
             data = person_status(found, show_names=show_names)
     finally:
@@ -294,7 +297,7 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter("use FIELD=VALUE", param_hint="--set")
+            raise click.BadParameter(message("registry.bad_set"), param_hint="--set")
         out[key.strip()] = value.strip()
     return out
 
@@ -415,7 +418,7 @@ def list_cmd(db: str, overdue: bool, status: str | None, facility: str | None, f
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
     if not items:
-        click.echo("no correction requests")
+        click.echo(message("registry.no_requests"))
     for item in items:
         flag = "  OVERDUE" if item["overdue"] else ""
         click.echo(f"#{item['id']}  {item['kind']:<12} {item['status']:<8} {item['facility']:<12} "
@@ -676,5 +679,17 @@ def district_cmd(db: str, facility: str, district: str | None, at: str | None) -
         reg.close()
     click.echo(f"{facility.upper()}: district {district.upper() if district else '(none)'}")
 
+
+def _add_lang_options(group: click.Group) -> None:
+    """``--lang`` on the group and on every subcommand (messages and errors in that language)."""
+    lang_option("en" if group is registry else None, expose_value=False)(group)
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _add_lang_options(command)
+        else:
+            lang_option(None, expose_value=False)(command)  # default: the group's choice
+
+
+_add_lang_options(registry)
 
 __all__ = ["person_key_from_id", "registry"]

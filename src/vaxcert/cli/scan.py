@@ -2,11 +2,13 @@
 
 Each certificate found (an EU DCC ``HC1:``, or a SMART Health Card ``shc:/``: its chunks are
 reassembled across the pictures) gives one line: GREEN / YELLOW / RED with a reason code and a
-message in Vietnamese or English; with business rules (the bundle's, or ``--rules``) for
-``--country``/``--region``, each rule that did not pass follows with its identifier and
-description.  A picture with no code gives one RED ``NO_QR_FOUND`` line; a code that is not a
-health certificate (a URL, another app's code) gives RED ``NOT_A_CERTIFICATE``.  Nothing
-personal is printed: no names, birth dates, identifiers or QR contents.
+message in Vietnamese or English (``--lang``, also for warnings and errors); with business rules
+(the bundle's, or ``--rules``) for ``--country``/``--region``, each rule that did not pass follows
+with its identifier and description.  A picture with no code gives one RED ``NO_QR_FOUND`` line,
+a code seen but not decodable (blurred, damaged) ``QR_UNREADABLE``, both saying how to retake the
+picture; a code that is not a health certificate (a URL, another app's code) gives RED
+``NOT_A_CERTIFICATE``.  Nothing personal is printed: no names, birth dates, identifiers or QR
+contents.
 
 Exit codes: 0 when every code found grants a pass (GREEN or YELLOW), 1 when any line is RED
 (including pictures without a code), 2 for usage or configuration errors (no trust, unreadable
@@ -29,6 +31,7 @@ import click
 from .. import DEFAULT_POLICY, CountryRules, Pass, Policy, Scanner, Verdict, Verifier, colour_label
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
 from ._context import load_verification, rules_options, verification_options
+from ._messages import lang_option, text
 
 __all__ = ["IMAGE_SUFFIXES", "scan_cmd"]
 
@@ -109,7 +112,9 @@ def _expand(paths: tuple[str, ...]) -> list[str | Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                click.echo(f"warning: {path}: no pictures ({', '.join(sorted(IMAGE_SUFFIXES))})", err=True)
+                click.echo(text("cli.warning", detail=text("scan.no_pictures", path=path,
+                                                           suffixes=", ".join(sorted(IMAGE_SUFFIXES)))),
+                           err=True)  # fmt: skip
             out.extend(found)
         else:
             out.append(path)
@@ -130,8 +135,7 @@ def _show_progress(flag: bool | None) -> bool:
 @click.option("--at", "at", default=None, help="Checking time (ISO 8601); default now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="One text line or one JSON object per code.")
-@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
-              help="Language of colours and messages.")
+@lang_option("vi")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, help="Pass policy (JSON or .toml); default: Viet Nam 2021-22 rules.")
 @click.option("--progress/--no-progress", "progress", default=None,
@@ -151,7 +155,7 @@ def scan_cmd(paths: tuple[str, ...], trust_paths: tuple[Path, ...], bundle: Path
     (GREEN/YELLOW), 1 when any is RED, 2 on usage errors.
     """
     if paths.count("-") > 1:
-        raise click.UsageError("'-' (standard input) may be given once")
+        raise click.UsageError(text("scan.stdin_once"))
     now = parse_time(at)
     loaded = load_verification(trust_paths, bundle, csca, revocation, now, shc_issuers=shc_issuers,
                                rules=rule_paths, strict=strict)

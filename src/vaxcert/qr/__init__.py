@@ -43,8 +43,10 @@ if TYPE_CHECKING:
         DecodedCode,
         ImageDecodeError,
         ImageSource,
+        PictureCodes,
         decode_file,
         decode_image,
+        read_codes,
     )
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "DecodedCode",
     "ImageDecodeError",
     "ImageSource",
+    "PictureCodes",
     "QrMatrix",
     "RenderSize",
     "SymbolInfo",
@@ -65,6 +68,7 @@ __all__ = [
     "encode",
     "is_alphanumeric",
     "plan_size",
+    "read_codes",
     "read_symbol",
     "render_png",
     "render_svg",
@@ -73,7 +77,7 @@ __all__ = [
 ]
 
 _PHOTO = frozenset({"MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "DecodedCode", "ImageDecodeError", "ImageSource",
-                    "decode_file", "decode_image"})
+                    "PictureCodes", "decode_file", "decode_image", "read_codes"})
 
 
 def __getattr__(name: str) -> Any:

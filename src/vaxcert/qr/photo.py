@@ -37,8 +37,10 @@ __all__ = [
     "DecodedCode",
     "ImageDecodeError",
     "ImageSource",
+    "PictureCodes",
     "decode_file",
     "decode_image",
+    "read_codes",
 ]
 
 
@@ -214,8 +216,8 @@ def _load_gray(source: ImageSource) -> _Loaded:
         raise ImageDecodeError(f"cannot decode image data ({type(exc).__name__})") from exc
 
 
-def _scan(gray: U8Array) -> list[zxingcpp.Barcode]:
-    """One zxing-cpp pass over ``gray`` for QR codes."""
+def _scan(gray: U8Array, *, return_errors: bool = False) -> list[zxingcpp.Barcode]:
+    """One zxing-cpp pass over ``gray`` for QR codes (with ``return_errors``, also symbols it could not decode)."""
     return zxingcpp.read_barcodes(
         gray,
         formats=_FORMATS,
@@ -224,6 +226,7 @@ def _scan(gray: U8Array) -> list[zxingcpp.Barcode]:
         try_invert=True,
         text_mode=zxingcpp.TextMode.Plain,
         binarizer=zxingcpp.Binarizer.LocalAverage,
+        return_errors=return_errors,
     )
 
 
@@ -315,6 +318,46 @@ def _add_unique(found: list[DecodedCode], new: DecodedCode) -> None:
     found.append(new)
 
 
+@dataclass(frozen=True, slots=True)
+class PictureCodes:
+    """What a picture holds: the codes read, and how many QR symbols were seen but could not be decoded.
+
+    ``unreadable`` is counted only when no code could be read (a damaged, blurred or skewed
+    symbol: zxing-cpp found its finder patterns but its data failed the error correction), so a
+    front end can tell "no code in the picture" from "a code it could not read".
+    """
+
+    codes: list[DecodedCode]
+    unreadable: int = 0
+
+
+def read_codes(source: ImageSource, *, fallback: bool = True) -> PictureCodes:
+    """The codes in a picture (as :func:`decode_image`), and when there are none the symbols seen but not decoded.
+
+    Counting the undecodable symbols costs one more zxing-cpp pass, made only when nothing was read.
+    """
+    return _read(source, fallback=fallback, count_unreadable=True)
+
+
+def _read(source: ImageSource, *, fallback: bool, count_unreadable: bool) -> PictureCodes:
+    gray, load_factor = _load_gray(source)
+    found: list[DecodedCode] = []
+    for barcode in _scan(gray):
+        _add_unique(found, _to_decoded(barcode, load_factor))
+    if found:
+        return PictureCodes(found)
+    if fallback:
+        for variant, factor in _fallback_variants(gray):
+            for barcode in _scan(variant):
+                _add_unique(found, _to_decoded(barcode, load_factor * factor))
+            if found:
+                return PictureCodes(found)
+    if not count_unreadable:
+        return PictureCodes(found)
+    unreadable = sum(1 for barcode in _scan(gray, return_errors=True) if not barcode.valid)
+    return PictureCodes(found, unreadable)
+
+
 def decode_image(source: ImageSource, *, fallback: bool = True) -> list[DecodedCode]:
     """Every QR code in a picture, in the order found.
 
@@ -330,18 +373,7 @@ def decode_image(source: ImageSource, *, fallback: bool = True) -> list[DecodedC
     :data:`MAX_IMAGE_PIXELS`.  Large photos are scanned at about 12 megapixels; positions are
     still given in pixels of the source (after applying its EXIF orientation).
     """
-    gray, load_factor = _load_gray(source)
-    found: list[DecodedCode] = []
-    for barcode in _scan(gray):
-        _add_unique(found, _to_decoded(barcode, load_factor))
-    if found or not fallback:
-        return found
-    for variant, factor in _fallback_variants(gray):
-        for barcode in _scan(variant):
-            _add_unique(found, _to_decoded(barcode, load_factor * factor))
-        if found:
-            break
-    return found
+    return _read(source, fallback=fallback, count_unreadable=False).codes
 
 
 def decode_file(path: str | os.PathLike[str], *, fallback: bool = True) -> list[DecodedCode]:

@@ -58,6 +58,7 @@ class Reason(StrEnum):
     TRUST_UNAVAILABLE = "TRUST_UNAVAILABLE"
     # nothing to assess
     NO_QR_FOUND = "NO_QR_FOUND"
+    QR_UNREADABLE = "QR_UNREADABLE"
     IMAGE_UNREADABLE = "IMAGE_UNREADABLE"
     NOT_A_CERTIFICATE = "NOT_A_CERTIFICATE"
 
@@ -103,8 +104,15 @@ _TEXTS: Final[Mapping[str, Mapping[Reason | tuple[Reason, Pass], str]]] = {
             "Danh sách tin cậy hoặc danh sách thu hồi của điểm kiểm tra đã cũ hoặc không dùng được: "
             "hãy cập nhật."
         ),
-        Reason.NO_QR_FOUND: "Không tìm thấy mã QR.",
-        Reason.IMAGE_UNREADABLE: "Không đọc được ảnh.",
+        Reason.NO_QR_FOUND: (
+            "Không tìm thấy mã QR. Hãy chụp lại: giữ máy thật chắc, để mã QR chiếm gần hết khung hình "
+            "và chụp nơi đủ sáng (tránh bị loá)."
+        ),
+        Reason.QR_UNREADABLE: (
+            "Thấy mã QR nhưng không đọc được (bị mờ, hỏng hoặc nghiêng). Hãy chụp lại: giữ máy thật chắc, "
+            "chụp thẳng và gần hơn, nơi đủ sáng."
+        ),
+        Reason.IMAGE_UNREADABLE: "Không đọc được ảnh (không phải tệp ảnh, hoặc tệp bị hỏng).",
         Reason.NOT_A_CERTIFICATE: "Mã QR không phải là chứng nhận y tế.",
     },
     "en": {
@@ -140,8 +148,15 @@ _TEXTS: Final[Mapping[str, Mapping[Reason | tuple[Reason, Pass], str]]] = {
         Reason.TRUST_UNAVAILABLE: (
             "The checkpoint's trust or revocation list is out of date or unusable: update it."
         ),
-        Reason.NO_QR_FOUND: "No QR code found.",
-        Reason.IMAGE_UNREADABLE: "The image cannot be read.",
+        Reason.NO_QR_FOUND: (
+            "No QR code found. Retake the picture: hold the phone steady, let the code fill most of the "
+            "frame, and add light (avoid glare)."
+        ),
+        Reason.QR_UNREADABLE: (
+            "A QR code was found but could not be read (blurred, damaged or at an angle). Retake it: hold "
+            "steady, straight on and closer, with more light."
+        ),
+        Reason.IMAGE_UNREADABLE: "The image cannot be read (not a picture, or a damaged file).",
         Reason.NOT_A_CERTIFICATE: "The QR code is not a health certificate.",
     },
 }

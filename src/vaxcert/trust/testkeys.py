@@ -77,5 +77,5 @@ def find_published_test_keys(signers: Iterable[TrustedSigner]) -> list[tuple[Tru
         if known is not None:
             found.append((signer, f"published test key {known.name}"))
         elif TEST_ONLY_MARK in signer.subject.upper().replace("-", " "):
-            found.append((signer, f"a certificate marked {TEST_ONLY_MARK}"))
+            found.append((signer, f"certificate marked {TEST_ONLY_MARK}"))
     return found
