@@ -11,8 +11,8 @@ Run it with ``./scripts/demo.sh`` (which sets up ``.venv`` and a demo key passwo
    (YELLOW), and a series whose last dose is over a year old (RED, ``PASS_EXPIRED``);
 3. imports them into ``demo-out/registry.db``, loads a population register that matches them,
    reconciles the doses and issues a certificate per person (the facility of the last dose signs),
-   renders each as a QR code ``demo-out/qr/NN.png``, reads it back from the PNG, verifies it and
-   assesses the pass;
+   writes its HC1 text to ``demo-out/hc1/NN.txt`` and renders it as a QR code
+   ``demo-out/qr/NN.png``, reads it back from the PNG, verifies it and assesses the pass;
 4. publishes a signed trust list of the demo DSCs and the registry's revocation list, and signs
    them with the value sets into an offline bundle ``demo-out/bundle.cose`` (what a checkpoint
    device loads: ``vaxcert scan --bundle``, ``vaxcert checkpoint serve``);
@@ -166,10 +166,11 @@ def table(registry: Registry, out: Path, trust: TrustList, now: dt.datetime, sho
     verifier = Verifier(trust)
     signer_of = {s.kid.hex(): (facility_id_of(s.certificate) if s.certificate else None) or "ministry" for s in trust}
     current = dict(registry.current_certificates())
-    qr_dir = out / "qr"
-    qr_dir.mkdir(exist_ok=True)
-    for old in qr_dir.glob("*.png"):
-        old.unlink()
+    qr_dir, hc1_dir = out / "qr", out / "hc1"
+    for folder in (qr_dir, hc1_dir):
+        folder.mkdir(exist_ok=True)
+        for old in folder.glob("*.*"):
+            old.unlink()
     lines = []
     for n, key in enumerate(registry.person_keys(), start=1):
         status = registry.person_status(key)
@@ -185,6 +186,7 @@ def table(registry: Registry, out: Path, trust: TrustList, now: dt.datetime, sho
             lines.append([f"{n:02d}", who, ident, "-", f"{status.doses}", state, "-", "-", "-",
                           f"HELD: {status.reason or status.state}", "-"])  # fmt: skip
             continue
+        (hc1_dir / f"{n:02d}.txt").write_text(current[key] + "\n", encoding="ascii")
         png = save_qr(current[key], qr_dir / f"{n:02d}.png")
         (verdict,) = scan(Path(png), verifier, now=now)
         result = verdict.result
@@ -256,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for row in [header, ["-" * w for w in widths], *lines]:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print(f"\nQR codes in {out / 'qr'}; offline bundle {bundle} (trust list, revocation list, value sets; "
-          f"fresh for 24 h); done in {time.perf_counter() - started:.1f} s")
+    print(f"\nQR codes in {out / 'qr'} (HC1 texts in {out / 'hc1'}); offline bundle {bundle} (trust list, "
+          f"revocation list, value sets; fresh for 24 h); done in {time.perf_counter() - started:.1f} s")
     if not args.no_scan:
         checkpoint_scan(out, bundle, args.lang)  # exit 1 there: one pass is RED on purpose
     return 0 if all(line[-2] == "VALID" for line in lines) else 1

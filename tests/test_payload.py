@@ -150,6 +150,21 @@ def test_build_payload_versions() -> None:
     assert info.value.field == "ver"
 
 
+def test_ready_payloads_of_every_schema_version_are_signable_and_docs_say_so() -> None:
+    """check_issuable accepts exactly the schema versions docs/records.md lists (1.0.0-1.3.2), others not."""
+    docs = (EXAMPLES.parents[1] / "docs" / "records.md").read_text(encoding="utf-8")
+    listed = docs.split("### Schema versions", 1)[1].split("**1.0.0", 1)[1].split("**", 1)[0]
+    assert ["1.0.0", *[v.strip() for v in listed.replace(" and ", ", ").split(",") if v.strip()]] == \
+        list(schema.versions())  # fmt: skip
+    old = json.loads((EXAMPLES.parent / "payloads" / "vaccination-dcc-1.0.0.json").read_text(encoding="utf-8"))
+    for version in schema.versions():
+        check_issuable({**old, "ver": version}, now=NOW)
+    for version in ("1.4.0", "0.9.0", "1.3.3"):
+        with pytest.raises(InputError, match="1.0.0, 1.0.1, 1.1.0, 1.2.0, 1.2.1, 1.3.0, 1.3.1, 1.3.2") as info:
+            check_issuable({**old, "ver": version}, now=NOW)
+        assert info.value.field == "ver"
+
+
 def test_build_payload_type_checks() -> None:
     """Wrong argument types are refused naming the argument."""
     entry = VaccinationEntry.from_json(vaccination_payload()["v"][0])

@@ -11,7 +11,8 @@
   whose names have single spaces); :func:`check_issuable` refuses payloads that are not.
 
 vaxcert builds DCC 1.3.x payloads (:data:`SUPPORTED_VERSIONS`); :func:`check_issuable` also
-accepts a ready payload of any version vaxcert has a schema for (e.g. the JSON of a test vector).
+accepts a ready payload of any version vaxcert has a schema for, 1.0.0 to 1.3.2 (e.g. the JSON of
+a test vector), checked against that version's schema (docs/records.md, "Schema versions").
 """
 
 from __future__ import annotations
