@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -159,8 +160,9 @@ def test_ready_payloads_of_every_schema_version_are_signable_and_docs_say_so() -
     old = json.loads((EXAMPLES.parent / "payloads" / "vaccination-dcc-1.0.0.json").read_text(encoding="utf-8"))
     for version in schema.versions():
         check_issuable({**old, "ver": version}, now=NOW)
+    listing = re.escape(", ".join(schema.versions()))
     for version in ("1.4.0", "0.9.0", "1.3.3"):
-        with pytest.raises(InputError, match="1.0.0, 1.0.1, 1.1.0, 1.2.0, 1.2.1, 1.3.0, 1.3.1, 1.3.2") as info:
+        with pytest.raises(InputError, match=listing) as info:
             check_issuable({**old, "ver": version}, now=NOW)
         assert info.value.field == "ver"
 
