@@ -30,7 +30,7 @@ LANGUAGES: Final = ("vi", "en")
 #: The tables, by language.
 TABLES: Final[Mapping[str, Mapping[str, str]]] = {"en": messages_en.MESSAGES, "vi": messages_vi.MESSAGES}
 #: Placeholders whose values are messages themselves (translated in turn).
-_NESTED: Final = frozenset({"detail", "what", "purpose"})
+_NESTED: Final = frozenset({"detail", "what", "purpose", "label"})
 
 _state = {"lang": "en"}
 

@@ -46,6 +46,15 @@ MESSAGES: Final[Mapping[str, str]] = {
     "registry.bad_person_id": "give a 12-digit citizen ID or NATIONALITY:PASSPORT (e.g. FR:21AB12345)",
     "registry.bad_set": "use FIELD=VALUE",
     "registry.no_requests": "no correction requests",
+    "registry.register_both": "give --register or --register-corrections, not both",
+    "registry.reviewer_missing": (
+        "give --facility (the reviewing facility, checked against the request) or --as-ministry"
+    ),
+    "registry.reviewer_both": "give --facility or --as-ministry, not both",
+    "registry.export_which": "give --person or --facility (one of them)",
+    "registry.since_needs_facility": "--since goes with --facility",
+    "registry.export_none": "no current certificate matches",
+    "registry.no_accounts": "no accounts",
     # --- verification failures (vaxcert verify --lang vi) ---------------------------------------
     "failure.OK": "valid",
     "failure.INPUT_TOO_LARGE": "the input is too large to be a certificate",
@@ -287,4 +296,45 @@ MESSAGES: Final[Mapping[str, str]] = {
     "lib.unknown_key": "unknown key",
     "lib.not_valueset": "is not in the value set {name}",
     "lib.future": "is in the future",
+    # --- library messages: the service's registry workflows ------------------------------------
+    "lib.account_facility_area": "a facility account's area is its facility id, e.g. VN-HN-001",
+    "lib.account_ministry_area": "a ministry account has no area",
+    "lib.account_area_code": "a {role} account needs its {role2} code, e.g. HN",
+    "lib.account_exists": "an account with this name exists",
+    "lib.account_none": "no such active account",
+    "lib.rate_limit": "a rate limit needs at least 1 hit per at least 1 second",
+    "lib.rate_limit_key": "the registry has no rate-limit key: run 'vaxcert registry init'",
+    "lib.export_facility": "applies to a facility export",
+    "lib.export_which": "give a person or a facility (one of them)",
+    "lib.cannot_create": "cannot create {path}: {reason}",
+    "lib.cannot_write": "cannot write {path}: {reason}",
+    "lib.person_id": "give a 12-digit citizen ID or NATIONALITY:PASSPORT (e.g. FR:21AB12345)",
+    "lib.correction_no_dose": "has no recorded dose to correct",
+    "lib.correction_reviewer": "is required: the reviewing facility (or an explicit ministry review)",
+    "lib.register_loader": "is required (who loads the list)",
+    "lib.file_header_only": "has no rows (only a header)",
+    "lib.file_too_many": "has {records} records: at most {limit} per submission",
+    "lib.file_empty_import": "is empty: there is nothing to import",
+    "lib.file_empty_load": "is empty: there is nothing to load",
+    "lib.file_csv_as_jsonl": (
+        "is not JSON lines (its first line looks like a CSV header): name it .csv or give the format csv"
+    ),
+    "lib.file_mixed_encoding": "is not UTF-8 text (the file mixes encodings)",
+    "lib.file_encoding": (
+        "is not UTF-8 text: it looks like {name}. Save it as UTF-8 (Excel: 'CSV UTF-8') or import it with "
+        "--encoding {guessed}"
+    ),
+    "lib.file_not_submitter": "is not the facility of the submitting account",
+    "lib.file_separator": (
+        "is separated by {label}, not commas: vaxcert reads comma-separated files with the columns {columns}"
+    ),
+    "lib.file_header_export": (
+        "the header does not match a facility export ({problems}): the expected columns are {columns}"
+    ),
+    "lib.file_header_register": "the header {detail}: the expected columns are {columns}",
+    "lib.header_separator": "is separated by {delimiter}, not commas",
+    "lib.header_lacks": "lacks {columns}",
+    "lib.sep_semicolons": "semicolons",
+    "lib.sep_tabs": "tabs",
+    "lib.sep_bars": "vertical bars",
 }

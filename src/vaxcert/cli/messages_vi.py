@@ -39,6 +39,13 @@ MESSAGES: Final[Mapping[str, str]] = {
     ),
     "registry.bad_set": "dùng dạng TRƯỜNG=GIÁ_TRỊ",
     "registry.no_requests": "không có yêu cầu đính chính nào",
+    "registry.register_both": "chỉ dùng --register hoặc --register-corrections, không dùng cả hai",
+    "registry.reviewer_missing": "hãy đưa --facility (cơ sở xét duyệt, được đối chiếu với yêu cầu) hoặc --as-ministry",
+    "registry.reviewer_both": "chỉ dùng --facility hoặc --as-ministry, không dùng cả hai",
+    "registry.export_which": "hãy đưa --person hoặc --facility (một trong hai)",
+    "registry.since_needs_facility": "--since chỉ dùng cùng --facility",
+    "registry.export_none": "không có chứng nhận hiện hành nào phù hợp",
+    "registry.no_accounts": "không có tài khoản nào",
     # --- lý do chứng nhận không hợp lệ (vaxcert verify --lang vi) --------------------------------
     "failure.OK": "hợp lệ",
     "failure.INPUT_TOO_LARGE": "dữ liệu quá lớn, không thể là một chứng nhận",
@@ -281,4 +288,44 @@ MESSAGES: Final[Mapping[str, str]] = {
     "lib.unknown_key": "khoá không xác định",
     "lib.not_valueset": "không có trong bộ giá trị {name}",
     "lib.future": "ở thời điểm tương lai",
+    # --- thông báo của thư viện: quy trình của dịch vụ ----------------------------------------
+    "lib.account_facility_area": "khu vực của tài khoản cơ sở là mã cơ sở, ví dụ VN-HN-001",
+    "lib.account_ministry_area": "tài khoản cấp Bộ không có khu vực",
+    "lib.account_area_code": "tài khoản {role} cần mã {role2} của mình, ví dụ HN",
+    "lib.account_exists": "đã có tài khoản mang tên này",
+    "lib.account_none": "không có tài khoản đang hoạt động này",
+    "lib.rate_limit": "giới hạn tần suất cần ít nhất 1 lượt trong ít nhất 1 giây",
+    "lib.rate_limit_key": "sổ đăng ký chưa có khoá giới hạn tần suất: hãy chạy 'vaxcert registry init'",
+    "lib.export_facility": "chỉ áp dụng khi xuất theo cơ sở",
+    "lib.export_which": "hãy chỉ một người hoặc một cơ sở (một trong hai)",
+    "lib.cannot_create": "không tạo được {path}: {reason}",
+    "lib.cannot_write": "không ghi được {path}: {reason}",
+    "lib.person_id": "hãy đưa số định danh công dân 12 chữ số hoặc QUỐC_TỊCH:SỐ_HỘ_CHIẾU (ví dụ FR:21AB12345)",
+    "lib.correction_no_dose": "không có mũi tiêm đã ghi nào để đính chính",
+    "lib.correction_reviewer": "là bắt buộc: cơ sở xét duyệt (hoặc ghi rõ là Bộ xét duyệt)",
+    "lib.register_loader": "là bắt buộc (ai nạp danh sách)",
+    "lib.file_header_only": "không có dòng dữ liệu nào (chỉ có dòng tiêu đề)",
+    "lib.file_too_many": "có {records} bản ghi: tối đa {limit} bản ghi mỗi lần gửi",
+    "lib.file_empty_import": "trống: không có gì để nhập",
+    "lib.file_empty_load": "trống: không có gì để nạp",
+    "lib.file_csv_as_jsonl": (
+        "không phải JSON lines (dòng đầu trông như tiêu đề CSV): hãy đặt đuôi .csv hoặc chọn định dạng csv"
+    ),
+    "lib.file_mixed_encoding": "không phải văn bản UTF-8 (tệp lẫn nhiều bảng mã)",
+    "lib.file_encoding": (
+        "không phải văn bản UTF-8: có vẻ là {name}. Hãy lưu lại dạng UTF-8 (Excel: 'CSV UTF-8') hoặc nhập với "
+        "--encoding {guessed}"
+    ),
+    "lib.file_not_submitter": "không phải cơ sở của tài khoản gửi",
+    "lib.file_separator": (
+        "được ngăn cách bằng {label}, không phải dấu phẩy: vaxcert đọc tệp ngăn cách bằng dấu phẩy "
+        "với các cột {columns}"
+    ),
+    "lib.file_header_export": "dòng tiêu đề không khớp tệp xuất của cơ sở ({problems}): các cột cần có là {columns}",
+    "lib.file_header_register": "dòng tiêu đề {detail}: các cột cần có là {columns}",
+    "lib.header_separator": "được ngăn cách bằng {delimiter}, không phải dấu phẩy",
+    "lib.header_lacks": "thiếu {columns}",
+    "lib.sep_semicolons": "dấu chấm phẩy",
+    "lib.sep_tabs": "dấu tab",
+    "lib.sep_bars": "dấu gạch đứng",
 }

@@ -134,7 +134,7 @@ def import_cmd(db: str, is_register: bool, is_corrections: bool, encoding: str |
     """
     now = parse_time(at)
     if is_register and is_corrections:
-        raise click.UsageError("give --register or --register-corrections, not both")
+        raise click.UsageError(message("registry.register_both"))
     reg = _open(db)
     try:
         if is_corrections:
@@ -337,10 +337,9 @@ MINISTRY_REVIEW = click.option("--as-ministry", is_flag=True, help="Review as th
 def _reviewer(facility: str | None, as_ministry: bool) -> None:
     """A review names the reviewing facility, or says it is the ministry's: never neither, never both."""
     if facility is None and not as_ministry:
-        raise click.UsageError("give --facility (the reviewing facility, checked against the request) "
-                               "or --as-ministry")  # fmt: skip
+        raise click.UsageError(message("registry.reviewer_missing"))
     if facility is not None and as_ministry:
-        raise click.UsageError("give --facility or --as-ministry, not both")
+        raise click.UsageError(message("registry.reviewer_both"))
 
 
 @correct.command("approve")
@@ -545,9 +544,9 @@ def export_cmd(db: str, person_id: str | None, facility: str | None, since: str 
                at: str | None, quiet: bool) -> None:  # fmt: skip
     """Write current certificates as files to hand out (one per person, named by their document)."""
     if (person_id is None) == (facility is None):
-        raise click.UsageError("give --person or --facility (one of them)")
+        raise click.UsageError(message("registry.export_which"))
     if since is not None and facility is None:
-        raise click.UsageError("--since goes with --facility")
+        raise click.UsageError(message("registry.since_needs_facility"))
     now = parse_time(at)
     reg = _open(db)
     try:
@@ -560,7 +559,7 @@ def export_cmd(db: str, person_id: str | None, facility: str | None, since: str 
         reg.close()
     click.echo(f"{result.summary()} to {out}")
     if result.written == 0:
-        click.echo("no current certificate matches", err=True)
+        click.echo(message("registry.export_none"), err=True)
         sys.exit(EXIT_INVALID)
 
 
@@ -644,7 +643,7 @@ def accounts_list(db: str, fmt: str) -> None:
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
     if not items:
-        click.echo("no accounts")
+        click.echo(message("registry.no_accounts"))
     for item in items:
         state = f"revoked {item['revoked_at']}" if item["revoked_at"] else "active"
         click.echo(f"{item['name']:<24} {item['role']:<9} {item['area'] or '-':<12} {state}")
