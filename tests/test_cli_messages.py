@@ -104,6 +104,8 @@ def test_nested_and_unknown_messages(vietnamese: None) -> None:
     assert _messages.translate("keys: trusts kid 00ff, a published test key dsc-es256: anyone can sign "
                                "certificates with it; never trust test keys outside tests").startswith(
         "keys: đang tin cậy kid 00ff, là khoá thử nghiệm đã công bố dsc-es256: ")
+    assert _messages.translate("v[0].mp: unknown vaccine product (vaccine-medicinal-product)") == (
+        "v[0].mp: vắc xin không xác định (vaccine-medicinal-product)")
     assert _messages.translate("something nobody wrote a pattern for") == "something nobody wrote a pattern for"
     _messages.set_language("en")
     assert _messages.translate("doses[1].date: must be a date YYYY-MM-DD") == "doses[1].date: must be a date YYYY-MM-DD"

@@ -4,8 +4,8 @@ One table per language (:mod:`.messages_en`, :mod:`.messages_vi`, the same keys)
 print their own texts with :func:`text`; library errors and warnings, which the library writes
 in English, go through :func:`translate`, which finds the ``lib.*`` pattern a message matches
 (placeholders for paths, kids, counts) and writes it in the chosen language, translating nested
-messages too (``path: message``, ``message (CODE)``, ``{detail}``).  A message with no pattern
-is shown as the library wrote it.  Help texts stay English.
+messages too (``path: message``, ``message (CODE)``, ``message (value-set-name)``, ``{detail}``).
+A message with no pattern is shown as the library wrote it.  Help texts stay English.
 
 The language is process state of the command line (set by the option's callback while click
 parses, read by :func:`vaxcert.cli._common.run_main` when it prints an error); the library never
@@ -70,7 +70,8 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((key, pattern) for _, key, pattern in out)
 
 
-_CODE_SUFFIX: Final = re.compile(r"(?P<message>.+) \((?P<code>[A-Z][A-Z0-9_]+)\)", re.S)
+#: A failure code or a value-set name in parentheses at the end: kept as it is, the rest translated.
+_CODE_SUFFIX: Final = re.compile(r"(?P<message>.+) \((?P<code>[A-Z][A-Z0-9_]+|[a-z][a-z0-9]*(?:-[a-z0-9]+)+)\)", re.S)
 
 
 def translate(message: str) -> str:
