@@ -274,7 +274,7 @@ def test_cli_bundle_with_rules_and_checkpoint(tmp_path: Path) -> None:
     assert out["rules"]["failed"][0]["rule"] == "VR-VN-0100"
     r = run("verify", "--bundle", str(bundle), *csca, "--at", at, "--lang", "vi",
             qr_text(card(bundle_of(immunization(code="208", date=day(-60)), immunization(code="208", date=day(-30))))))
-    assert r.returncode == 0 and "rules VN: GREEN FULLY_VACCINATED" in r.stdout, r
+    assert r.returncode == 0 and "quy định VN: GREEN FULLY_VACCINATED" in r.stdout, r  # --lang vi: all of it
     r = run("verify", "--bundle", str(bundle), *csca, "--at", later, "--country", "DE", issued(vacc(1, 2, -20)))
     assert r.returncode == 0 and "rules DE: no pass rules; none refused" in r.stdout
     broken = tmp_path / "broken.json"

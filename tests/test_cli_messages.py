@@ -130,10 +130,10 @@ def test_verify_speaks_vietnamese(certificate: tuple[str, Path, Path]) -> None:
     """verify --lang vi: the verdict words, the reason of a failure and configuration errors in Vietnamese."""
     hc1, mine, other = certificate
     r = run("verify", "--lang", "vi", "--trust", str(mine), "--at", AT, hc1)
-    assert r.returncode == 0 and r.stdout.startswith("HỢP LỆ type=v ")
+    assert r.returncode == 0 and r.stdout.startswith("HỢP LỆ format=eu-dcc type=v ")
     r = run("verify", "--lang", "vi", "--trust", str(other), "--at", AT, hc1)
     assert r.returncode == 1
-    assert r.stdout.strip() == ("KHÔNG HỢP LỆ code=KID_UNKNOWN stage=trust "
+    assert r.stdout.strip() == ("KHÔNG HỢP LỆ format=eu-dcc code=KID_UNKNOWN stage=trust "
                                 "reason=bên ký không có trong danh sách tin cậy")
     r = run("verify", "--lang", "vi", "--at", AT, hc1)
     assert r.returncode == 2 and r.stderr.startswith("lỗi: chưa cấu hình tin cậy: dùng --trust")
@@ -144,7 +144,8 @@ def test_verify_english_is_unchanged(certificate: tuple[str, Path, Path]) -> Non
     """Without --lang, verify prints what it always printed (tools parse it)."""
     hc1, _, other = certificate
     r = run("verify", "--trust", str(other), "--at", AT, hc1)
-    assert r.stdout.strip() == "INVALID code=KID_UNKNOWN stage=trust reason=no trusted signer with this kid"
+    assert r.stdout.strip() == ("INVALID format=eu-dcc code=KID_UNKNOWN stage=trust "
+                                "reason=no trusted signer with this kid")
     r = run("verify", "--at", AT, hc1)
     assert r.stderr.startswith("error: no trust configured: pass --trust")
 

@@ -55,6 +55,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "registry.since_needs_facility": "--since goes with --facility",
     "registry.export_none": "no current certificate matches",
     "registry.no_accounts": "no accounts",
+    "registry.recognise_which": "give one of --hc1 TEXT (repeatable for chunks), --image FILE or --file CARD",
     # --- verification failures (vaxcert verify --lang vi) ---------------------------------------
     "failure.OK": "valid",
     "failure.INPUT_TOO_LARGE": "the input is too large to be a certificate",
@@ -122,7 +123,8 @@ MESSAGES: Final[Mapping[str, str]] = {
     "failure.INTERNAL_ERROR": "an internal error (please report it)",
     # --- library messages: trust, verifiers and warnings ---------------------------------------
     "lib.no_trust": (
-        "no trust configured: pass --trust FILE_OR_DIR (signer certificates or a signed list) or --bundle FILE"
+        "no trust configured: pass --trust FILE_OR_DIR (signer certificates or a signed list), "
+        "--shc-issuers FILE_OR_DIR or --bundle FILE"
     ),
     "lib.bundle_needs_csca": "a bundle needs the ministry's CSCA certificate (--csca FILE)",
     "lib.revocation_needs_csca": "a revocation list needs the ministry's CSCA certificate (--csca FILE)",
@@ -360,4 +362,24 @@ MESSAGES: Final[Mapping[str, str]] = {
     "lib.unknown_manufacturer": "unknown vaccine marketing authorisation holder or manufacturer",
     "lib.unknown_product": "unknown vaccine product",
     "lib.unknown_prophylaxis": "unknown vaccine or prophylaxis",
+    # --- library messages: SMART Health Card issuers, business rules, recognition -----------------
+    "lib.shc_no_keys": "SMART Health Card issuer {iss}: no keys",
+    "lib.shc_cannot_read": "SHC trust: cannot read {path}: {reason}",
+    "lib.shc_twice": "SHC trust: issuer {iss} given twice",
+    "lib.shc_not_json": "SHC trust: not valid JSON",
+    "lib.shc_missing": "SHC trust: {path} does not exist",
+    "lib.shc_large": "SHC trust: {path} is larger than {count} bytes",
+    "lib.shc_path_not_json": "SHC trust: {path} is not valid JSON",
+    "lib.shc_problem": "SHC trust: {detail}",
+    "lib.bundle_shc_malformed": "bundle SMART Health Card issuers malformed",
+    "lib.bundle_shc": "bundle SMART Health Card issuers: {detail}",
+    "lib.bundle_rules_malformed": "bundle rules malformed",
+    "lib.rules_not_found": "rules not found: {path}",
+    "lib.rules_large": "rules {path}: larger than {count} bytes",
+    "lib.not_json_deep": "not valid JSON (or nested too deeply)",
+    "lib.pass_rules_list": "pass_rules must be a list",
+    "lib.recognise_passport": "and dob are both needed to check the passport",
+    "lib.recognise_foreigner": "and dob are required for a foreigner new to the registry (as in the passport)",
+    "lib.recognise_who": "is required (who recognises the certificate)",
+    "lib.recognise_trust": "the loaded trust is unusable ({code}): update the trust list or bundle",
 }

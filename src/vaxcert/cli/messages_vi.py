@@ -46,6 +46,9 @@ MESSAGES: Final[Mapping[str, str]] = {
     "registry.since_needs_facility": "--since chỉ dùng cùng --facility",
     "registry.export_none": "không có chứng nhận hiện hành nào phù hợp",
     "registry.no_accounts": "không có tài khoản nào",
+    "registry.recognise_which": (
+        "hãy đưa một trong: --hc1 CHUỖI (lặp lại cho từng mảnh), --image TỆP_ẢNH hoặc --file TỆP_THẺ"
+    ),
     # --- lý do chứng nhận không hợp lệ (vaxcert verify --lang vi) --------------------------------
     "failure.OK": "hợp lệ",
     "failure.INPUT_TOO_LARGE": "dữ liệu quá lớn, không thể là một chứng nhận",
@@ -113,8 +116,8 @@ MESSAGES: Final[Mapping[str, str]] = {
     "failure.INTERNAL_ERROR": "lỗi nội bộ (xin hãy báo lại)",
     # --- thông báo của thư viện: tin cậy, xác thực, cảnh báo --------------------------------------
     "lib.no_trust": (
-        "chưa cấu hình tin cậy: dùng --trust TỆP_HOẶC_THƯ_MỤC (chứng thư bên ký hoặc danh sách đã ký) "
-        "hoặc --bundle TỆP"
+        "chưa cấu hình tin cậy: dùng --trust TỆP_HOẶC_THƯ_MỤC (chứng thư bên ký hoặc danh sách đã ký), "
+        "--shc-issuers TỆP_HOẶC_THƯ_MỤC hoặc --bundle TỆP"
     ),
     "lib.bundle_needs_csca": "gói ngoại tuyến cần chứng thư CSCA của Bộ Y tế (--csca TỆP)",
     "lib.revocation_needs_csca": "danh sách thu hồi cần chứng thư CSCA của Bộ Y tế (--csca TỆP)",
@@ -351,4 +354,26 @@ MESSAGES: Final[Mapping[str, str]] = {
     "lib.unknown_manufacturer": "đơn vị giữ giấy phép lưu hành hoặc nhà sản xuất vắc xin không xác định",
     "lib.unknown_product": "vắc xin không xác định",
     "lib.unknown_prophylaxis": "loại vắc xin hoặc biện pháp dự phòng không xác định",
+    # --- thông báo của thư viện: bên cấp SMART Health Card, quy định, công nhận ----------------------
+    "lib.shc_no_keys": "bên cấp SMART Health Card {iss}: không có khoá",
+    "lib.shc_cannot_read": "tin cậy SHC: không đọc được {path}: {reason}",
+    "lib.shc_twice": "tin cậy SHC: bên cấp {iss} được đưa hai lần",
+    "lib.shc_not_json": "tin cậy SHC: không phải JSON hợp lệ",
+    "lib.shc_missing": "tin cậy SHC: {path} không tồn tại",
+    "lib.shc_large": "tin cậy SHC: {path} lớn hơn {count} byte",
+    "lib.shc_path_not_json": "tin cậy SHC: {path} không phải JSON hợp lệ",
+    "lib.shc_problem": "tin cậy SHC: {detail}",
+    "lib.bundle_shc_malformed": "danh sách bên cấp SMART Health Card trong gói ngoại tuyến bị sai",
+    "lib.bundle_shc": "bên cấp SMART Health Card trong gói ngoại tuyến: {detail}",
+    "lib.bundle_rules_malformed": "các quy định trong gói ngoại tuyến bị sai",
+    "lib.rules_not_found": "không tìm thấy quy định: {path}",
+    "lib.rules_large": "quy định {path}: lớn hơn {count} byte",
+    "lib.not_json_deep": "không phải JSON hợp lệ (hoặc lồng nhau quá sâu)",
+    "lib.pass_rules_list": "pass_rules phải là một danh sách",
+    "lib.recognise_passport": "và dob đều cần để đối chiếu hộ chiếu",
+    "lib.recognise_foreigner": "và dob là bắt buộc với người nước ngoài mới có trong sổ đăng ký (như trong hộ chiếu)",
+    "lib.recognise_who": "là bắt buộc (ai công nhận chứng nhận)",
+    "lib.recognise_trust": (
+        "nguồn tin cậy đã nạp không dùng được ({code}): hãy cập nhật danh sách tin cậy hoặc gói ngoại tuyến"
+    ),
 }

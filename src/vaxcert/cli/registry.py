@@ -481,7 +481,7 @@ def recognise_cmd(db: str, facility: str, person_id: str, by: str, texts: tuple[
     """
     now = parse_time(at)
     if sum((image is not None, card_file is not None, bool(texts))) != 1:
-        raise click.UsageError("give one of --hc1 TEXT (repeatable for chunks), --image FILE or --file CARD")
+        raise click.UsageError(message("registry.recognise_which"))
     if image is not None:
         found = image_codes(image)
         presentation: str | bytes | list[str] = found[0] if len(found) == 1 else found
