@@ -13,6 +13,7 @@ from ._common import reset_language, run_main
 from .bundle import bundle
 from .card import card_cmd
 from .certs import issue_cmd, qr_cmd, verify_cmd
+from .checkpoint import checkpoint
 from .keys import keys
 from .registry import registry
 from .revoke import revoke
@@ -45,6 +46,7 @@ cli.add_command(registry)
 cli.add_command(vectors)
 cli.add_command(rules)
 cli.add_command(serve_cmd)
+cli.add_command(checkpoint)
 
 
 def main() -> None:

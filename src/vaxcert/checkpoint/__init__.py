@@ -1,0 +1,51 @@
+"""``vaxcert checkpoint serve``: the checkpoint web page, served from the package.
+
+A thin front end over the public API (:class:`vaxcert.Station` does the work): a Starlette
+application (:func:`create_app`) serving one page, its script, style sheet, icons and fonts
+(package data under ``static/``, nothing from the internet), and a small JSON API the page
+calls about five times a second with camera frames, or with a scanner's text.  :func:`serve`
+runs it with uvicorn.  Needs the ``vaxcert[checkpoint]`` extra (Starlette, uvicorn, and the QR
+decoder); without it, importing this package raises :class:`vaxcert.ConfigurationError` naming
+the extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import ConfigurationError
+
+try:
+    import starlette  # noqa: F401
+    import uvicorn
+except ImportError:  # pragma: no cover - exercised in a venv without the extra
+    raise ConfigurationError(
+        "the checkpoint page needs the 'checkpoint' extra: pip install 'vaxcert[checkpoint]'") from None
+
+from .. import Station
+from .server import STATIC_DIR, CheckpointSettings, Counter, create_app, new_token, read_state_file, write_state_file
+
+__all__ = [
+    "STATIC_DIR",
+    "CheckpointSettings",
+    "Counter",
+    "create_app",
+    "new_token",
+    "read_state_file",
+    "serve",
+    "write_state_file",
+]
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def serve(station: Station, settings: CheckpointSettings, *, host: str, port: int,
+          on_ready: Callable[[], None] | None = None) -> None:
+    """Run the page on ``host:port`` until interrupted (uvicorn, one process, access log off)."""
+    app = create_app(station, settings)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            server_header=False, date_header=False, lifespan="on")
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        on_ready()
+    server.run()

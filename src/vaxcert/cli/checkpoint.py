@@ -1,0 +1,105 @@
+"""``vaxcert checkpoint serve``: the checkpoint web page on an offline bundle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from pathlib import Path
+
+import click
+
+from .. import DEFAULT_POLICY, DocumentError, Policy, Station
+from ._common import parse_time
+from ._context import load_csca
+
+__all__ = ["checkpoint"]
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@click.group("checkpoint")
+def checkpoint() -> None:
+    """The checkpoint web page (camera, scanner, ID card check), served locally."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@checkpoint.command("serve")
+@click.option("--bundle", "bundle_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Signed offline bundle (vaxcert bundle build); replaced in place by --bundle-url refreshes.")
+@click.option("--csca", "csca", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The ministry's CSCA certificate(s) the bundle is signed under (repeatable).")
+@click.option("--country", required=True, help="Country of this checkpoint (ISO 3166-1 alpha-2, e.g. VN).")
+@click.option("--region", default=None, help="Region of this checkpoint (shown on the page; for regional rules).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback requires the pairing code printed at start.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Language the page starts in (staff can switch).")
+@click.option("--clear-after", default=20.0, show_default=True, type=click.FloatRange(1, 600),
+              help="Seconds a verdict stays on screen.")
+@click.option("--grace-hours", default=72.0, show_default=True, type=click.FloatRange(0, 24 * 365),
+              help="Hours past the bundle's freshness limit during which verdicts are still given (under a warning).")
+@click.option("--bundle-url", default=None, help="Ministry URL to refresh the bundle from (http or https).")
+@click.option("--refresh-minutes", default=15.0, show_default=True, type=click.FloatRange(0.05, 24 * 60),
+              help="How often to try --bundle-url.")
+@click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where the highest bundle sequence seen is kept (default: BUNDLE.state.json).")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Pass policy (JSON or .toml); default: Viet Nam 2021-22 rules.")
+@click.option("--at", "at", default=None, help="Fixed checking time (ISO 8601), for demonstrations and tests.")
+def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: str | None, host: str, port: int,
+              lang: str, clear_after: float, grace_hours: float, bundle_url: str | None, refresh_minutes: float,
+              state_file: Path | None, policy_path: Path | None, at: str | None) -> None:
+    """Serve the checkpoint page on BUNDLE (open http://127.0.0.1:8080/ in a browser)."""
+    from .. import checkpoint as page  # the [checkpoint] extra: a clear error names it when missing
+
+    if len(country) != 2 or not country.isalpha():
+        raise click.BadParameter("use a two-letter country code such as VN", param_hint="--country")
+    if bundle_url is not None and not bundle_url.startswith(("http://", "https://")):
+        raise click.BadParameter("must be an http:// or https:// URL", param_hint="--bundle-url")
+    fixed = parse_time(at) if at is not None else None
+
+    def clock() -> dt.datetime:
+        return fixed if fixed is not None else dt.datetime.now(dt.UTC)
+
+    cscas = load_csca(csca) or []
+    policy = Policy.from_file(policy_path) if policy_path is not None else DEFAULT_POLICY
+    state = state_file if state_file is not None else bundle_path.with_name(bundle_path.name + ".state.json")
+    grace = dt.timedelta(hours=grace_hours)
+    try:
+        station = Station.open(bundle_path, cscas, now=clock(), min_sequence=page.read_state_file(state),
+                               grace=grace, policy=policy)
+    except DocumentError as exc:
+        raise click.ClickException(f"bundle refused ({exc.code}): {exc.message}") from None
+    try:
+        page.write_state_file(state, station.bundle.sequence)
+    except OSError as exc:
+        click.echo(f"warning: cannot write {state}: {exc.strerror}", err=True)
+    loopback = _is_loopback(host)
+    token = None if loopback else page.new_token()
+    settings = page.CheckpointSettings(
+        bundle_path=bundle_path, country=country.upper(), region=region, lang=lang, clear_after=clear_after,
+        grace=grace, token=token, loopback_only=loopback, bundle_url=bundle_url,
+        refresh_every=dt.timedelta(minutes=refresh_minutes), state_file=state, clock=clock)
+    status = station.status(clock())
+
+    def ready() -> None:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a comparison, not a bind
+        where = f"[{shown}]" if ":" in shown else shown
+        click.echo(f"checkpoint: http://{where}:{port}/  (Ctrl+C to stop)")
+        click.echo(f"bundle: sequence {status.sequence}, signed {status.issued_at:%Y-%m-%d %H:%M} UTC, "
+                   f"fresh until {status.fresh_until:%Y-%m-%d %H:%M} UTC: {status.state}")
+        if token is not None:
+            click.echo(f"pairing code: {token}")
+            click.echo(f"  on other devices open http://<this machine's address>:{port}/#token={token}")
+
+    page.serve(station, settings, host=host, port=port, on_ready=ready)
