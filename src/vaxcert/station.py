@@ -91,6 +91,7 @@ class BundleStatus:
         """JSON-ready form (no personal data)."""
         return {
             "state": str(self.state),
+            "now": _iso(self.now),
             "issued_at": _iso(self.issued_at),
             "fresh_until": _iso(self.fresh_until),
             "usable_until": _iso(self.usable_until),

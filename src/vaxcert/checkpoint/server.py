@@ -162,7 +162,16 @@ def _date(value: PartialDate | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _verdict_json(verdict: StationVerdict) -> dict[str, Any]:
+def _local_day(moment: dt.datetime | None, zone: dt.tzinfo, *, exclusive: bool = False) -> str | None:
+    """The calendar day of ``moment`` in the policy's time zone (the day before, for an exclusive end)."""
+    if moment is None:
+        return None
+    if exclusive:
+        moment -= dt.timedelta(microseconds=1)
+    return moment.astimezone(zone).date().isoformat()
+
+
+def _verdict_json(verdict: StationVerdict, zone: dt.tzinfo) -> dict[str, Any]:
     result, assessment, record = verdict.result, verdict.assessment, verdict.record
     colour = assessment.colour
     out: dict[str, Any] = {
@@ -187,6 +196,8 @@ def _verdict_json(verdict: StationVerdict) -> dict[str, Any]:
             "last_date": _date(last.date) if last else None,
             "valid_from": _iso(assessment.valid_from),
             "valid_until": _iso(assessment.valid_until),
+            "first_day": _local_day(assessment.valid_from, zone),
+            "last_day": _local_day(assessment.valid_until, zone, exclusive=True),
         }
     return out
 
@@ -313,7 +324,7 @@ class _Checkpoint:
         if reading.kind is ReadingKind.VERDICT and reading.verdict is not None:
             verdict = reading.verdict
             self.counter.add(reading.code_key, str(verdict.colour), str(verdict.assessment.reason))
-            out["verdict"] = _verdict_json(verdict)
+            out["verdict"] = _verdict_json(verdict, self.station.policy.timezone)
         elif reading.kind is ReadingKind.IDCARD and reading.card is not None:
             out["card"] = reading.card.to_dict()
         out["counts"] = self.counts()

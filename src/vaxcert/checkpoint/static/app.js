@@ -21,7 +21,7 @@ const T = {
     pairWrong: "Mã không đúng.", offline: "Mất kết nối tới máy chủ kiểm tra",
     bundleAge: "Dữ liệu: {age} trước · hạn {fresh}", bundleGrace: "Dữ liệu quá hạn {age}",
     bundleTooOld: "Dữ liệu quá cũ", bannerGrace: "Gói dữ liệu tin cậy đã hết hạn lúc {fresh}. Hãy cập nhật — còn {left} trước khi ngừng kiểm tra.",
-    until: "đến {d}", fromUntil: "{a} – {b}", none: "—", testCert: "Xét nghiệm", recoveryCert: "Khỏi bệnh",
+    until: "đến hết ngày {d}", from: "từ {d}", fromUntil: "{a} – {b}", none: "—", testCert: "Xét nghiệm", recoveryCert: "Khỏi bệnh",
     minutes: "{n} phút", hours: "{n} giờ", days: "{n} ngày", justNow: "vừa xong",
     unknownCode: "Không đọc được mã.", sent: "Đang kiểm tra…",
   },
@@ -42,7 +42,7 @@ const T = {
     pairWrong: "Wrong code.", offline: "Lost connection to the checkpoint server",
     bundleAge: "Trust data: {age} old · fresh until {fresh}", bundleGrace: "Trust data expired {age} ago",
     bundleTooOld: "Trust data too old", bannerGrace: "The trust bundle expired at {fresh}. Update it — {left} left before checks stop.",
-    until: "until {d}", fromUntil: "{a} – {b}", none: "—", testCert: "Test", recoveryCert: "Recovery",
+    until: "through {d}", from: "from {d}", fromUntil: "{a} – {b}", none: "—", testCert: "Test", recoveryCert: "Recovery",
     minutes: "{n} min", hours: "{n} h", days: "{n} days", justNow: "just now",
     unknownCode: "Code not readable.", sent: "Checking…",
   },
@@ -254,15 +254,19 @@ function renderVerdict(v) {
     if (f.type === "v") $("fact-doses").textContent = f.dose_number ? `${f.dose_number}/${f.series_doses ?? "?"}` : L.none;
     else $("fact-doses").textContent = f.type === "t" ? L.testCert : L.recoveryCert;
     $("fact-last").textContent = fmtDate(f.last_date);
-    $("fact-validity").textContent = validity(f.valid_from, f.valid_until);
+    $("fact-validity").textContent = validity(f);
   }
 }
 
-function validity(from, until) {
+function validity(f) {
+  // the pass's days in the policy's time zone: "from … through …" while not yet valid, else "through …"
   const L = T[S.lang];
-  if (!until && !from) return L.none;
-  if (from && Date.parse(from) > Date.now()) return fmt("fromUntil", { a: fmtInstant(from), b: fmtInstant(until) });
-  return until ? fmt("until", { d: fmtInstant(until) }) : fmtInstant(from);
+  if (!f.last_day && !f.first_day) return L.none;
+  if (f.valid_from && f.valid_until && S.bundle && Date.parse(f.valid_from) > Date.parse(S.bundle.now)) {
+    return fmt("fromUntil", { a: fmtDate(f.first_day), b: fmtDate(f.last_day) });
+  }
+  if (!f.last_day) return fmt("from", { d: fmtDate(f.first_day) });
+  return fmt("until", { d: fmtDate(f.last_day) });
 }
 
 function resetIdentity() {
