@@ -10,13 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from conftest import NOW, Pki
-from vaxcert import Issuer, build_bundle
-from vaxcert.keys import KeySigner
-from vaxcert.pki import certificate_pem
-from vaxcert.revocation import RevocationList
-from vaxcert.stages import cose
-from vaxcert.trustlist import publish
-from vaxcert.uvci import checksum
+from vaxcert import Issuer, KeySigner, RevocationList, build_bundle, certificate_pem, publish
+from vaxcert.dcc.uvci import checksum
+from vaxcert.stages import base45, compression, cose
 
 DAY = dt.timedelta(days=1)
 #: The bundle is signed two hours before NOW and is fresh for a day: fresh at NOW, in the grace
@@ -90,8 +86,6 @@ def make_bundle(pki: Pki, *, sequence: int, signed: dt.datetime, revoked: str) -
 
 
 def _cose_of(hc1: str) -> bytes:
-    from vaxcert.stages import base45, compression
-
     return compression.decompress(base45.decode(hc1[4:]))
 
 

@@ -50,6 +50,7 @@ from .errors import (
 )
 from .events import Holder, NormalisedRecord, PartialDate, VaccinationEvent, events_from_dcc
 from .formats.shc import ShcResult, ShcTrust, ShcTrustError, ShcVerifier, verify_shc, verify_shc_all
+from .idcard import CitizenCard, IdentityCheck, Match, looks_like_cccd, match_identity, parse_cccd
 from .issuer import IssuedCertificate, Issuer, issue, issue_record
 from .pki import (
     KeyKind,
@@ -105,6 +106,7 @@ from .rules import (
 )
 from .rules.ruletests import render_text as render_rule_tests
 from .rules.ruletests import run_rule_tests
+from .station import DEFAULT_GRACE, BundleState, BundleStatus, Reading, ReadingKind, Station
 from .trust import (
     Bundle,
     DocumentError,
@@ -121,6 +123,7 @@ from .trust import (
     export_dccg,
     load_bundle,
     load_trust_source,
+    open_bundle,
     publish,
     read_unverified,
     sniff,
@@ -156,13 +159,17 @@ _LAZY = {
 }  # fmt: skip
 
 __all__ = [
+    "DEFAULT_GRACE",
     "DEFAULT_POLICY",
     "FORMAT_DCC",
     "FORMAT_SHC",
     "Assessment",
     "Bundle",
+    "BundleState",
+    "BundleStatus",
     "CardFonts",
     "CardLayout",
+    "CitizenCard",
     "ConfigurationError",
     "CountryRules",
     "DecodeError",
@@ -175,6 +182,7 @@ __all__ = [
     "HsmConfig",
     "HsmSigner",
     "HsmToken",
+    "IdentityCheck",
     "InputError",
     "IssuedCertificate",
     "Issuer",
@@ -184,6 +192,7 @@ __all__ = [
     "KnownDefects",
     "LoadedTrustList",
     "LoadedVerifier",
+    "Match",
     "MissingExtraError",
     "NormalisedRecord",
     "PartialDate",
@@ -192,6 +201,8 @@ __all__ = [
     "Policy",
     "PrivateKey",
     "PublicKey",
+    "Reading",
+    "ReadingKind",
     "Reason",
     "RevocationChecker",
     "RevocationList",
@@ -207,6 +218,7 @@ __all__ = [
     "Signer",
     "SigningError",
     "Stage",
+    "Station",
     "TrustList",
     "TrustStore",
     "TrustedSigner",
@@ -251,6 +263,10 @@ __all__ = [
     "load_private_key",
     "load_trust_source",
     "load_verifier",
+    "looks_like_cccd",
+    "match_identity",
+    "open_bundle",
+    "parse_cccd",
     "pem_from_der",
     "publish",
     "read_card_payload",

@@ -11,7 +11,7 @@ fields, which are ignored).  :func:`parse_cccd` keeps only what the comparison n
 and the birth date — and drops the ID numbers, sex and address at once.  :func:`match_identity`
 compares them with a :class:`~vaxcert.events.Holder`:
 
-* names through the ICAO 9303 transliteration (:func:`vaxcert.translit.to_icao`), so accents,
+* names through the ICAO 9303 transliteration (:func:`vaxcert.dcc.translit.to_icao`), so accents,
   case, hyphens and spacing do not matter ("Nguyễn Văn An" = "NGUYEN VAN AN"), in either order
   of family and given names;
 * birth dates on the parts both sides know: a certificate with a year-only (``1990``) or
@@ -31,9 +31,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .dcc.translit import to_icao
 from .errors import InputError
 from .events import Holder, PartialDate
-from .translit import to_icao
 
 __all__ = ["CitizenCard", "IdentityCheck", "Match", "looks_like_cccd", "match_identity", "parse_cccd"]
 

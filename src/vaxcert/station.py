@@ -2,7 +2,7 @@
 
 This is the recipe behind ``vaxcert checkpoint serve`` (and any other checkpoint front end):
 
-* :meth:`Station.open` loads a signed offline bundle (:mod:`vaxcert.bundle`) with the ministry's
+* :meth:`Station.open` loads a signed offline bundle (:mod:`vaxcert.trust.bundle`) with the ministry's
   CSCA certificates; :meth:`Station.update` replaces it with a newer one (a refresh), refusing
   one whose sequence is not higher than the highest seen;
 * :meth:`Station.status` says how fresh the bundle is (:class:`BundleStatus`): FRESH until its
@@ -11,9 +11,10 @@ This is the recipe behind ``vaxcert checkpoint serve`` (and any other checkpoint
   if the bundle were fresh (the page shows an "update the bundle" banner); once TOO_OLD no verdict
   is given at all — a stale bundle is the station's problem, never a citizen's RED;
 * :meth:`Station.read_text` and :meth:`Station.read_image` turn one scanned text or one camera
-  frame into a :class:`Reading`: a checkpoint verdict (verification result, pass colour and
-  reason, the holder and vaccination events for the identity check), a citizen ID card
-  (:mod:`vaxcert.idcard`), nothing (a frame without a code), or "bundle too old".
+  frame into a :class:`Reading`: a checkpoint :class:`~vaxcert.Verdict` (one
+  :func:`~vaxcert.scan_text` call: verification result, pass colour and reason, and the holder and
+  vaccination events for the identity check), a citizen ID card (:mod:`vaxcert.idcard`), nothing
+  (a frame without a code), or "bundle too old".
 
 Like the verifier, readings never raise on hostile input.  Nothing is logged or stored; the
 ``code_key`` of a reading is a keyed hash (the key is random per station) that lets a front end
@@ -34,22 +35,22 @@ from typing import Any, Final
 
 from cryptography import x509
 
-from .bundle import Bundle, load_bundle, open_bundle
-from .codes import FailureCode, Stage
-from .errors import DecodeError, InputError
-from .events import NormalisedRecord, events_from_dcc
+from .codes import FailureCode
+from .dcc.valuesets import ValueSets
+from .errors import InputError, MissingExtraError
 from .idcard import CitizenCard, looks_like_cccd, parse_cccd
-from .revocation import RevocationSet
-from .rules import DEFAULT_POLICY, Assessment, Pass, Policy, assess
-from .trust import TrustedSigner
-from .valuesets import ValueSets
-from .verifier import VerificationResult, Verifier
+from .recipes import Verdict, scan_text
+from .rules import DEFAULT_POLICY, Policy
+from .trust.bundle import Bundle, load_bundle, open_bundle
+from .trust.revocation import RevocationSet
+from .trust.store import TrustedSigner
+from .verifier import Verifier
 
-__all__ = ["DEFAULT_GRACE", "BundleState", "BundleStatus", "Reading", "ReadingKind", "Station", "StationVerdict"]
+__all__ = ["DEFAULT_GRACE", "BundleState", "BundleStatus", "Reading", "ReadingKind", "Station"]
 
 #: How long after its freshness limit a bundle is still used (under a warning).
 DEFAULT_GRACE: Final = dt.timedelta(hours=72)
-_PREFIX: Final = "HC1:"
+_PREFIXES: Final = ("HC1:", "shc:/")
 _MAX_TEXT: Final = 8_192
 
 
@@ -156,42 +157,18 @@ class ReadingKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class StationVerdict:
-    """A checkpoint verdict: the verification result, the pass it grants, and who it is about.
-
-    ``record`` (holder and vaccination events) is set when the certificate's content could be
-    read after its signature held; it is personal data, for the verdict screen only.
-    """
-
-    result: VerificationResult
-    assessment: Assessment
-    record: NormalisedRecord | None
-
-    @property
-    def colour(self) -> Pass:
-        return self.assessment.colour
-
-    def __repr__(self) -> str:
-        return f"StationVerdict({self.assessment.colour}, {self.assessment.reason}, <redacted>)"
-
-
-@dataclass(frozen=True, slots=True)
 class Reading:
     """One frame's or text's outcome.  ``repr`` is redacted."""
 
     kind: ReadingKind
     status: BundleStatus
-    verdict: StationVerdict | None = None
+    verdict: Verdict | None = None
     card: CitizenCard | None = None
     code_key: str | None = None
 
     def __repr__(self) -> str:
         detail = f", {self.verdict.colour}" if self.verdict is not None else ""
         return f"Reading({self.kind}{detail}, <redacted>)"
-
-
-def _failure(code: FailureCode, stage: Stage, reason: str) -> VerificationResult:
-    return VerificationResult(False, code, stage, reason)
 
 
 class Station:
@@ -212,7 +189,7 @@ class Station:
     @classmethod
     def open(cls, path: str | Path, cscas: Sequence[x509.Certificate], *, now: dt.datetime,
              min_sequence: int = 0, **kwargs: Any) -> Station:
-        """A station on the bundle file at ``path`` (see :func:`vaxcert.bundle.load_bundle`)."""
+        """A station on the bundle file at ``path`` (see :func:`vaxcert.load_bundle`)."""
         return cls(load_bundle(path, cscas, now, min_sequence=min_sequence), cscas, **kwargs)
 
     def _set(self, bundle: Bundle) -> None:
@@ -228,7 +205,7 @@ class Station:
 
     def update(self, data: bytes, *, now: dt.datetime) -> bool:
         """Use a newer bundle: True when ``data`` is properly signed and its sequence is higher than the
-        current one, False when it is not newer.  Raises :class:`vaxcert.signeddoc.DocumentError`
+        current one, False when it is not newer.  Raises :class:`vaxcert.DocumentError`
         when it is not a properly signed bundle."""
         current = self.bundle.sequence
         bundle = open_bundle(data, self._cscas, now=now, min_sequence=current)
@@ -263,25 +240,27 @@ class Station:
         return self._read(text.strip(), True, verifier, status, now)
 
     def read_image(self, image: Any, *, now: dt.datetime, fallback: bool = False) -> Reading:
-        """One camera frame (encoded image bytes, a Pillow image or an array).
+        """One camera frame (encoded image bytes, a Pillow image or an array); needs ``vaxcert[qr]``.
 
         A frame without a code (or one that cannot be decoded) gives a NONE reading: the next
         frame will come.  ``fallback`` runs the slower preprocessing passes on frames without a
         code; a live loop keeps it off.  A certificate is preferred over an ID card when a frame
         shows both.
         """
-        from . import qr  # the QR decoder (zxing-cpp) is imported when the first frame comes
+        from .qr import photo  # the [qr] extra: imported when the first frame comes
 
         bundle, verifier = self._state
         status = self._status(bundle, now)
         try:
-            codes = qr.decode_image(image, fallback=fallback)
+            codes = photo.decode_image(image, fallback=fallback)
+        except MissingExtraError:
+            raise
         except Exception:  # an undecodable frame is no reading
             codes = []
         if not codes:
             return Reading(ReadingKind.BUNDLE_TOO_OLD if status.state is BundleState.TOO_OLD else ReadingKind.NONE,
                            status)
-        code = next((c for c in codes if c.text.startswith(_PREFIX)), codes[0])
+        code = next((c for c in codes if c.text.startswith(_PREFIXES)), codes[0])
         return self._read(code.text.strip(), code.alphanumeric, verifier, status, now)
 
     def _read(self, text: str, alphanumeric: bool, verifier: Verifier, status: BundleStatus,
@@ -296,17 +275,5 @@ class Station:
                 pass  # shaped like a card but not one: judged as any other code below
         if status.state is BundleState.TOO_OLD:
             return Reading(ReadingKind.BUNDLE_TOO_OLD, status, code_key=key)
-        if not text.startswith(_PREFIX):
-            result = _failure(FailureCode.NOT_A_CERTIFICATE, Stage.PREFIX, "QR code is not a health certificate")
-        elif not alphanumeric:
-            result = _failure(FailureCode.QR_NOT_ALPHANUMERIC, Stage.IMAGE, "QR code not in alphanumeric mode")
-        else:
-            result = verifier.verify(text, now=now)
-        record: NormalisedRecord | None = None
-        if result.payload is not None:
-            try:
-                record = events_from_dcc(result.payload)
-            except DecodeError:
-                record = None
-        verdict = StationVerdict(result, assess(result, self.policy, now=now), record)
+        verdict = scan_text(text, verifier, policy=self.policy, now=now, alphanumeric=alphanumeric)
         return Reading(ReadingKind.VERDICT, status, verdict=verdict, code_key=key)

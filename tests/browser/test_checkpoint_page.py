@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from checkpoint_support import CCCD_GREEN, CCCD_OTHER, CCCD_YELLOW, GRACE_AT, NOT_A_CERTIFICATE, NOW, TOO_OLD_AT, World
 from browser.conftest import PHONE, Server
+from checkpoint_support import CCCD_GREEN, CCCD_OTHER, CCCD_YELLOW, GRACE_AT, NOT_A_CERTIFICATE, NOW, TOO_OLD_AT, World
 
 pytestmark = pytest.mark.browser
 

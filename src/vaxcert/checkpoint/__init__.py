@@ -5,7 +5,7 @@ application (:func:`create_app`) serving one page, its script, style sheet, icon
 (package data under ``static/``, nothing from the internet), and a small JSON API the page
 calls about five times a second with camera frames, or with a scanner's text.  :func:`serve`
 runs it with uvicorn.  Needs the ``vaxcert[checkpoint]`` extra (Starlette, uvicorn, and the QR
-decoder); without it, importing this package raises :class:`vaxcert.ConfigurationError` naming
+decoder); without it, importing this package raises :class:`vaxcert.MissingExtraError` naming
 the extra.
 """
 
@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..errors import ConfigurationError
+from .. import MissingExtraError, Station
 
 try:
     import starlette  # noqa: F401
     import uvicorn
-except ImportError:  # pragma: no cover - exercised in a venv without the extra
-    raise ConfigurationError(
-        "the checkpoint page needs the 'checkpoint' extra: pip install 'vaxcert[checkpoint]'") from None
+except ImportError:  # exercised by tests/test_checkpoint_server.py with the modules hidden
+    raise MissingExtraError("checkpoint", "the checkpoint page") from None
 
-from .. import Station
 from .server import STATIC_DIR, CheckpointSettings, Counter, create_app, new_token, read_state_file, write_state_file
 
 __all__ = [

@@ -50,7 +50,7 @@ from .. import (
     Reading,
     ReadingKind,
     Station,
-    StationVerdict,
+    Verdict,
     colour_label,
     match_identity,
 )
@@ -171,7 +171,7 @@ def _local_day(moment: dt.datetime | None, zone: dt.tzinfo, *, exclusive: bool =
     return moment.astimezone(zone).date().isoformat()
 
 
-def _verdict_json(verdict: StationVerdict, zone: dt.tzinfo) -> dict[str, Any]:
+def _verdict_json(verdict: Verdict, zone: dt.tzinfo) -> dict[str, Any]:
     result, assessment, record = verdict.result, verdict.assessment, verdict.record
     colour = assessment.colour
     out: dict[str, Any] = {

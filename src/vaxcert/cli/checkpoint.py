@@ -60,7 +60,8 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
               lang: str, clear_after: float, grace_hours: float, bundle_url: str | None, refresh_minutes: float,
               state_file: Path | None, policy_path: Path | None, at: str | None) -> None:
     """Serve the checkpoint page on BUNDLE (open http://127.0.0.1:8080/ in a browser)."""
-    from .. import checkpoint as page  # the [checkpoint] extra: a clear error names it when missing
+    # the [checkpoint] extra (Starlette, uvicorn): without it the import names the extra to install
+    from ..checkpoint import CheckpointSettings, new_token, read_state_file, serve, write_state_file
 
     if len(country) != 2 or not country.isalpha():
         raise click.BadParameter("use a two-letter country code such as VN", param_hint="--country")
@@ -76,17 +77,17 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
     state = state_file if state_file is not None else bundle_path.with_name(bundle_path.name + ".state.json")
     grace = dt.timedelta(hours=grace_hours)
     try:
-        station = Station.open(bundle_path, cscas, now=clock(), min_sequence=page.read_state_file(state),
+        station = Station.open(bundle_path, cscas, now=clock(), min_sequence=read_state_file(state),
                                grace=grace, policy=policy)
     except DocumentError as exc:
         raise click.ClickException(f"bundle refused ({exc.code}): {exc.message}") from None
     try:
-        page.write_state_file(state, station.bundle.sequence)
+        write_state_file(state, station.bundle.sequence)
     except OSError as exc:
         click.echo(f"warning: cannot write {state}: {exc.strerror}", err=True)
     loopback = _is_loopback(host)
-    token = None if loopback else page.new_token()
-    settings = page.CheckpointSettings(
+    token = None if loopback else new_token()
+    settings = CheckpointSettings(
         bundle_path=bundle_path, country=country.upper(), region=region, lang=lang, clear_after=clear_after,
         grace=grace, token=token, loopback_only=loopback, bundle_url=bundle_url,
         refresh_every=dt.timedelta(minutes=refresh_minutes), state_file=state, clock=clock)
@@ -102,4 +103,4 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
             click.echo(f"pairing code: {token}")
             click.echo(f"  on other devices open http://<this machine's address>:{port}/#token={token}")
 
-    page.serve(station, settings, host=host, port=port, on_ready=ready)
+    serve(station, settings, host=host, port=port, on_ready=ready)
