@@ -40,6 +40,8 @@ GREEN_PAYLOAD = _vaccination("Nguyễn", "Văn An", "NGUYEN", "VAN<AN", "1990-05
                              "URN:UVCI:01:VN:CHECKPOINT001")
 YELLOW_PAYLOAD = _vaccination("Trần", "Thị Bình", "TRAN", "THI<BINH", "1985", 1, 2, 30,
                               "URN:UVCI:01:VN:CHECKPOINT002")
+BOOSTER_PAYLOAD = _vaccination("Phạm", "Thị Dung", "PHAM", "THI<DUNG", "2001-01-20", 3, 3, 40,
+                               "URN:UVCI:01:VN:CHECKPOINT004")
 RED_PAYLOAD = _vaccination("Lê", "Văn Cường", "LE", "VAN<CUONG", "1972-11-03", 2, 2, 90,
                            "URN:UVCI:01:VN:CHECKPOINT003")
 
@@ -67,6 +69,7 @@ class World:
     green: str
     yellow: str
     red: str
+    booster: str
     pki: Pki
 
     def newer_bundle(self, *, sequence: int, signed: dt.datetime = NOW) -> bytes:
@@ -96,9 +99,10 @@ def make_world(root: Path, pki: Pki) -> World:
     green = issuer.issue(copy.deepcopy(GREEN_PAYLOAD), now=NOW - DAY).hc1
     yellow = issuer.issue(copy.deepcopy(YELLOW_PAYLOAD), now=NOW - DAY).hc1
     red = issuer.issue(copy.deepcopy(RED_PAYLOAD), now=NOW - DAY).hc1
+    booster = issuer.issue(copy.deepcopy(BOOSTER_PAYLOAD), now=NOW - DAY).hc1
     csca = root / "csca.pem"
     csca.write_bytes(certificate_pem(pki.csca))
     data = make_bundle(pki, sequence=100, signed=BUNDLE_SIGNED, revoked=red)
     bundle = root / "bundle.cose"
     bundle.write_bytes(data)
-    return World(root, csca, bundle, data, green, yellow, red, pki)
+    return World(root, csca, bundle, data, green, yellow, red, booster, pki)

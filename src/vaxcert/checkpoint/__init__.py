@@ -46,4 +46,7 @@ def serve(station: Station, settings: CheckpointSettings, *, host: str, port: in
     server = uvicorn.Server(config)
     if on_ready is not None:
         on_ready()
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised Ctrl+C
+        pass

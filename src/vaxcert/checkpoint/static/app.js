@@ -236,6 +236,7 @@ function renderVerdict(v) {
   $("verdict-reason").textContent = v.message[S.lang];
   el.classList.toggle("no-holder", !v.holder);
   el.classList.toggle("no-facts", !v.facts);
+  clearPersonal();                       // nothing of the previous person stays in the page
   if (v.holder) {
     const h = v.holder;
     const name = $("holder-name");
@@ -255,6 +256,12 @@ function renderVerdict(v) {
     else $("fact-doses").textContent = f.type === "t" ? L.testCert : L.recoveryCert;
     $("fact-last").textContent = fmtDate(f.last_date);
     $("fact-validity").textContent = validity(f);
+  }
+}
+
+function clearPersonal() {
+  for (const id of ["holder-name", "holder-std", "holder-dob", "fact-doses", "fact-last", "fact-validity", "identity-detail"]) {
+    $(id).textContent = "";
   }
 }
 
@@ -331,10 +338,8 @@ function clearVerdict() {
   clearTimeout(S.clearTimer);
   S.verdict = null;
   S.card = null;
-  $("holder-name").textContent = "";
-  $("holder-std").textContent = "";
-  $("holder-dob").textContent = "";
-  $("identity-detail").textContent = "";
+  clearPersonal();
+  resetIdentity();
   $("scan-status").textContent = "";
   const el = $("verdict");
   el.dataset.colour = "";
@@ -354,8 +359,7 @@ async function submitText(text, fromCamera) {
 }
 
 async function startCamera() {
-  const box = $("camera");
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { box.classList.add("off"); $("camera-off").hidden = false; return; }
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { cameraOff(); return; }
   try {
     const stream = await navigator.mediaDevices.getUserMedia({
       audio: false, video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
@@ -366,9 +370,14 @@ async function startCamera() {
     S.camera = true;
     cameraLoop(video);
   } catch (err) {
-    box.classList.add("off");
-    $("camera-off").hidden = false;
+    cameraOff();
   }
+}
+
+function cameraOff() {
+  $("camera").classList.add("off");
+  $("camera-off").hidden = false;
+  document.body.classList.add("no-camera");
 }
 
 async function makeDetector() {
