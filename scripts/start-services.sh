@@ -3,7 +3,8 @@
 #   - a PostgreSQL server on loopback, data under /tmp (one per clone). Its port: $VAXCERT_PG_PORT
 #     when set, else the one it already runs on, else the first free port from 54329 up;
 #   - a SoftHSM2 token ("vaxcert-test", PINs below), configuration in .services/softhsm;
-#   - poppler-utils (pdftoppm: the card tests render PDFs) and fonts-dejavu-core (the card's font).
+#   - poppler-utils (pdftoppm: the card tests render PDFs) and fonts-dejavu-core (the card's font);
+#   - Debian's chromium, chromium-driver and ffmpeg for the checkpoint page's browser tests.
 # Writes .services/env with the variables the tests read, and .services/pg-started ("1" when this
 # run started the server, so scripts/test.sh stops it again; scripts/stop-services.sh stops it
 # by hand). Idempotent.
@@ -19,6 +20,10 @@ PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true
 command -v softhsm2-util >/dev/null 2>&1 || need_apt+=(softhsm2)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)    # card tests: PDF -> PNG
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)  # vaxcert card PDFs
+# tests/browser: Debian's browser and its driver (never one downloaded by a tool), ffmpeg for the fake camera
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing ${need_apt[*]} ..." >&2
     export DEBIAN_FRONTEND=noninteractive
