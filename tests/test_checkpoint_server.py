@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import ipaddress
 import logging
+import ssl
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from starlette.testclient import TestClient
 
+from browser.conftest import start_server, stop_server
 from checkpoint_support import CCCD_GREEN, CCCD_OTHER, GRACE_AT, TOO_OLD_AT, World, make_world
 from cli_inprocess import run
 from conftest import NOW, make_pki
@@ -294,3 +303,41 @@ def test_missing_extra_is_named(world: World) -> None:
                            "--csca", str(world.csca), "--country", "VN"], capture_output=True, text=True, check=False)
     assert done.returncode == 2, done.stderr
     assert "vaxcert[checkpoint]" in done.stderr and "Traceback" not in done.stderr
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "checkpoint")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "tls.pem", tmp_path / "tls.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_with_pairing(world: World, tmp_path: Path) -> None:
+    """--tls-cert/--tls-key serve the page over HTTPS (the camera needs it on a LAN); the token still applies."""
+    cert, key = _self_signed(tmp_path)
+    server = start_server(world, NOW.isoformat(), "--host", "0.0.0.0", "--tls-cert", str(cert), "--tls-key",
+                          str(key))
+    try:
+        assert any(line.startswith("checkpoint: https://") for line in server.output)
+        context = ssl.create_default_context(cafile=str(cert))
+        url = server.url.replace("http://", "https://")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "api/state", context=context, timeout=10)
+        assert refused.value.code == 401
+        refused.value.close()
+        request = urllib.request.Request(url + "api/state", headers={"x-vaxcert-token": server.token or ""})
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        output = stop_server(server)
+    assert "Traceback" not in output

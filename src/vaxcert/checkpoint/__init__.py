@@ -12,6 +12,7 @@ the extra.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from .. import MissingExtraError, Station
 
@@ -38,11 +39,16 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def serve(station: Station, settings: CheckpointSettings, *, host: str, port: int,
-          on_ready: Callable[[], None] | None = None) -> None:
-    """Run the page on ``host:port`` until interrupted (uvicorn, one process, access log off)."""
+          tls: tuple[Path, Path] | None = None, on_ready: Callable[[], None] | None = None) -> None:
+    """Run the page on ``host:port`` until interrupted (uvicorn, one process, access log off).
+
+    ``tls`` is (certificate chain PEM, private key PEM) for HTTPS: browsers open the camera only on
+    ``localhost`` or over HTTPS, so phones and tablets on a LAN need it.
+    """
     app = create_app(station, settings)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            server_header=False, date_header=False, lifespan="on")
+                            server_header=False, date_header=False, lifespan="on", timeout_keep_alive=30,
+                            ssl_certfile=str(tls[0]) if tls else None, ssl_keyfile=str(tls[1]) if tls else None)
     server = uvicorn.Server(config)
     if on_ready is not None:
         on_ready()

@@ -171,6 +171,14 @@ def _local_day(moment: dt.datetime | None, zone: dt.tzinfo, *, exclusive: bool =
     return moment.astimezone(zone).date().isoformat()
 
 
+def _local_time(moment: dt.datetime | None, zone: dt.tzinfo) -> str | None:
+    """``HH:MM`` when a pass ends during a day (at the certificate's expiry), None when it ends at midnight."""
+    if moment is None:
+        return None
+    local = moment.astimezone(zone)
+    return None if local.time() == dt.time(0) else local.strftime("%H:%M")
+
+
 def _verdict_json(verdict: Verdict, zone: dt.tzinfo) -> dict[str, Any]:
     result, assessment, record = verdict.result, verdict.assessment, verdict.record
     colour = assessment.colour
@@ -197,7 +205,9 @@ def _verdict_json(verdict: Verdict, zone: dt.tzinfo) -> dict[str, Any]:
             "valid_from": _iso(assessment.valid_from),
             "valid_until": _iso(assessment.valid_until),
             "first_day": _local_day(assessment.valid_from, zone),
-            "last_day": _local_day(assessment.valid_until, zone, exclusive=True),
+            "last_day": _local_day(assessment.valid_until, zone, exclusive=_local_time(assessment.valid_until, zone)
+                                   is None),
+            "until_time": _local_time(assessment.valid_until, zone),
         }
     return out
 

@@ -55,10 +55,16 @@ def _is_loopback(host: str) -> bool:
               help="Where the highest bundle sequence seen is kept (default: BUNDLE.state.json).")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Pass policy (JSON or .toml); default: Viet Nam 2021-22 rules.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="HTTPS certificate chain (PEM); with --tls-key.  Phones and tablets on a LAN need HTTPS for "
+                   "the camera.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="HTTPS private key (PEM, unencrypted) for --tls-cert.")
 @click.option("--at", "at", default=None, help="Fixed checking time (ISO 8601), for demonstrations and tests.")
 def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: str | None, host: str, port: int,
               lang: str, clear_after: float, grace_hours: float, bundle_url: str | None, refresh_minutes: float,
-              state_file: Path | None, policy_path: Path | None, at: str | None) -> None:
+              state_file: Path | None, policy_path: Path | None, tls_cert: Path | None, tls_key: Path | None,
+              at: str | None) -> None:
     """Serve the checkpoint page on BUNDLE (open http://127.0.0.1:8080/ in a browser)."""
     # the [checkpoint] extra (Starlette, uvicorn): without it the import names the extra to install
     from ..checkpoint import CheckpointSettings, new_token, read_state_file, serve, write_state_file
@@ -67,6 +73,9 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
         raise click.BadParameter("use a two-letter country code such as VN", param_hint="--country")
     if bundle_url is not None and not bundle_url.startswith(("http://", "https://")):
         raise click.BadParameter("must be an http:// or https:// URL", param_hint="--bundle-url")
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     fixed = parse_time(at) if at is not None else None
 
     def clock() -> dt.datetime:
@@ -96,11 +105,15 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
     def ready() -> None:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a comparison, not a bind
         where = f"[{shown}]" if ":" in shown else shown
-        click.echo(f"checkpoint: http://{where}:{port}/  (Ctrl+C to stop)")
+        scheme = "https" if tls else "http"
+        click.echo(f"checkpoint: {scheme}://{where}:{port}/  (Ctrl+C to stop)")
         click.echo(f"bundle: sequence {status.sequence}, signed {status.issued_at:%Y-%m-%d %H:%M} UTC, "
                    f"fresh until {status.fresh_until:%Y-%m-%d %H:%M} UTC: {status.state}")
         if token is not None:
             click.echo(f"pairing code: {token}")
-            click.echo(f"  on other devices open http://<this machine's address>:{port}/#token={token}")
+            click.echo(f"  on other devices open {scheme}://<this machine's address>:{port}/#token={token}")
+            if tls is None:
+                click.echo("  (without --tls-cert/--tls-key, browsers on other devices allow the scanner but not "
+                           "the camera)")
 
-    serve(station, settings, host=host, port=port, on_ready=ready)
+    serve(station, settings, host=host, port=port, tls=tls, on_ready=ready)

@@ -19,9 +19,9 @@ const T = {
     tooOldText: "Gói dữ liệu ký ngày {issued}, hết hạn {fresh}; đã quá {grace} giờ gia hạn.",
     pairTitle: "Nhập mã ghép nối", pairHint: "Mã được in trên màn hình của máy chủ kiểm tra.", pairOk: "Kết nối",
     pairWrong: "Mã không đúng.", offline: "Mất kết nối tới máy chủ kiểm tra",
-    bundleAge: "Dữ liệu: {age} trước · hạn {fresh}", bundleGrace: "Dữ liệu quá hạn {age}",
+    bundleAge: "Dữ liệu: {age} trước · hạn {fresh}", bundleNew: "Dữ liệu mới · hạn {fresh}", bundleGrace: "Dữ liệu quá hạn {age}",
     bundleTooOld: "Dữ liệu quá cũ", bannerGrace: "Gói dữ liệu tin cậy đã hết hạn lúc {fresh}. Hãy cập nhật — còn {left} trước khi ngừng kiểm tra.",
-    until: "đến hết ngày {d}", from: "từ {d}", fromUntil: "{a} – {b}", none: "—", testCert: "Xét nghiệm", recoveryCert: "Khỏi bệnh",
+    until: "đến hết ngày {d}", untilTime: "đến {t} ngày {d}", from: "từ {d}", fromUntil: "{a} – {b}", none: "—", testCert: "Xét nghiệm", recoveryCert: "Khỏi bệnh",
     minutes: "{n} phút", hours: "{n} giờ", days: "{n} ngày", justNow: "vừa xong",
     unknownCode: "Không đọc được mã.", sent: "Đang kiểm tra…",
   },
@@ -40,9 +40,9 @@ const T = {
     tooOldText: "Bundle signed {issued}, fresh until {fresh}; the {grace}-hour grace period is over.",
     pairTitle: "Enter the pairing code", pairHint: "The code is printed on the checkpoint server's console.", pairOk: "Connect",
     pairWrong: "Wrong code.", offline: "Lost connection to the checkpoint server",
-    bundleAge: "Trust data: {age} old · fresh until {fresh}", bundleGrace: "Trust data expired {age} ago",
+    bundleAge: "Trust data: {age} old · fresh until {fresh}", bundleNew: "Trust data: new · fresh until {fresh}", bundleGrace: "Trust data expired {age} ago",
     bundleTooOld: "Trust data too old", bannerGrace: "The trust bundle expired at {fresh}. Update it — {left} left before checks stop.",
-    until: "through {d}", from: "from {d}", fromUntil: "{a} – {b}", none: "—", testCert: "Test", recoveryCert: "Recovery",
+    until: "through {d}", untilTime: "until {t} on {d}", from: "from {d}", fromUntil: "{a} – {b}", none: "—", testCert: "Test", recoveryCert: "Recovery",
     minutes: "{n} min", hours: "{n} h", days: "{n} days", justNow: "just now",
     unknownCode: "Code not readable.", sent: "Checking…",
   },
@@ -147,7 +147,7 @@ function renderBundle() {
   const now = Date.now() / 1000;
   const age = b.age_seconds + (now - b.received_at);
   const fresh = fmtInstant(b.fresh_until);
-  if (b.state === "fresh") $("bundle-text").textContent = fmt("bundleAge", { age: fmtDuration(age), fresh });
+  if (b.state === "fresh") $("bundle-text").textContent = age < 90 ? fmt("bundleNew", { fresh }) : fmt("bundleAge", { age: fmtDuration(age), fresh });
   else if (b.state === "grace") $("bundle-text").textContent = fmt("bundleGrace", { age: fmtDuration(b.overdue_seconds) });
   else $("bundle-text").textContent = T[S.lang].bundleTooOld;
   const banner = $("banner");
@@ -273,6 +273,7 @@ function validity(f) {
     return fmt("fromUntil", { a: fmtDate(f.first_day), b: fmtDate(f.last_day) });
   }
   if (!f.last_day) return fmt("from", { d: fmtDate(f.first_day) });
+  if (f.until_time) return fmt("untilTime", { t: f.until_time, d: fmtDate(f.last_day) });
   return fmt("until", { d: fmtDate(f.last_day) });
 }
 
