@@ -1,6 +1,6 @@
 """A lean install: the wheel, installed without extras in a fresh venv, verifies an HC1 string.
 
-It must not pull in psycopg, python-pkcs11, fpdf2, zxing-cpp or Pillow (the extras), nor ship the
+It must not pull in psycopg, python-pkcs11, fpdf2, zxing-cpp, Pillow, Starlette or uvicorn (the extras), nor ship
 vector generator with its test keys; a name from an extra says which extra to install.
 """
 
@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ import vaxcert
 hc1, dsc, now = sys.argv[1], sys.argv[2], dt.datetime.fromisoformat(sys.argv[3])
 result = vaxcert.verify(hc1, vaxcert.TrustList.from_paths([dsc]), now=now)
 extras = {name: importlib.util.find_spec(name) is not None
-          for name in ("psycopg", "psycopg_pool", "pkcs11", "fpdf", "zxingcpp", "PIL", "segno")}
+          for name in ("psycopg", "psycopg_pool", "pkcs11", "fpdf", "zxingcpp", "PIL", "segno", "starlette",
+                       "uvicorn")}
 try:
     vaxcert.decode_image(b"")
     missing = None
@@ -52,6 +54,10 @@ def test_wheel_without_extras_verifies(tmp_path: Path, pki: Pki) -> None:
                             "-q", "-w", str(wheels)], capture_output=True, text=True, check=False)  # fmt: skip
     assert built.returncode == 0, built.stderr[-2000:]
     [wheel] = wheels.glob("vaxcert-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for asset in ("index.html", "app.js", "app.css", "icon.svg", "fonts/vx-sans.woff", "fonts/vx-sans-bold.woff",
+                  "fonts/DEJAVU-LICENSE"):
+        assert f"vaxcert/checkpoint/static/{asset}" in names, asset  # the page is package data
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
@@ -77,3 +83,7 @@ def test_wheel_without_extras_verifies(tmp_path: Path, pki: Pki) -> None:
     cli = subprocess.run([str(env_dir / "bin" / "vaxcert"), "verify", "--trust", str(dsc), "--at", at, cert.hc1],
                          capture_output=True, text=True, cwd=tmp_path, check=False)  # fmt: skip
     assert cli.returncode == 0 and cli.stdout.startswith("VALID"), cli.stdout + cli.stderr
+
+    page = subprocess.run([str(env_dir / "bin" / "vaxcert"), "checkpoint", "serve", "--bundle", "b.cose", "--csca",
+                           str(dsc), "--country", "VN"], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert page.returncode == 2 and "pip install 'vaxcert[checkpoint]'" in page.stderr, page.stderr
