@@ -1,7 +1,7 @@
 """A lean install: the wheel, installed without extras in a fresh venv, verifies an HC1 string.
 
-It must not pull in psycopg, python-pkcs11, fpdf2, zxing-cpp, Pillow, Starlette or uvicorn (the extras), nor ship
-vector generator with its test keys; a name from an extra says which extra to install.
+It must not pull in psycopg, python-pkcs11, fpdf2, zxing-cpp, Pillow, Starlette or uvicorn (the extras), nor
+ship the vector generator with its test keys; a name from an extra says which extra to install.
 """
 
 from __future__ import annotations
