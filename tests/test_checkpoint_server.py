@@ -67,7 +67,7 @@ def test_state(world: World) -> None:
     with client(world, GRACE_AT, lang="en", clear_after=7, region="Hà Nội") as c:
         state = c.get("/api/state").json()
     assert state["config"] == {"lang": "en", "clear_after": 7, "country": "VN", "region": "Hà Nội",
-                               "token_required": False, "server_decode": False}
+                               "token_required": False}
     assert state["bundle"]["state"] == "grace" and state["bundle"]["sequence"] == 100
     assert state["counts"] == {"GREEN": 0, "YELLOW": 0, "RED": 0}
 

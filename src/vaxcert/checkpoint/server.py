@@ -93,7 +93,6 @@ class CheckpointSettings:
     refresh_every: dt.timedelta = dt.timedelta(minutes=15)
     state_file: Path | None = None
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
-    server_decode: bool = False  # True: never decode in the browser (tests, benchmarks)
 
 
 class Counter:
@@ -271,9 +270,7 @@ class _Guard:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if self.settings.loopback_only:
-            host = headers.get("host", "").rsplit(":", 1)[0] if not headers.get("host", "").startswith("[") \
-                else headers.get("host", "").split("]")[0] + "]"
-            if host not in _LOOPBACK_HOSTS:
+            if _host_name(headers.get("host", "")) not in _LOOPBACK_HOSTS:
                 await _plain(403, "this checkpoint answers on 127.0.0.1 / localhost only")(scope, receive, send)
                 return
         if self.settings.token is not None and scope["path"].startswith("/api/"):
@@ -293,6 +290,13 @@ class _Guard:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _host_name(header: str) -> str:
+    """The host of a Host header without the port (``[::1]:8080`` → ``[::1]``, ``localhost:8080`` → ``localhost``)."""
+    if header.startswith("["):
+        return header.split("]", 1)[0] + "]"
+    return header.rsplit(":", 1)[0] if ":" in header else header
 
 
 def _plain(status: int, text: str) -> Response:
@@ -347,7 +351,7 @@ class _Checkpoint:
         s = self.settings
         return JSONResponse({
             "config": {"lang": s.lang, "clear_after": s.clear_after, "country": s.country, "region": s.region,
-                       "token_required": s.token is not None, "server_decode": s.server_decode},
+                       "token_required": s.token is not None},
             "bundle": self.station.status(self.now()).to_dict(),
             "counts": self.counts(),
             "refresh": self.refresh,

@@ -58,6 +58,7 @@ const S = {
   verdict: null,          // the verdict on screen (holder kept only while shown)
   card: null,             // an ID card read before its certificate, kept only until the next clear
   lastCodeId: null, lastCodeSeen: 0, clearTimer: null, clearAt: 0, camera: false, busy: false,
+  lang_chosen: null,      // a language picked by staff (or ?lang=) wins over the server's default
 };
 
 function fmt(key, values) {
@@ -390,7 +391,7 @@ async function makeDetector() {
 }
 
 async function cameraLoop(video) {
-  const detector = (S.config && S.config.server_decode) ? null : await makeDetector();
+  const detector = await makeDetector();
   const canvas = document.createElement("canvas");
   const ctx = canvas.getContext("2d", { willReadFrequently: false });
   const tick = async () => {
