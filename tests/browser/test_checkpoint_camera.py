@@ -77,3 +77,34 @@ def test_camera_feed(world: World, serve: Callable[..., Server], browser: Callab
     assert not any("Phạm" in entry or "BOOSTER" in entry for entry in seen), seen
     assert not any(entry.startswith(("RED/NO_QR_FOUND", "RED/IMAGE_UNREADABLE")) for entry in seen), seen
     assert len(shown) == 6, seen
+
+
+# A stand-in for the browser's own QR decoder (Chrome on Android, Safari; not in Linux Chromium):
+# it "sees" whatever the test puts in window.__code.
+FAKE_DETECTOR = """
+window.BarcodeDetector = class {
+  static async getSupportedFormats() { return ["qr_code", "ean_13"]; }
+  constructor(options) { this.options = options; }
+  async detect(source) { return window.__code ? [{ rawValue: window.__code, format: "qr_code" }] : []; }
+};
+"""
+
+
+def test_in_page_decoding_with_barcode_detector(world: World, serve: Callable[..., Server],
+                                                browser: Callable[..., Any], tmp_path: Path) -> None:
+    """Where the browser decodes QR codes itself, the page sends the text, never the frames."""
+    feed = build_feed([Segment(None, 1.0)], tmp_path / "empty.mjpeg")
+    server = serve(NOW.isoformat(), "--clear-after", "30")
+    driver = browser(camera_file=feed)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": FAKE_DETECTOR})
+    driver.get(server.url)
+    wait_for(driver, "document.getElementById('video').readyState >= 2", 15)
+    time.sleep(0.6)  # a few empty detections
+    driver.execute_script(f"window.__code = {world.yellow!r}")
+    wait_for(driver, "document.getElementById('verdict').dataset.colour === 'YELLOW'", 10)
+    driver.execute_script(f"window.__code = {CCCD_GREEN!r}")
+    wait_for(driver, "document.getElementById('identity').dataset.result === 'mismatch'", 10)
+    calls = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
+    assert "/api/text" in calls and "/api/match" in calls
+    assert "/api/frame" not in calls
