@@ -49,8 +49,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     return make_world(tmp_path_factory.mktemp("station"), make_pki())
 
 
-def station(world: World, **kwargs: object) -> Station:
-    return Station.open(world.bundle, [world.pki.csca], now=NOW, **kwargs)  # type: ignore[arg-type]
+def station(world: World, *, grace: dt.timedelta = DEFAULT_GRACE, min_sequence: int = 0) -> Station:
+    return Station.open(world.bundle, [world.pki.csca], now=NOW, grace=grace, min_sequence=min_sequence)
 
 
 def png(text: str) -> bytes:

@@ -188,9 +188,12 @@ class Station:
 
     @classmethod
     def open(cls, path: str | Path, cscas: Sequence[x509.Certificate], *, now: dt.datetime,
-             min_sequence: int = 0, **kwargs: Any) -> Station:
-        """A station on the bundle file at ``path`` (see :func:`vaxcert.load_bundle`)."""
-        return cls(load_bundle(path, cscas, now, min_sequence=min_sequence), cscas, **kwargs)
+             min_sequence: int = 0, policy: Policy = DEFAULT_POLICY, grace: dt.timedelta = DEFAULT_GRACE,
+             valuesets: ValueSets | None = None) -> Station:
+        """A station on the bundle file at ``path`` (see :func:`vaxcert.load_bundle`); a bundle whose
+        sequence is below ``min_sequence`` (the highest seen before) is refused as a rollback."""
+        bundle = load_bundle(path, cscas, now, min_sequence=min_sequence)
+        return cls(bundle, cscas, policy=policy, grace=grace, valuesets=valuesets)
 
     def _set(self, bundle: Bundle) -> None:
         known = bundle.valuesets or self._valuesets or ValueSets.bundled()
