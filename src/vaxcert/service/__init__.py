@@ -3,9 +3,10 @@
 FastAPI on Starlette, served by uvicorn.  FastAPI because the OpenAPI document at
 ``/openapi.json`` is generated from the same typed models that validate every request and shape
 every answer, so it cannot drift from the code; it runs on Starlette and uvicorn, the stack of the
-checkpoint page too (whose own extra, ``vaxcert[checkpoint]``, adds the QR decoder instead of FastAPI).  The service is a thin front end: it authenticates accounts,
-checks roles and areas, and calls the public workflows of :mod:`vaxcert.registry` (accounts, the
-job queue, citizens, corrections, reports).  Issuance runs in ``vaxcert registry worker``
+checkpoint page too (whose own extra, ``vaxcert[checkpoint]``, adds the QR decoder instead of
+FastAPI).  The service is a thin front end: it authenticates accounts, checks roles and areas,
+and calls the public workflows of :mod:`vaxcert.registry` (accounts, the job queue, citizens,
+corrections, reports).  Issuance runs in ``vaxcert registry worker``
 processes.  See docs/service.md.
 """
 
