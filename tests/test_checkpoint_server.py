@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import http.server
 import ipaddress
@@ -23,10 +24,11 @@ from cryptography.x509.oid import NameOID
 from starlette.testclient import TestClient
 
 from browser.conftest import start_server, stop_server
-from checkpoint_support import CCCD_GREEN, CCCD_OTHER, GRACE_AT, TOO_OLD_AT, World, make_world
+from checkpoint_support import CCCD_GREEN, CCCD_OTHER, GRACE_AT, GREEN_PAYLOAD, TOO_OLD_AT, World, make_world
 from cli_inprocess import run
 from conftest import NOW, make_pki
-from vaxcert import DocumentError, Station, render_png
+from test_checkpoint_rules import ONLY_VN
+from vaxcert import DocumentError, Issuer, KeySigner, RuleBook, Station, build_bundle, publish, render_png
 from vaxcert.checkpoint import CheckpointSettings, Counter, create_app, new_token, read_state_file, write_state_file
 
 LOOPBACK = "http://127.0.0.1:8080"
@@ -341,3 +343,25 @@ def test_https_with_pairing(world: World, tmp_path: Path) -> None:
     finally:
         output = stop_server(server)
     assert "Traceback" not in output
+
+
+def test_failed_business_rules_are_listed(world: World, tmp_path: Path) -> None:
+    """With the bundle's rules for the station's country, a failing rule turns the pass RED and is named in both
+    languages."""
+    book = RuleBook(RuleBook.from_documents([(ONLY_VN, "test")]).rules, RuleBook.bundled().passes)
+    ministry = KeySigner(world.pki.csca_key, world.pki.csca)
+    trust_list = publish([world.pki.dsc], ministry, cscas=[world.pki.csca], now=NOW, valid_for=dt.timedelta(days=9))
+    bundle = tmp_path / "rules.cose"
+    bundle.write_bytes(build_bundle(ministry, trust_list=trust_list, now=NOW, fresh_for=dt.timedelta(days=1),
+                                    cscas=[world.pki.csca], rules=book.to_bytes()))
+    abroad = copy.deepcopy(GREEN_PAYLOAD)
+    abroad["v"][0]["co"] = "FR"
+    text = Issuer(world.pki.signer).issue(abroad, now=NOW).hc1
+    station = Station.open(bundle, [world.pki.csca], now=NOW, country="VN")
+    settings = CheckpointSettings(bundle_path=bundle, country="VN", clock=lambda: NOW)
+    with TestClient(create_app(station, settings), base_url=LOOPBACK) as c:
+        verdict = c.post("/api/text", json={"text": text}).json()["verdict"]
+        assert verdict["colour"] == "RED"
+        assert verdict["failed_rules"]["en"] == [
+            "VR-VN-0100: Only doses given in Viet Nam or the United States are accepted."]
+        assert c.post("/api/text", json={"text": world.green}).json()["verdict"]["failed_rules"] == {"vi": [], "en": []}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 from pathlib import Path
@@ -17,6 +18,7 @@ from checkpoint_support import (
     DAY,
     FRESH_UNTIL,
     GRACE_AT,
+    GREEN_PAYLOAD,
     NOT_A_CERTIFICATE,
     RED_PAYLOAD,
     TOO_OLD_AT,
@@ -25,15 +27,20 @@ from checkpoint_support import (
     make_world,
 )
 from conftest import NOW, make_pki
+from shc_support import bundle_of, card, example_trust, immunization, qr_text
+from test_checkpoint_rules import ONLY_VN
 from vaxcert import (
     DEFAULT_GRACE,
     BundleState,
     DocumentError,
     FailureCode,
+    Issuer,
     KeySigner,
     Pass,
     ReadingKind,
     RevocationList,
+    RuleBook,
+    ShcTrust,
     Station,
     build_bundle,
     publish,
@@ -109,13 +116,15 @@ def test_texts_give_verdicts(world: World) -> None:
 def test_verdict_carries_holder_and_events(world: World) -> None:
     """An authentic certificate's verdict has the holder and the vaccination events; repr stays redacted."""
     reading = station(world).read_text(world.red, now=NOW)
-    assert reading.verdict is not None and reading.verdict.record is not None
-    holder = reading.verdict.record.holder
+    assert reading.verdict is not None
+    record = reading.verdict.result.record
+    assert record is not None
+    holder = record.holder
     assert (holder.family, holder.given, holder.given_std) == ("Lê", "Văn Cường", "VAN<CUONG")
     assert str(holder.birth_date) == RED_PAYLOAD["dob"]
-    assert [e.dose_number for e in reading.verdict.record.events] == [2]
+    assert [e.dose_number for e in record.events] == [2]
     assert "Cường" not in repr(reading) and "1972" not in repr(reading)
-    assert station(world).read_text(NOT_A_CERTIFICATE, now=NOW).verdict.record is None  # type: ignore[union-attr]
+    assert station(world).read_text(NOT_A_CERTIFICATE, now=NOW).verdict.result.record is None  # type: ignore[union-attr]
 
 
 def test_grace_period_keeps_verdicts_and_too_old_gives_none(world: World) -> None:
@@ -218,3 +227,45 @@ def shared(world: World) -> Station:
 def test_hostile_text_never_raises(shared: Station, text: str) -> None:
     """Any text gives a reading (hostile input never raises)."""
     assert shared.read_text(text, now=NOW).kind in set(ReadingKind)
+
+
+def _rules_bundle(world: World, tmp_path: Path, *, rules: RuleBook | None = None, shc: ShcTrust | None = None) -> Path:
+    pki = world.pki
+    ministry = KeySigner(pki.csca_key, pki.csca)
+    trust_list = publish([pki.dsc, pki.rsa_dsc], ministry, cscas=[pki.csca], now=BUNDLE_SIGNED, valid_for=30 * DAY)
+    path = tmp_path / "rules.cose"
+    path.write_bytes(build_bundle(ministry, trust_list=trust_list, now=BUNDLE_SIGNED, fresh_for=DAY, sequence=7,
+                                  cscas=[pki.csca], rules=rules.to_bytes() if rules is not None else None,
+                                  shc_issuers=shc.to_json() if shc is not None else None))
+    return path
+
+
+def test_the_bundles_rules_apply_for_the_station_country(world: World, tmp_path: Path) -> None:
+    """A country's gateway rule from the bundle turns a pass RED and is listed; other countries' stations ignore it."""
+    book = RuleBook(RuleBook.from_documents([(ONLY_VN, "test")]).rules, RuleBook.bundled().passes)
+    path = _rules_bundle(world, tmp_path, rules=book)
+    abroad = copy.deepcopy(GREEN_PAYLOAD)
+    abroad["v"][0]["co"] = "FR"
+    text = Issuer(world.pki.signer).issue(abroad, now=NOW - DAY).hc1
+    vn = Station.open(path, [world.pki.csca], now=NOW, country="VN", region="HN")
+    verdict = vn.read_text(text, now=NOW).verdict
+    assert verdict is not None and verdict.colour is Pass.RED
+    assert verdict.rules is not None and [r.rule.identifier for r in verdict.rules.failed] == ["VR-VN-0100"]
+    assert vn.read_text(world.green, now=NOW).verdict.colour is Pass.GREEN  # type: ignore[union-attr]
+    for other in (Station.open(path, [world.pki.csca], now=NOW, country="DE"),
+                  Station.open(path, [world.pki.csca], now=NOW)):
+        assert other.read_text(text, now=NOW).verdict.colour is Pass.GREEN  # type: ignore[union-attr]
+
+
+def test_health_cards_from_the_bundles_issuers(world: World, tmp_path: Path) -> None:
+    """A SMART Health Card whose issuer the bundle carries is verified, with its holder, also in the grace period."""
+    path = _rules_bundle(world, tmp_path, shc=example_trust())
+    s = Station.open(path, [world.pki.csca], now=NOW)
+    shc = qr_text(card(bundle_of(immunization(code="208", date="2026-01-05"),
+                                 immunization(code="208", date="2026-02-02"))))
+    for moment in (NOW, GRACE_AT):
+        reading = s.read_text(shc, now=moment)
+        assert reading.verdict is not None and reading.verdict.result.valid, reading.verdict
+        assert reading.verdict.result.format == "shc"
+        assert reading.verdict.result.record is not None and reading.verdict.result.record.holder is not None
+    assert s.read_text(shc, now=TOO_OLD_AT).kind is ReadingKind.BUNDLE_TOO_OLD

@@ -39,18 +39,17 @@ from .codes import FailureCode
 from .dcc.valuesets import ValueSets
 from .errors import InputError, MissingExtraError
 from .idcard import CitizenCard, looks_like_cccd, parse_cccd
-from .recipes import Verdict, scan_text
-from .rules import DEFAULT_POLICY, Policy
+from .recipes import Verdict, bundle_rules, bundle_shc_trust, scan
+from .rules import DEFAULT_POLICY, CountryRules, Policy
 from .trust.bundle import Bundle, load_bundle, open_bundle
 from .trust.revocation import RevocationSet
 from .trust.store import TrustedSigner
-from .verifier import Verifier
+from .verifier import Verifier, detect_format
 
 __all__ = ["DEFAULT_GRACE", "BundleState", "BundleStatus", "Reading", "ReadingKind", "Station"]
 
 #: How long after its freshness limit a bundle is still used (under a warning).
 DEFAULT_GRACE: Final = dt.timedelta(hours=72)
-_PREFIXES: Final = ("HC1:", "shc:/")
 _MAX_TEXT: Final = 8_192
 
 
@@ -157,6 +156,15 @@ class ReadingKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class _State:
+    """What readings use, swapped as one by :meth:`Station.update`."""
+
+    bundle: Bundle
+    verifier: Verifier
+    rules: CountryRules | None
+
+
+@dataclass(frozen=True, slots=True)
 class Reading:
     """One frame's or text's outcome.  ``repr`` is redacted."""
 
@@ -173,38 +181,52 @@ class Reading:
 
 class Station:
     """A bundle-backed checkpoint: see the module notes.  Thread-safe for readings; :meth:`update`
-    swaps the bundle atomically (a reading uses the bundle it started with)."""
+    swaps the bundle atomically (a reading uses the bundle it started with).
+
+    ``country`` / ``region`` select the business rules the bundle carries for this checkpoint
+    (:meth:`vaxcert.RuleBook.for_country`); without ``country`` only the pass ``policy`` decides.
+    """
 
     def __init__(self, bundle: Bundle, cscas: Sequence[x509.Certificate], *, policy: Policy = DEFAULT_POLICY,
-                 grace: dt.timedelta = DEFAULT_GRACE, valuesets: ValueSets | None = None) -> None:
+                 grace: dt.timedelta = DEFAULT_GRACE, valuesets: ValueSets | None = None,
+                 country: str | None = None, region: str | None = None) -> None:
         if grace < dt.timedelta(0):
             raise ValueError("grace must not be negative")
         self.policy = policy
         self.grace = grace
+        self.country = country
+        self.region = region
         self._cscas = tuple(cscas)
         self._valuesets = valuesets
         self._key = secrets.token_bytes(32)
-        self._set(bundle)
+        self._state = self._prepare(bundle)
 
     @classmethod
     def open(cls, path: str | Path, cscas: Sequence[x509.Certificate], *, now: dt.datetime,
              min_sequence: int = 0, policy: Policy = DEFAULT_POLICY, grace: dt.timedelta = DEFAULT_GRACE,
-             valuesets: ValueSets | None = None) -> Station:
+             valuesets: ValueSets | None = None, country: str | None = None, region: str | None = None) -> Station:
         """A station on the bundle file at ``path`` (see :func:`vaxcert.load_bundle`); a bundle whose
-        sequence is below ``min_sequence`` (the highest seen before) is refused as a rollback."""
+        sequence is below ``min_sequence`` (the highest seen before) is refused as a rollback, one
+        whose rules or SMART Health Card issuers are malformed too (:class:`vaxcert.DocumentError`)."""
         bundle = load_bundle(path, cscas, now, min_sequence=min_sequence)
-        return cls(bundle, cscas, policy=policy, grace=grace, valuesets=valuesets)
+        return cls(bundle, cscas, policy=policy, grace=grace, valuesets=valuesets, country=country, region=region)
 
-    def _set(self, bundle: Bundle) -> None:
+    def _prepare(self, bundle: Bundle) -> _State:
+        """Verifier and rules for ``bundle``: its trust list, revocation lists, value sets, SMART Health
+        Card issuers (all judged stale only ``grace`` after their limits) and business rules."""
         known = bundle.valuesets or self._valuesets or ValueSets.bundled()
         revocation = _GraceRevocation(bundle.revocation, self.grace) if bundle.revocation.lists else None
-        verifier = Verifier(_GraceTrust(bundle, self.grace), revocation=revocation, valuesets=known)
-        self._state = (bundle, verifier)  # one assignment: readings see the old or the new pair
+        shc = bundle_shc_trust(bundle)
+        verifier = Verifier(_GraceTrust(bundle, self.grace), revocation=revocation, valuesets=known, shc_trust=shc,
+                            shc_fresh_until=bundle.expires_at + self.grace if shc is not None else None)
+        book = bundle_rules(bundle)
+        rules = book.for_country(self.country, self.region) if self.country and book else None
+        return _State(bundle, verifier, rules if rules is not None and not rules.empty else None)
 
     @property
     def bundle(self) -> Bundle:
         """The bundle in use."""
-        return self._state[0]
+        return self._state.bundle
 
     def update(self, data: bytes, *, now: dt.datetime) -> bool:
         """Use a newer bundle: True when ``data`` is properly signed and its sequence is higher than the
@@ -214,7 +236,7 @@ class Station:
         bundle = open_bundle(data, self._cscas, now=now, min_sequence=current)
         if bundle.sequence <= current:
             return False
-        self._set(bundle)
+        self._state = self._prepare(bundle)  # one assignment: readings see the old or the new state
         return True
 
     def status(self, now: dt.datetime) -> BundleStatus:
@@ -236,47 +258,51 @@ class Station:
 
     def read_text(self, text: str, *, now: dt.datetime) -> Reading:
         """A scanned text (a scanner's input, or a code decoded in the browser)."""
-        bundle, verifier = self._state
-        status = self._status(bundle, now)
+        state = self._state
+        status = self._status(state.bundle, now)
         if not isinstance(text, str):
             text = ""
-        return self._read(text.strip(), True, verifier, status, now)
+        return self._read([text.strip()], state, status, now)
 
     def read_image(self, image: Any, *, now: dt.datetime, fallback: bool = False) -> Reading:
         """One camera frame (encoded image bytes, a Pillow image or an array); needs ``vaxcert[qr]``.
 
         A frame without a code (or one that cannot be decoded) gives a NONE reading: the next
         frame will come.  ``fallback`` runs the slower preprocessing passes on frames without a
-        code; a live loop keeps it off.  A certificate is preferred over an ID card when a frame
+        code; a live loop keeps it off.  The certificate codes of a frame are presented together
+        (the chunks of a Health Card); a certificate is preferred over an ID card when a frame
         shows both.
         """
         from .qr import photo  # the [qr] extra: imported when the first frame comes
 
-        bundle, verifier = self._state
-        status = self._status(bundle, now)
+        state = self._state
+        status = self._status(state.bundle, now)
         try:
             codes = photo.decode_image(image, fallback=fallback)
         except MissingExtraError:
             raise
         except Exception:  # an undecodable frame is no reading
             codes = []
-        if not codes:
+        texts = [code.text.strip() for code in codes if code.text.strip()]
+        if not texts:
             return Reading(ReadingKind.BUNDLE_TOO_OLD if status.state is BundleState.TOO_OLD else ReadingKind.NONE,
                            status)
-        code = next((c for c in codes if c.text.startswith(_PREFIXES)), codes[0])
-        return self._read(code.text.strip(), code.alphanumeric, verifier, status, now)
+        certificates = [text for text in texts if detect_format(text) is not None]
+        return self._read(certificates or texts, state, status, now)
 
-    def _read(self, text: str, alphanumeric: bool, verifier: Verifier, status: BundleStatus,
-              now: dt.datetime) -> Reading:
-        if not text:
+    def _read(self, texts: list[str], state: _State, status: BundleStatus, now: dt.datetime) -> Reading:
+        """One reading for the texts of one frame (certificate codes, or else whatever codes it showed)."""
+        first = texts[0] if texts else ""
+        if not first:
             return Reading(ReadingKind.NONE, status)
-        key = self.code_key(text[:_MAX_TEXT])
-        if looks_like_cccd(text):
+        key = self.code_key("\n".join(texts)[:_MAX_TEXT])
+        if detect_format(first) is None and looks_like_cccd(first):
             try:
-                return Reading(ReadingKind.IDCARD, status, card=parse_cccd(text), code_key=key)
+                return Reading(ReadingKind.IDCARD, status, card=parse_cccd(first), code_key=key)
             except InputError:
                 pass  # shaped like a card but not one: judged as any other code below
         if status.state is BundleState.TOO_OLD:
             return Reading(ReadingKind.BUNDLE_TOO_OLD, status, code_key=key)
-        verdict = scan_text(text, verifier, policy=self.policy, now=now, alphanumeric=alphanumeric)
-        return Reading(ReadingKind.VERDICT, status, verdict=verdict, code_key=key)
+        source: str | list[str] = texts if len(texts) > 1 and detect_format(first) is not None else first
+        verdicts = scan(source, state.verifier, policy=self.policy, now=now, rules=state.rules)
+        return Reading(ReadingKind.VERDICT, status, verdict=verdicts[0], code_key=key)

@@ -179,7 +179,8 @@ def _local_time(moment: dt.datetime | None, zone: dt.tzinfo) -> str | None:
 
 
 def _verdict_json(verdict: Verdict, zone: dt.tzinfo) -> dict[str, Any]:
-    result, assessment, record = verdict.result, verdict.assessment, verdict.record
+    result, assessment = verdict.result, verdict.assessment
+    record = result.record
     colour = assessment.colour
     out: dict[str, Any] = {
         "colour": str(colour),
@@ -189,7 +190,11 @@ def _verdict_json(verdict: Verdict, zone: dt.tzinfo) -> dict[str, Any]:
         "message": {lang: assessment.message(lang) for lang in ("vi", "en")},
         "holder": None,
         "facts": None,
+        "failed_rules": {lang: [] for lang in ("vi", "en")},
     }
+    if verdict.rules is not None:  # the business rules of the bundle that did not pass (no personal data)
+        for lang in ("vi", "en"):
+            out["failed_rules"][lang] = [f"{r.rule.identifier}: {r.description(lang)}" for r in verdict.rules.failed]
     if record is not None:
         holder = record.holder
         out["holder"] = {"family": holder.family, "given": holder.given, "family_std": holder.family_std,

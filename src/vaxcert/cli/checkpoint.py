@@ -37,8 +37,10 @@ def _is_loopback(host: str) -> bool:
 @click.option("--csca", "csca", multiple=True, required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The ministry's CSCA certificate(s) the bundle is signed under (repeatable).")
-@click.option("--country", required=True, help="Country of this checkpoint (ISO 3166-1 alpha-2, e.g. VN).")
-@click.option("--region", default=None, help="Region of this checkpoint (shown on the page; for regional rules).")
+@click.option("--country", required=True,
+              help="Country of this checkpoint (ISO 3166-1 alpha-2, e.g. VN): selects the bundle's business rules.")
+@click.option("--region", default=None,
+              help="Region of this checkpoint (e.g. HCM): selects the bundle's regional rules; shown on the page.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback requires the pairing code printed at start.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
@@ -87,7 +89,7 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
     grace = dt.timedelta(hours=grace_hours)
     try:
         station = Station.open(bundle_path, cscas, now=clock(), min_sequence=read_state_file(state),
-                               grace=grace, policy=policy)
+                               grace=grace, policy=policy, country=country.upper(), region=region)
     except DocumentError as exc:
         raise click.ClickException(f"bundle refused ({exc.code}): {exc.message}") from None
     try:

@@ -235,6 +235,13 @@ function renderVerdict(v) {
   $("verdict-icon").setAttribute("href", ICONS[v.colour]);
   $("verdict-word").textContent = v.label[S.lang];
   $("verdict-reason").textContent = v.message[S.lang];
+  const rules = $("verdict-rules");
+  rules.textContent = "";
+  for (const line of (v.failed_rules && v.failed_rules[S.lang]) || []) {
+    const item = document.createElement("li");
+    item.textContent = line;
+    rules.append(item);
+  }
   el.classList.toggle("no-holder", !v.holder);
   el.classList.toggle("no-facts", !v.facts);
   clearPersonal();                       // nothing of the previous person stays in the page
