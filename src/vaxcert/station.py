@@ -11,10 +11,14 @@ This is the recipe behind ``vaxcert checkpoint serve`` (and any other checkpoint
   if the bundle were fresh (the page shows an "update the bundle" banner); once TOO_OLD no verdict
   is given at all — a stale bundle is the station's problem, never a citizen's RED;
 * :meth:`Station.read_text` and :meth:`Station.read_image` turn one scanned text or one camera
-  frame into a :class:`Reading`: a checkpoint :class:`~vaxcert.Verdict` (one
-  :func:`~vaxcert.scan_text` call: verification result, pass colour and reason, and the holder and
-  vaccination events for the identity check), a citizen ID card (:mod:`vaxcert.idcard`), nothing
-  (a frame without a code), or "bundle too old".
+  frame into a :class:`Reading`: a checkpoint :class:`~vaxcert.Verdict` (one :func:`~vaxcert.scan`
+  call, so EU DCCs and SMART Health Cards alike, under the bundle's business rules for the
+  station's country and region: verification result with the holder and vaccination events for
+  the identity check, pass colour and reason, failed rules), a citizen ID card
+  (:mod:`vaxcert.idcard`), nothing (a frame without a code), or "bundle too old".
+
+The bundle's trust list, revocation lists and SMART Health Card issuers are all judged stale only
+``grace`` after their limits (the station's own state says when the bundle is in its grace period).
 
 Like the verifier, readings never raise on hostile input.  Nothing is logged or stored; the
 ``code_key`` of a reading is a keyed hash (the key is random per station) that lets a front end
