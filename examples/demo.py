@@ -15,7 +15,9 @@ Run it with ``./scripts/demo.sh`` (which sets up ``.venv`` and a demo key passwo
    ``demo-out/qr/NN.png``, reads it back from the PNG, verifies it and assesses the pass;
 4. publishes a signed trust list of the demo DSCs and the registry's revocation list, and signs
    them with the value sets into an offline bundle ``demo-out/bundle.cose`` (what a checkpoint
-   device loads: ``vaxcert scan --bundle``, ``vaxcert checkpoint serve``);
+   device loads: ``vaxcert scan --bundle``, ``vaxcert checkpoint serve``), and writes the sample
+   people's citizen ID card QR texts to ``demo-out/cccd.txt`` (synthetic) for the page's
+   identity check;
 5. prints one line per person: initials and a masked ID (``--show-names`` prints the names),
    certificate type, doses, status, signing facility, kid, verdict and pass; and ends with
    ``vaxcert scan`` of its own QR codes against the bundle, as a checkpoint would run it.
@@ -145,6 +147,22 @@ def sample_files(out: Path, today: dt.date) -> tuple[Path, Path]:
     return lines, register
 
 
+def id_card_texts(records: Path, out: Path) -> Path:
+    """The sample people's citizen ID card QR texts, for the checkpoint page's identity check (synthetic data):
+    ID number | old ID number | name | birth date DDMMYYYY (00 where unknown) | sex | address | issue date."""
+    lines = []
+    for line in records.read_text(encoding="utf-8").splitlines():
+        person = json.loads(line)["person"]
+        if person.get("identity", {}).get("type") != "cccd":
+            continue
+        name = f"{person['name']['family']} {person['name'].get('given', '')}".strip()
+        year, month, day = [*person["dob"].split("-"), "00", "00"][:3]
+        lines.append(f"{person['identity']['number']}||{name}|{day}{month}{year}|-|(demo)|01012022")
+    path = out / "cccd.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def fresh_registry_for(out: Path, today: dt.date) -> bool:
     """Start the registry afresh when the sample dates were moved to another day; True if so."""
     marker = out / "sample-day.txt"
@@ -240,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if fresh_registry_for(out, today):
         print(f"sample dose dates moved to the days before {today.isoformat()}: a new registry")
     records, register = sample_files(out, today)
+    cards = id_card_texts(records, out)
     registry = open_registry(f"sqlite:///{out / 'registry.db'}", migrate=True)
     try:
         imported = import_file(registry, records, now=now)
@@ -260,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     print(f"\nQR codes in {out / 'qr'} (HC1 texts in {out / 'hc1'}); offline bundle {bundle} (trust list, "
           f"revocation list, value sets; fresh for 24 h); done in {time.perf_counter() - started:.1f} s")
+    print(f"the checkpoint page on this bundle: ./scripts/checkpoint.sh (ID card codes to try: {cards})")
     if not args.no_scan:
         checkpoint_scan(out, bundle, args.lang)  # exit 1 there: one pass is RED on purpose
     return 0 if all(line[-2] == "VALID" for line in lines) else 1

@@ -36,14 +36,14 @@ DEMO = REPO / "demo-out"
 
 @contextmanager
 def server(*extra: str) -> Iterator[str]:
-    """``vaxcert checkpoint serve`` on the demo bundle (demo policy) on a free port; yields its URL."""
+    """``vaxcert checkpoint serve`` on the demo bundle on a free port; yields its URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(  # noqa: S603 - vaxcert itself, fixed arguments
         [sys.executable, "-m", "vaxcert", "checkpoint", "serve", "--bundle", str(DEMO / "bundle.cose"),
          "--csca", str(DEMO / "ministry" / "csca.pem"), "--country", "VN", "--region", "Hà Nội",
-         "--policy", str(REPO / "examples" / "checkpoint-demo-policy.json"), "--clear-after", "120",
+         "--clear-after", "120",
          "--port", str(port), "--state-file", str(DEMO / "screenshots.state.json"), *extra],
         stdout=subprocess.DEVNULL)
     try:
@@ -108,7 +108,7 @@ def main() -> None:
         scan(phone, codes[1])
         scan(phone, cards[0])  # someone else's card: does not match
         save(phone, args.out / "checkpoint-mismatch-phone-en.png")
-        scan(phone, "https://example.org/menu")
+        scan(phone, codes[2])  # a pass that expired: RED, with the holder shown
         save(phone, args.out / "checkpoint-red-phone-en.png")
         phone.quit()
     grace = (fresh_until + dt.timedelta(hours=30)).isoformat()
