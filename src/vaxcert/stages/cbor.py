@@ -1,8 +1,13 @@
 """Bounded CBOR decoding and the CBOR ⇄ JSON bridge for DCC payloads.
 
 Decoding is hardened for hostile input: nesting depth is capped, duplicate map keys are
-rejected (two parsers must never disagree about which value counts), and every decoder
-exception becomes ``DecodeError(CBOR_INVALID)``.
+rejected (two parsers must never disagree about which value counts), bignums (tags 2 and 3) are
+capped at :data:`MAX_BIGNUM_BYTES` and shared references (tags 28 and 29, which build cyclic
+structures) are refused, and every decoder exception becomes ``DecodeError(CBOR_INVALID)``.
+
+The bignum cap also keeps cbor2 quiet: an integer of more than 4,300 digits cannot be turned
+into text, and when cbor2 formats such a value for an error message it prints an "Exception
+ignored" traceback to stderr.  Nothing in a DCC or a vaxcert document needs more than 64 bits.
 """
 
 from __future__ import annotations
@@ -17,10 +22,32 @@ import cbor2
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 
-__all__ = ["MAX_DEPTH", "dumps", "loads", "to_json_checked", "to_json_compatible"]
+__all__ = ["MAX_BIGNUM_BYTES", "MAX_DEPTH", "dumps", "loads", "to_json_checked", "to_json_compatible"]
 
 #: DCC structures nest about six levels deep; anything much deeper is hostile.
 MAX_DEPTH = 16
+#: Longest bignum (CBOR tags 2 and 3) accepted: 64 bytes, about 154 decimal digits.
+MAX_BIGNUM_BYTES = 64
+
+
+def _bignum(value: Any, negative: bool) -> int:
+    if type(value) is not bytes or len(value) > MAX_BIGNUM_BYTES:
+        raise ValueError("bignum too large or malformed")
+    number = int.from_bytes(value, "big")
+    return -1 - number if negative else number
+
+
+def _refuse_shared(value: Any, immutable: bool = False) -> Any:
+    raise ValueError("shared references are not accepted")
+
+
+#: cbor2's semantic decoders replaced for hostile input (see the module docstring).
+_DECODERS: dict[int, Any] = {
+    2: lambda value, immutable=False: _bignum(value, False),
+    3: lambda value, immutable=False: _bignum(value, True),
+    28: _refuse_shared,
+    29: _refuse_shared,
+}
 
 
 def dumps(obj: object) -> bytes:
@@ -31,7 +58,7 @@ def dumps(obj: object) -> bytes:
 def loads(data: bytes, stage: Stage = Stage.COSE) -> Any:
     """Decode exactly one CBOR item from ``data`` or raise DecodeError."""
     try:
-        return cbor2.loads(data, max_depth=MAX_DEPTH, allow_duplicate_keys=False)
+        return cbor2.loads(data, max_depth=MAX_DEPTH, allow_duplicate_keys=False, semantic_decoders=_DECODERS)
     except cbor2.CBORDecodeError as exc:
         code = FailureCode.CBOR_TOO_DEEP if "depth" in str(exc) else FailureCode.CBOR_INVALID
         raise DecodeError(code, stage, "malformed CBOR") from None
