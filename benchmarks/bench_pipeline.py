@@ -63,8 +63,8 @@ def main() -> None:
     dsc = create_dsc(key, csca=csca, csca_key=csca_key, facility_id="VN-HN-001", facility_name="Bench",
                      now=NOW - dt.timedelta(days=1))
     signer = KeySigner(key, dsc)
-    issuer = Issuer(signer)
-    unchecked = Issuer(signer, check=False)
+    issuer = Issuer(signer, facility_override=True)
+    unchecked = Issuer(signer, check=False, facility_override=True)
     verifier = Verifier(TrustList.from_certificates([dsc]))
     cert = issuer.issue(PAYLOAD, now=NOW)
     data = os.urandom(300)

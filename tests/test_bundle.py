@@ -40,9 +40,9 @@ def _parts(pki: Pki, *, trust_days: float = 7, revoke: bytes | None = None) -> t
 
 def test_bundle_gives_trust_revocation_and_valuesets(pki: Pki, tmp_path: Path) -> None:
     """load_bundle yields a trust store, a revocation checker and the value sets, all usable offline."""
-    revoked = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    revoked = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     other = dict(VACCINATION, v=[dict(VACCINATION["v"][0], ci="URN:UVCI:01:VN:OTHERCERT0002#K")])
-    good = Issuer(pki.rsa_signer).issue(other, now=NOW)
+    good = Issuer(pki.rsa_signer, facility_override=True).issue(other, now=NOW)
     trust_list, revocation = _parts(pki, revoke=revoked.cose)
     data = build_bundle(_ministry(pki), trust_list=trust_list, revocation=[revocation],
                         valuesets=ValueSets.bundled(), now=NOW, fresh_for=DAY, sequence=3, cscas=[pki.csca])
@@ -59,10 +59,10 @@ def test_bundle_gives_trust_revocation_and_valuesets(pki: Pki, tmp_path: Path) -
 
 def test_bundle_freshness_limit(pki: Pki) -> None:
     """Past the bundle's limit (even with a fresher trust list inside) verification says TRUST_LIST_STALE."""
-    trust_list, revocation = _parts(pki, trust_days=30)
+    trust_list, revocation = _parts(pki, trust_days=7)
     bundle = open_bundle(build_bundle(_ministry(pki), trust_list=trust_list, revocation=[revocation], now=NOW,
                                       fresh_for=dt.timedelta(hours=12)), [pki.csca], now=NOW)
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     later = NOW + dt.timedelta(hours=13)
     result = Verifier(bundle.trust, revocation=bundle.revocation).verify(cert.hc1, now=later)
     assert (result.code, result.stage) == (FailureCode.TRUST_LIST_STALE, Stage.TRUST)
@@ -73,11 +73,11 @@ def test_inner_lists_keep_their_own_limits(pki: Pki) -> None:
     """A fresh bundle with a stale trust list, or a stale revocation list, reports the part's staleness."""
     trust_list, revocation = _parts(pki, trust_days=1)
     bundle = open_bundle(build_bundle(_ministry(pki), trust_list=trust_list, revocation=[revocation], now=NOW,
-                                      fresh_for=DAY * 10), [pki.csca], now=NOW)
+                                      fresh_for=DAY * 7), [pki.csca], now=NOW)
     assert bundle.trust.problem(NOW + DAY * 1.5) == FailureCode.TRUST_LIST_STALE
-    trust_list, revocation = _parts(pki, trust_days=10)
+    trust_list, revocation = _parts(pki, trust_days=6)
     bundle = open_bundle(build_bundle(_ministry(pki), trust_list=trust_list, revocation=[revocation], now=NOW,
-                                      fresh_for=DAY * 10), [pki.csca], now=NOW)
+                                      fresh_for=DAY * 7), [pki.csca], now=NOW)
     assert bundle.trust.problem(NOW + DAY * 3) is None
     assert bundle.problem(NOW + DAY * 3) == FailureCode.REVOCATION_LIST_STALE
 
@@ -136,7 +136,7 @@ def test_cli_bundle_build_verify_and_use(tmp_path: Path) -> None:
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps(VACCINATION), encoding="utf-8")
     hc1 = run("issue", "--key", str(tmp_path / "f" / "dsc.key.pem"), "--cert", str(tmp_path / "f" / "dsc.pem"),
-              "--at", at, str(payload)).stdout.strip()
+              "--at", at, "--facility-override", str(payload)).stdout.strip()
     r = run("verify", "--bundle", str(tmp_path / "b.cose"), *csca, "--at", "2026-06-01T12:00:00Z", hc1)
     assert r.returncode == 0 and r.stdout.startswith("VALID"), r.stdout + r.stderr
     r = run("verify", "--bundle", str(tmp_path / "b.cose"), *csca, "--at", "2026-06-03T00:00:00Z", hc1)

@@ -50,7 +50,7 @@ def pdf_text(data: bytes) -> str:
 def issued(pki: Pki) -> tuple[str, dict[str, Any]]:
     """An HC1 string and its payload."""
     payload = vaccination()
-    return Issuer(pki.signer).issue(payload, now=NOW).hc1, payload
+    return Issuer(pki.signer, facility_override=True).issue(payload, now=NOW).hc1, payload
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_card_lists_every_dose_of_the_record(pki: Pki) -> None:
     record = DoseRecord.from_json(json.loads((REPO / "examples/records/03-mixed-astrazeneca-pfizer.json")
                                              .read_text(encoding="utf-8")))
     payload = payload_from_record(record, ci=generate("VN"), issuer="Bộ Y tế", now=NOW)
-    hc1 = Issuer(pki.signer).issue(payload, now=NOW).hc1
+    hc1 = Issuer(pki.signer, facility_override=True).issue(payload, now=NOW).hc1
     data, layout = card.render_card(hc1, record=record)
     text = pdf_text(data)
     assert layout.pages == 1
@@ -141,7 +141,7 @@ def test_test_and_recovery_cards(pki: Pki) -> None:
             "t": [{"tg": "840539006", "tt": "LP217198-3", "ma": "1232", "sc": "2026-05-31T09:30:00+07:00",
                    "tr": "260415000", "tc": "Trung tâm Y tế quận Hoàn Kiếm", "co": "VN", "is": "Bộ Y tế",
                    "ci": generate("VN")}]}
-    data, layout = card.render_card(Issuer(pki.signer).issue(test, now=NOW).hc1, page="A5")
+    data, layout = card.render_card(Issuer(pki.signer, facility_override=True).issue(test, now=NOW).hc1, page="A5")
     text = pdf_text(data)
     assert layout.page_mm == (148.0, 210.0)
     for expected in ("CHỨNG NHẬN XÉT NGHIỆM COVID-19", "Nhanh kháng nguyên / Rapid antigen",
@@ -151,7 +151,7 @@ def test_test_and_recovery_cards(pki: Pki) -> None:
     rec = {"ver": "1.3.0", "nam": name, "dob": "2001-03",
            "r": [{"tg": "840539006", "fr": "2026-04-01", "df": "2026-04-12", "du": "2026-09-28", "co": "VN",
                   "is": "Bộ Y tế", "ci": generate("VN")}]}
-    text = pdf_text(card.render_card(Issuer(pki.signer).issue(rec, now=NOW).hc1)[0])
+    text = pdf_text(card.render_card(Issuer(pki.signer, facility_override=True).issue(rec, now=NOW).hc1)[0])
     assert "CHỨNG NHẬN KHỎI BỆNH COVID-19" in text and "12/04/2026 – 28/09/2026" in text and "03/2001" in text
 
 
@@ -227,7 +227,7 @@ def test_card_command_with_record(tmp_path: Path, pki: Pki) -> None:
     source = REPO / "examples/records/02-pfizer-booster.json"
     record = DoseRecord.from_json(json.loads(source.read_text(encoding="utf-8")))
     payload = payload_from_record(record, ci=generate("VN"), issuer="Bộ Y tế", now=NOW)
-    hc1 = Issuer(pki.signer).issue(payload, now=NOW).hc1
+    hc1 = Issuer(pki.signer, facility_override=True).issue(payload, now=NOW).hc1
     out = tmp_path / "c.pdf"
     r = CliRunner().invoke(cli, ["card", "--hc1", hc1, "--record", str(source), "-o", str(out)])
     assert r.exit_code == 0, r.output

@@ -55,7 +55,7 @@ def test_issue_and_verify_json(keys: Path, tmp_path: Path) -> None:
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps(VACCINATION, ensure_ascii=False), encoding="utf-8")
     r = run("issue", "--key", str(keys / "hn001" / "dsc.key.pem"), "--cert", str(keys / "hn001" / "dsc.pem"),
-            str(payload))
+            "--facility-override", str(payload))
     assert r.returncode == 0, r.stderr
     hc1 = r.stdout.strip()
     assert hc1.startswith("HC1:")
@@ -89,7 +89,7 @@ def test_issue_refuses_bad_input(keys: Path, tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad), encoding="utf-8")
     r = run("issue", "--key", str(keys / "hn001" / "dsc.key.pem"), "--cert", str(keys / "hn001" / "dsc.pem"),
-            str(path))
+            "--facility-override", str(path))
     assert r.returncode == 2
     assert "dn" in r.stderr and "NGUYEN" not in r.stderr
 

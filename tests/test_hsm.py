@@ -68,7 +68,7 @@ def test_token_key_signs_verifiable_certificates(pki: Pki, token: HsmToken, labe
     dsc = _dsc(pki, token.generate_key(label, kind))  # type: ignore[arg-type]
     signer = token.signer(label, dsc)
     assert isinstance(signer, Signer)
-    cert = Issuer(signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(signer, facility_override=True).issue(VACCINATION, now=NOW)
     assert len(cose.decode(cert.cose).signature) == length
     result = Verifier(TrustList.from_certificates([dsc])).verify(cert.hc1, now=NOW + dt.timedelta(hours=1))
     assert result.valid, result
@@ -169,7 +169,7 @@ def test_threads_share_one_token(pki: Pki, token: HsmToken, label: str) -> None:
 
     def work() -> None:
         for _ in range(5):
-            cert = Issuer(signer).issue(VACCINATION, now=NOW)
+            cert = Issuer(signer, facility_override=True).issue(VACCINATION, now=NOW)
             results.append(Verifier(trust).verify(cert.hc1, now=NOW).valid)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -213,7 +213,7 @@ def test_cli_hsm_dsc_and_issue(tmp_path: Path, token: HsmToken, label: str) -> N
     assert not (tmp_path / "f" / "dsc.key.pem").exists() and token.has_key(label)
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps(VACCINATION), encoding="utf-8")
-    r = run("issue", "--hsm-key", label, "--cert", str(tmp_path / "f" / "dsc.pem"), str(payload))
+    r = run("issue", "--hsm-key", label, "--cert", str(tmp_path / "f" / "dsc.pem"), "--facility-override", str(payload))
     assert r.returncode == 0, r.stderr
     r = run("verify", "--trust", str(tmp_path / "f" / "dsc.pem"), r.stdout.strip())
     assert r.returncode == 0 and r.stdout.startswith("VALID")

@@ -53,7 +53,7 @@ def _signed(pki: Pki, protected: dict[int, Any], unprotected: dict[int, Any] | N
 
 def test_issue_then_verify_es256(pki: Pki) -> None:
     """A certificate issued with ES256 verifies, with its metadata and payload."""
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     assert cert.hc1.startswith("HC1:")
     result = Verifier(pki.trust).verify(cert.hc1, now=NOW + dt.timedelta(days=1))
     assert result.valid, result
@@ -72,7 +72,7 @@ def test_issue_then_verify_ps256(kind: str) -> None:
     key = generate_private_key(kind)  # type: ignore[arg-type]
     dsc = create_dsc(key, csca=base.csca, csca_key=base.csca_key, facility_id="VN-HN-009",
                      facility_name="RSA facility", now=NOW - dt.timedelta(days=1))
-    cert = issue(VACCINATION, KeySigner(key, dsc), now=NOW)
+    cert = issue(VACCINATION, KeySigner(key, dsc), now=NOW, facility_override=True)
     result = verify(cert.hc1, TrustList.from_certificates([dsc]), now=NOW)
     assert result.valid and result.algorithm == "PS256"
 
@@ -81,19 +81,19 @@ def test_top_level_recipes_default_to_current_time() -> None:
     """issue() and verify() without now= use the clock."""
     fresh = make_pki(now=dt.datetime.now(dt.UTC))
     payload = _payload(v=[{**VACCINATION["v"][0], "dt": dt.date.today().isoformat()}])
-    cert = issue(payload, fresh.signer)
+    cert = issue(payload, fresh.signer, facility_override=True)
     assert verify(cert.hc1, fresh.trust).valid
 
 
 def test_raw_cose_bytes_verify(pki: Pki) -> None:
     """verify() also takes raw COSE bytes."""
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     assert Verifier(pki.trust).verify(cert.cose, now=NOW).valid
 
 
 def test_es256_signature_is_raw_64_bytes(pki: Pki) -> None:
     """ES256 signatures are r‖s, 64 bytes, and the kid is in the protected header."""
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     message = cose.decode(cert.cose)
     assert len(message.signature) == 64
     assert message.kid_in_protected and message.protected[4] == pki.signer.kid
@@ -101,7 +101,7 @@ def test_es256_signature_is_raw_64_bytes(pki: Pki) -> None:
 
 def test_cwt_times_are_integers(pki: Pki) -> None:
     """Issued iat/exp are integers and there are no undefined values (I-CO4, I-CO5)."""
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW + dt.timedelta(microseconds=123456))
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW + dt.timedelta(microseconds=123456))
     claims = cbor2.loads(cose.decode(cert.cose).payload)
     assert type(claims[6]) is int and type(claims[4]) is int
     assert b"\xf7" not in cose.decode(cert.cose).payload
@@ -115,14 +115,14 @@ def test_cwt_times_are_integers(pki: Pki) -> None:
 )
 def test_time_window(pki: Pki, at: dt.datetime, code: FailureCode) -> None:
     """iat ≤ now ≤ exp (CO16, CO17)."""
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     result = Verifier(pki.trust).verify(cert.hc1, now=at)
     assert not result.valid and result.code == code and result.stage == Stage.TIME
 
 
 def test_unknown_kid(pki: Pki) -> None:
     """A certificate from a signer not in the trust list is KID_UNKNOWN."""
-    cert = Issuer(make_pki().signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(make_pki().signer, facility_override=True).issue(VACCINATION, now=NOW)
     result = Verifier(pki.trust).verify(cert.hc1, now=NOW)
     assert (result.valid, result.code, result.payload) == (False, FailureCode.KID_UNKNOWN, None)
 
@@ -224,7 +224,7 @@ def test_several_signers_share_a_kid(pki: Pki) -> None:
     genuine = TrustedSigner.from_certificate(pki.dsc)
     forced = [TrustedSigner(**{**{f: getattr(impostor, f) for f in TrustedSigner.__dataclass_fields__},
                                "kid": genuine.kid}), genuine]
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     result = Verifier(TrustList(forced)).verify(cert.hc1, now=NOW)
     assert result.valid and result.signer is genuine
 
@@ -235,9 +235,9 @@ def test_key_usage_enforced(cert_type: str, types: tuple[str, ...]) -> None:
     restricted = make_pki(types=types)
     unrestricted = make_pki()
     payload = _entry_payload(cert_type)
-    cert = Issuer(unrestricted.signer, check=False).issue(payload, now=NOW)
+    cert = Issuer(unrestricted.signer, check=False, facility_override=True).issue(payload, now=NOW)
     # Same key, restricted certificate: re-sign under a restricted DSC with the same kid logic.
-    restricted_cert = Issuer(restricted.signer, check=False)
+    restricted_cert = Issuer(restricted.signer, check=False, facility_override=True)
     with pytest.raises(InputError):
         restricted_cert.issue(payload, now=NOW)
     # A hand-built message signed by the restricted DSC must fail verification on key usage.
@@ -286,7 +286,7 @@ def test_payload_rules(pki: Pki, payload: dict[str, Any], code: FailureCode) -> 
 
 def test_signer_validity_window(pki: Pki) -> None:
     """The DSC must be valid at verification time, even when the certificate's exp is later."""
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW, validity=dt.timedelta(days=3650))
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW, validity=dt.timedelta(days=3650))
     assert cert.expires_at <= int(pki.dsc.not_valid_after_utc.timestamp())  # the issuer caps exp
     late = pki.dsc.not_valid_after_utc + dt.timedelta(days=1)
     claims = cwt.encode(VACCINATION, issuer="VN", issued_at=int(NOW.timestamp()), expires_at=2**40)
@@ -302,18 +302,18 @@ def test_signer_validity_window(pki: Pki) -> None:
 def test_issuer_refuses_outside_signer_validity(pki: Pki) -> None:
     """Signing before the DSC's validity starts is refused."""
     with pytest.raises(ConfigurationError):
-        Issuer(pki.signer).issue(VACCINATION, now=pki.dsc.not_valid_before_utc - dt.timedelta(days=1))
+        Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=pki.dsc.not_valid_before_utc - dt.timedelta(days=1))
 
 
 def test_issuer_refuses_naive_time(pki: Pki) -> None:
     """A naive datetime is a configuration error, not silently local time."""
     with pytest.raises(ConfigurationError):
-        Issuer(pki.signer).issue(VACCINATION, now=NOW.replace(tzinfo=None))
+        Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW.replace(tzinfo=None))
 
 
 def test_result_repr_and_dict_hide_personal_data(pki: Pki) -> None:
     """repr and the default dict carry no names, birth dates or certificate identifiers."""
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     result = Verifier(pki.trust).verify(cert.hc1, now=NOW)
     text = repr(result) + repr(cert) + str(result.to_dict()) + repr(result.trace)
     for secret in ("NGUYEN", "Nguyễn", "1985-04-12", "TESTCERT0001", cert.hc1[4:40]):
@@ -326,7 +326,7 @@ def test_issuer_refuses_after_signing_period(pki: Pki) -> None:
     key = generate_private_key("ec")
     dsc = create_dsc(key, csca=pki.csca, csca_key=pki.csca_key, facility_id="VN-HN-001", facility_name="Old key",
                      now=NOW - dt.timedelta(days=20), signing_days=10, valid_days=400)
-    issuer = Issuer(KeySigner(key, dsc))
+    issuer = Issuer(KeySigner(key, dsc), facility_override=True)
     cert = issuer.issue(VACCINATION, now=NOW - dt.timedelta(days=15), validity=dt.timedelta(days=300))
     with pytest.raises(ConfigurationError, match="signing period"):
         issuer.issue(VACCINATION, now=NOW)
@@ -338,11 +338,11 @@ def test_unknown_codes_are_warnings_not_failures(pki: Pki) -> None:
     from vaxcert.dcc.valuesets import ValueSets
 
     payload = _payload(v=[{**VACCINATION["v"][0], "mp": "VN/2026/NEW-VACCINE"}])
-    cert = Issuer(pki.signer, check=False).issue(payload, now=NOW)
+    cert = Issuer(pki.signer, check=False, facility_override=True).issue(payload, now=NOW)
     plain = Verifier(pki.trust).verify(cert.hc1, now=NOW)
     checked = Verifier(pki.trust, valuesets=ValueSets.bundled()).verify(cert.hc1, now=NOW)
     assert plain.valid and plain.warnings == ()
     assert checked.valid and len(checked.warnings) == 1
     assert checked.warnings[0].startswith("v[0].mp: ") and "vaccine-medicinal-product" in checked.warnings[0]
     assert Verifier(pki.trust, valuesets=ValueSets.bundled()).verify(
-        Issuer(pki.signer).issue(VACCINATION, now=NOW).hc1, now=NOW).warnings == ()
+        Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW).hc1, now=NOW).warnings == ()

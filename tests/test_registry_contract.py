@@ -168,7 +168,8 @@ def test_persist_is_exactly_once(registry: Registry, tmp_path: Path, pki) -> Non
     assert signer is not None
 
     def stage(row: ClaimedPerson, version: int) -> StagedCertificate:
-        cert = signer.issuer.issue(row.payload(issuer=signer.is_text, ci=signer.uvci(), version="1.3.0"), now=NOW)
+        cert = signer.issuer.issue(row.payload(issuer=signer.is_text, ci=signer.uvci(), version="1.3.0"), now=NOW,
+                                   facility=row.last_facility)
         return StagedCertificate(row.person_key, version, cert.uvci, cert.hc1, cert.kid.hex(), row.last_facility, "v",
                                  row.dn, row.sd, cert.issued_at, cert.expires_at)  # fmt: skip
 

@@ -37,7 +37,7 @@ UVCI = VACCINATION["v"][0]["ci"]
 
 def _issued(pki: Pki, rsa: bool = False, uvci: str = UVCI) -> tuple[str, cose.CoseSign1]:
     payload = dict(VACCINATION, v=[dict(VACCINATION["v"][0], ci=uvci)])
-    cert = Issuer(pki.rsa_signer if rsa else pki.signer).issue(payload, now=NOW)
+    cert = Issuer(pki.rsa_signer if rsa else pki.signer, facility_override=True).issue(payload, now=NOW)
     return cert.hc1, cose.decode(cert.cose)
 
 
@@ -215,7 +215,7 @@ def test_cli_revoke_init_add_show_verify(tmp_path: Path) -> None:
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps(VACCINATION), encoding="utf-8")
     hc1 = run("issue", "--key", str(tmp_path / "f" / "dsc.key.pem"), "--cert", str(tmp_path / "f" / "dsc.pem"),
-              "--at", at, str(payload)).stdout.strip()
+              "--at", at, "--facility-override", str(payload)).stdout.strip()
     (tmp_path / "hc1.txt").write_text(hc1 + "\n")
     (tmp_path / "uvci.txt").write_text("# revoked by the ministry\nURN:UVCI:01:VN:ANOTHER0003#Q\n")
     r = run("revoke", "add", "--list", str(lst), *signer, "--hc1-file", str(tmp_path / "hc1.txt"),

@@ -80,7 +80,7 @@ def failed(code: FailureCode, stage: Stage) -> VerificationResult:
 
 def real(pki: Pki, payload: dict[str, Any], *, check: bool = True) -> VerificationResult:
     """Issue ``payload`` with the test PKI and verify it at NOW."""
-    cert = Issuer(pki.signer, check=check).issue(payload, now=NOW)
+    cert = Issuer(pki.signer, check=check, facility_override=True).issue(payload, now=NOW)
     result = Verifier(pki.trust).verify(cert.hc1, now=NOW)
     assert result.valid, result
     return result
@@ -399,7 +399,7 @@ def test_failed_verification_is_red(code: FailureCode, stage: Stage, reason: Rea
 def test_real_certificate_from_unknown_signer_is_red(pki: Pki) -> None:
     """A certificate signed by a signer the checkpoint does not trust is RED NOT_AUTHENTIC."""
     other = make_pki()
-    cert = Issuer(other.signer).issue(vacc(2, 2, day(-30)), now=NOW)
+    cert = Issuer(other.signer, facility_override=True).issue(vacc(2, 2, day(-30)), now=NOW)
     a = assess(Verifier(pki.trust).verify(cert.hc1, now=NOW), now=NOW)
     assert (a.colour, a.reason) == (Pass.RED, Reason.NOT_AUTHENTIC)
 

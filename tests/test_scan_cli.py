@@ -75,7 +75,7 @@ def scene(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Scene:
     root = tmp_path_factory.mktemp("scan")
     trust = root / "dsc.pem"
     trust.write_bytes(pki.dsc.public_bytes(Encoding.PEM))
-    issuer = Issuer(pki.signer)
+    issuer = Issuer(pki.signer, facility_override=True)
     green_payload = vaccination(2, 2, 40)
     green = issuer.issue(green_payload, now=NOW).hc1
     yellow = issuer.issue(vaccination(1, 2, 20), now=NOW).hc1
@@ -247,8 +247,8 @@ def test_without_trust_exits_2(scene: Scene) -> None:
 def test_revoked_certificate_is_red(pki: Pki, tmp_path: Path) -> None:
     """With --csca and a signed --revocation list, a revoked certificate is RED REVOKED, others pass."""
     payload = vaccination(2, 2, 40)
-    revoked = Issuer(pki.signer).issue(payload, now=NOW)
-    good = Issuer(pki.signer).issue(vaccination(2, 2, 40), now=NOW)
+    revoked = Issuer(pki.signer, facility_override=True).issue(payload, now=NOW)
+    good = Issuer(pki.signer, facility_override=True).issue(vaccination(2, 2, 40), now=NOW)
     ministry = KeySigner(pki.csca_key, pki.csca)
     listing = RevocationList().with_certificate(cose.decode(revoked.cose), payload)
     (tmp_path / "revoked.cose").write_bytes(listing.sign(ministry, now=NOW, valid_for=dt.timedelta(days=2)))

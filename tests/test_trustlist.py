@@ -60,13 +60,13 @@ def test_signed_list_round_trip_and_verification(pki: Pki) -> None:
     assert loaded.kind == "signed" and len(loaded) == 2 and not loaded.rejected
     assert loaded.document is not None and loaded.document.sequence == 42
     assert loaded.document.issued_at == NOW and loaded.expires_at == NOW + WEEK
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     assert Verifier(loaded).verify(cert.hc1, now=NOW + dt.timedelta(days=1)).valid
 
 
 def test_stale_list_gives_its_own_code(pki: Pki) -> None:
     """Past its expiry the list still loads, and every verification answers TRUST_LIST_STALE."""
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     later = NOW + WEEK + dt.timedelta(seconds=1)
     loaded = load_signed(_published(pki), [pki.csca], now=later)
     assert loaded.problem(NOW + WEEK) is None
@@ -194,7 +194,7 @@ def test_dccg_round_trip_through_json(pki: Pki) -> None:
     text = json.dumps(export_dccg([pki.dsc, pki.rsa_dsc], upload_cert=upload_cert, upload_key=upload_key, now=NOW))
     loaded = import_dccg(text, cscas=[pki.csca], upload_certs=[upload_cert], now=NOW)
     assert (loaded.kind, len(loaded), loaded.rejected) == ("dccg", 2, ())
-    cert = Issuer(pki.rsa_signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.rsa_signer, facility_override=True).issue(VACCINATION, now=NOW)
     assert Verifier(loaded).verify(cert.hc1, now=NOW).valid
 
 
@@ -376,7 +376,8 @@ def test_cli_verify_with_signed_list(ministry: Path, tmp_path: Path) -> None:
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps(VACCINATION), encoding="utf-8")
     r = run("issue", "--key", str(ministry / "VN-HN-001" / "dsc.key.pem"),
-            "--cert", str(ministry / "VN-HN-001" / "dsc.pem"), "--at", "2026-06-01T00:00:00Z", str(payload))
+            "--cert", str(ministry / "VN-HN-001" / "dsc.pem"), "--at", "2026-06-01T00:00:00Z", "--facility-override",
+            str(payload))
     hc1 = r.stdout.strip()
     r = run("verify", "--trust", str(out), "--csca", str(ministry / "m" / "csca.pem"), "--at", "2026-06-02", hc1)
     assert r.returncode == 0 and r.stdout.startswith("VALID"), r.stdout + r.stderr

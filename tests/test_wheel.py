@@ -66,7 +66,7 @@ def test_wheel_without_extras_verifies(tmp_path: Path, pki: Pki) -> None:
                                check=False)  # fmt: skip
     assert installed.returncode == 0, installed.stderr[-2000:]
 
-    cert = Issuer(pki.signer).issue(VACCINATION, now=NOW)
+    cert = Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=NOW)
     dsc = tmp_path / "dsc.pem"
     dsc.write_bytes(certificate_pem(pki.dsc))
     at = (NOW + dt.timedelta(hours=1)).isoformat()

@@ -108,11 +108,13 @@ from .rules.ruletests import render_text as render_rule_tests
 from .rules.ruletests import run_rule_tests
 from .station import DEFAULT_GRACE, BundleState, BundleStatus, Reading, ReadingKind, Station
 from .trust import (
+    DEFAULT_MAX_LIFETIME,
     Bundle,
     DocumentError,
     HashType,
     LoadedTrustList,
     RevocationList,
+    SequenceState,
     TrustedSigner,
     TrustList,
     TrustStore,
@@ -160,6 +162,7 @@ _LAZY = {
 
 __all__ = [
     "DEFAULT_GRACE",
+    "DEFAULT_MAX_LIFETIME",
     "DEFAULT_POLICY",
     "FORMAT_DCC",
     "FORMAT_SHC",
@@ -211,6 +214,7 @@ __all__ = [
     "RuleSet",
     "RulesVerdict",
     "Scanner",
+    "SequenceState",
     "ShcResult",
     "ShcTrust",
     "ShcTrustError",

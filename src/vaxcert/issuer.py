@@ -4,11 +4,17 @@
 its DSC).  It refuses bad input with :class:`vaxcert.errors.InputError` naming the field, and
 refuses to sign a certificate type the DSC's key usage does not allow or outside the DSC's
 validity or its signing period (the PrivateKeyUsagePeriod of a rotated DSC).
+
+Who may sign what (:mod:`vaxcert.pki.authority`): a dose record is signed under the facility
+rule; a plain DCC payload by a ministry DSC, by the DSC of the facility the caller names
+(``facility=``), or by any DSC with ``facility_override=True`` — each certificate signed under the
+override is logged (event ``issue.facility_override`` with the facility id, kid and type).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,14 +24,24 @@ from .dcc.model import DoseRecord
 from .dcc.payload import certificate_type
 from .dcc.uvci import generate as new_uvci
 from .errors import ConfigurationError, InputError
-from .pki.authority import check_signer_for_record, check_signing_period
-from .pki.certificates import allowed_types, country_of, issuer_name_of, signing_period, subject_summary
+from .logs import log_event
+from .pki.authority import check_plain_payload_signer, check_signer_for_record, check_signing_period
+from .pki.certificates import (
+    allowed_types,
+    country_of,
+    facility_id_of,
+    is_ministry_signer,
+    issuer_name_of,
+    signing_period,
+    subject_summary,
+)
 from .pki.keys import Signer
 from .stages import cose, cwt, hc1
 
 __all__ = ["DEFAULT_VALIDITY", "RECORD_FORMAT_PREFIX", "IssuedCertificate", "Issuer", "issue", "issue_record"]
 
 DEFAULT_VALIDITY = dt.timedelta(days=365)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +69,8 @@ class Issuer:
     ``issuer_country`` defaults to the DSC's country; ``validity`` is how long certificates
     stay valid (never beyond the DSC's own expiry).  ``check`` runs the issuance checks of
     :func:`vaxcert.dcc.payload.check_issuable` (schema, value sets, dates, dose numbers).
+    ``facility_override`` lets a facility's DSC sign plain payloads for any facility (logged per
+    certificate; see the module docstring).
     """
 
     def __init__(
@@ -63,6 +81,7 @@ class Issuer:
         validity: dt.timedelta = DEFAULT_VALIDITY,
         check: bool = True,
         allow_dn_over_sd: bool = False,
+        facility_override: bool = False,
     ) -> None:
         country = issuer_country or country_of(signer.certificate)
         if not country:
@@ -77,16 +96,36 @@ class Issuer:
         self._not_before = signer.certificate.not_valid_before_utc
         self._not_after = signer.certificate.not_valid_after_utc
         self._signing_period = signing_period(signer.certificate)
+        self.facility_override = facility_override
+        self._ministry = is_ministry_signer(signer.certificate)
+        self._facility = facility_id_of(signer.certificate)
 
     def issue(
-        self, payload: Mapping[str, Any], *, now: dt.datetime, validity: dt.timedelta | None = None
+        self,
+        payload: Mapping[str, Any],
+        *,
+        now: dt.datetime,
+        validity: dt.timedelta | None = None,
+        facility: str | None = None,
     ) -> IssuedCertificate:
-        """Sign one payload at ``now``; raise InputError / ConfigurationError on refusal."""
+        """Sign one payload at ``now``; raise InputError / ConfigurationError on refusal.
+
+        A facility's DSC signs only when ``facility`` (the facility that gave the dose) is its own,
+        or under ``facility_override`` (logged); a ministry DSC signs any payload.
+        """
         if now.tzinfo is None:
             raise ConfigurationError("now must be timezone-aware")
+        overridden = False
+        if not self._ministry and (facility is None or facility != self._facility):
+            overridden = check_plain_payload_signer(self.signer.certificate, facility=facility,
+                                                    facility_override=self.facility_override)  # fmt: skip
         if self.check:
             payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=self.allow_dn_over_sd)
-        return self._sign(payload, now=now, validity=validity)
+        issued = self._sign(payload, now=now, validity=validity)
+        if overridden:
+            log_event(log, "issue.facility_override", level=logging.WARNING, facility=self._facility or "-",
+                      kid=issued.kid.hex(), type=issued.cert_type)  # fmt: skip
+        return issued
 
     def _sign(
         self, payload: Mapping[str, Any], *, now: dt.datetime, validity: dt.timedelta | None
@@ -150,19 +189,21 @@ def issue(
     *,
     now: dt.datetime | None = None,
     validity: dt.timedelta = DEFAULT_VALIDITY,
+    facility_override: bool = False,
 ) -> IssuedCertificate:
     """Sign one certificate with ``signer`` (the top-level recipe; ``now`` defaults to the clock).
 
     ``document`` is a DCC payload, a :class:`~vaxcert.dcc.model.DoseRecord`, or a dose record as
     JSON (``"format": "vaxcert.dose-record/1"``); a dose record is issued by :func:`issue_record`,
-    so the facility rule holds.
+    so the facility rule holds.  A plain payload needs a ministry DSC, or ``facility_override``
+    (logged) for a facility's.
     """
     moment = now if now is not None else dt.datetime.now(dt.UTC)
     if isinstance(document, DoseRecord):
         return issue_record(document, signer, now=moment, validity=validity)
     if isinstance(document, Mapping) and str(document.get("format", "")).startswith(RECORD_FORMAT_PREFIX):
         return issue_record(DoseRecord.from_json(document), signer, now=moment, validity=validity)
-    return Issuer(signer, validity=validity).issue(document, now=moment)
+    return Issuer(signer, validity=validity, facility_override=facility_override).issue(document, now=moment)
 
 
 def issue_record(

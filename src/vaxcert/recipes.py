@@ -46,7 +46,8 @@ from .stages.prefix import PREFIX
 from .trust.bundle import Bundle, load_bundle
 from .trust.lists import load_trust_source
 from .trust.revocation import RevocationList, RevocationSet
-from .trust.signeddoc import DocumentError
+from .trust.signeddoc import DEFAULT_MAX_LIFETIME, DocumentError
+from .trust.state import SequenceState
 from .trust.store import CombinedTrust, TrustedSigner, TrustStore
 from .trust.testkeys import find_published_test_keys
 from .verifier import FORMAT_DCC, FORMAT_SHC, RevocationChecker, VerificationResult, Verifier, detect_format
@@ -124,6 +125,8 @@ def load_verifier(
     rules: Sequence[str | os.PathLike[str]] = (),
     now: dt.datetime,
     strict: bool = False,
+    state: SequenceState | None = None,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> LoadedVerifier:
     """A verifier for these trust sources, checked at ``now``.
 
@@ -139,7 +142,11 @@ def load_verifier(
       :meth:`vaxcert.rules.country.RuleBook.load`), applied beside the bundle's.  They are not
       signed: a checkpoint should take its rules from the bundle;
     * ``strict``: a strict verifier for EU DCCs (the full schema, and rule Q2 for pictures; see
-      :class:`vaxcert.Verifier` and docs/interop.md).
+      :class:`vaxcert.Verifier` and docs/interop.md);
+    * ``state``: a checkpoint's :class:`~vaxcert.trust.state.SequenceState`: every signed document
+      (a bundle and its parts, signed trust lists, revocation lists) older than one seen before is
+      refused as a rollback, and the newer ones are recorded (call ``state.save()`` afterwards);
+    * ``max_lifetime``: the longest a signed document may live (default 7 days).
 
     The warnings name rejected signer certificates and any published test key (or certificate
     marked ``TEST ONLY``, :mod:`vaxcert.trust.testkeys`) a trust source holds: anyone can sign with
@@ -160,7 +167,14 @@ def load_verifier(
     if bundle is not None:
         if cscas is None:
             raise ConfigurationError("a bundle needs the ministry's CSCA certificate (--csca FILE)")
-        loaded_bundle = load_bundle(Path(bundle), cscas, now)
+        loaded_bundle = load_bundle(Path(bundle), cscas, now, max_lifetime=max_lifetime)
+        if state is not None:
+            state.admit(loaded_bundle.document, code=FailureCode.TRUST_LIST_INVALID)
+            if loaded_bundle.trust.trust.document is not None:
+                state.admit(loaded_bundle.trust.trust.document, code=FailureCode.TRUST_LIST_INVALID)
+            for inner in loaded_bundle.revocation.lists:
+                if inner.document is not None:
+                    state.admit(inner.document, code=FailureCode.REVOCATION_LIST_INVALID)
         stores.append(loaded_bundle.trust)
         lists.extend(loaded_bundle.revocation.lists)
         valuesets = loaded_bundle.valuesets
@@ -172,7 +186,9 @@ def load_verifier(
             shc = shc.merged(carried)
             shc_fresh_until = loaded_bundle.expires_at
     for path in trust:
-        source = load_trust_source(Path(path), cscas=cscas, now=now)
+        source = load_trust_source(Path(path), cscas=cscas, now=now, max_lifetime=max_lifetime)
+        if state is not None and source.document is not None:
+            state.admit(source.document, code=FailureCode.TRUST_LIST_INVALID)
         stores.append(source)
         warnings.extend(f"{path}: rejected DSC kid {r.kid}: {r.reason}" for r in source.rejected)
         warnings.extend(_test_key_warnings(path, source))
@@ -191,7 +207,10 @@ def load_verifier(
             data = Path(path).read_bytes()
         except OSError as exc:
             raise ConfigurationError(f"cannot read revocation list {path}: {exc.strerror}") from None
-        lists.append(RevocationList.load(data, cscas, now=now))
+        listed = RevocationList.load(data, cscas, now=now, max_lifetime=max_lifetime)
+        if state is not None and listed.document is not None:
+            state.admit(listed.document, code=FailureCode.REVOCATION_LIST_INVALID)
+        lists.append(listed)
     if rules:
         local = RuleBook.load(*rules)
         book = RuleBook(book.rules + local.rules, (*book.passes, *local.passes))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from cryptography import x509
 
-from .. import KeySigner, LoadedVerifier, Signer, Verifier, load_certificate_file
+from .. import DEFAULT_MAX_LIFETIME, KeySigner, LoadedVerifier, SequenceState, Signer, Verifier, load_certificate_file
 from .. import load_verifier as build_verifier
 from ._common import environment, key_password
 from ._messages import text, translate
@@ -32,6 +32,7 @@ __all__ = [
     "load_signer",
     "load_verification",
     "load_verifier",
+    "max_list_days_option",
     "rules_options",
     "signer_options",
     "trust_options",
@@ -71,9 +72,21 @@ def load_verification(
 
     Rejected signer certificates are reported on standard error (by kid and reason only).  ``strict``
     makes a strict verifier (the full schema, rule Q2 for pictures; see :class:`vaxcert.Verifier`).
+    The ``--state`` and ``--max-list-days`` options of :func:`trust_options` are read from the click
+    context: with a state file, older lists and bundles are refused and the sequence numbers seen are
+    saved.
     """
+    context = click.get_current_context(silent=True)
+    options = context.meta if context is not None else {}
+    state_path: Path | None = options.get(_STATE_KEY)
+    days: float | None = options.get(_DAYS_KEY)
+    state = SequenceState.load(state_path) if state_path is not None else None
+    lifetime = dt.timedelta(days=days) if days is not None else DEFAULT_MAX_LIFETIME
     loaded = build_verifier(trust=trust_paths, bundle=bundle, cscas=load_csca(csca), revocation=revocation,
-                            shc_issuers=shc_issuers, rules=rules, now=now, strict=strict)  # fmt: skip
+                            shc_issuers=shc_issuers, rules=rules, now=now, strict=strict, state=state,
+                            max_lifetime=lifetime)  # fmt: skip
+    if state is not None:
+        state.save()
     for warning in loaded.warnings:
         click.echo(text("cli.warning", detail=translate(warning)), err=True)
     return loaded
@@ -90,6 +103,27 @@ def load_verifier(
 ) -> Verifier:
     """A Verifier for the options of ``card`` (see :func:`load_verification`)."""
     return load_verification(trust_paths, bundle, csca, revocation, now, strict=strict).verifier
+
+
+_STATE_KEY = "vaxcert.state"
+_DAYS_KEY = "vaxcert.max_list_days"
+_DEFAULT_DAYS = DEFAULT_MAX_LIFETIME.total_seconds() / 86_400
+
+
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        ctx.meta[key] = value
+        return value
+
+    return callback
+
+
+def max_list_days_option(func: F) -> F:
+    """Add --max-list-days (the longest life a signed list or bundle may have) as ``max_list_days``."""
+    return click.option("--max-list-days", "max_list_days", type=click.FloatRange(min=0.01, max=3650),
+                        default=_DEFAULT_DAYS, show_default=True,
+                        help="Longest lifetime (exp - iat) of a signed trust list, revocation list or bundle; "
+                             "longer ones are refused.")(func)  # fmt: skip
 
 
 def rules_options(func: F) -> F:
@@ -117,7 +151,15 @@ def verification_options(func: F) -> F:
 
 
 def trust_options(func: F) -> F:
-    """Add --trust / --bundle / --csca / --revocation / --shc-issuers: what a certificate is verified against."""
+    """Add --trust / --bundle / --csca / --revocation / --shc-issuers, and --state / --max-list-days:
+    what a certificate is verified against."""
+    func = click.option("--max-list-days", type=click.FloatRange(min=0.01, max=3650), default=_DEFAULT_DAYS,
+                        show_default=True, expose_value=False, callback=_remember(_DAYS_KEY),
+                        help="Longest lifetime (exp - iat) accepted for a signed list or bundle.")(func)
+    func = click.option("--state", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        expose_value=False, callback=_remember(_STATE_KEY),
+                        help="Checkpoint state file: remembers the highest sequence of every signed list and "
+                             "bundle seen, and refuses older ones (rollback).")(func)
     func = click.option("--shc-issuers", "shc_issuers", multiple=True, type=click.Path(exists=True, path_type=Path),
                         help="Trusted SMART Health Card issuers: {iss, keys} JSON files, a folder of them, "
                              "or a VCI directory snapshot (repeatable).")(func)

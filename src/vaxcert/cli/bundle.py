@@ -22,7 +22,7 @@ from .. import (
     load_bundle,
 )
 from ._common import EXIT_INVALID, EXIT_OK, parse_time
-from ._context import load_csca, load_signer, signer_options
+from ._context import load_csca, load_signer, max_list_days_option, signer_options
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -62,10 +62,11 @@ def bundle() -> None:
               help="Sequence number [default: the issue time in epoch seconds].")
 @click.option("--at", "at", default=None, help="Issue time (ISO 8601); default now.")
 @click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@max_list_days_option
 def build_cmd(trust_list: Path, revocation: tuple[Path, ...], valuesets: Path | None, no_valuesets: bool,
               rule_paths: tuple[Path, ...], vn_pass: bool, shc_issuers: tuple[Path, ...],
               signer_key: Path | None, signer_cert: Path | None, hsm_key: str | None, csca: tuple[Path, ...],
-              fresh_hours: float, sequence: int | None, at: str | None, out: Path) -> None:
+              fresh_hours: float, sequence: int | None, at: str | None, out: Path, max_list_days: float) -> None:
     """Sign one bundle file from already signed parts (each is checked first), business rules and
     SMART Health Card issuers (checked: every rule's logic is valid CertLogic, every issuer key is sound)."""
     rules = RuleBook.load(*rule_paths) if rule_paths else RuleBook()
@@ -92,6 +93,7 @@ def build_cmd(trust_list: Path, revocation: tuple[Path, ...], valuesets: Path | 
         cscas=anchors,
         rules=rules.to_bytes() if rules else None,
         shc_issuers=shc.to_json() if shc is not None else None,
+        max_lifetime=dt.timedelta(days=max_list_days),
     )
     temporary = out.with_name(f".{out.name}.tmp")
     temporary.write_bytes(data)
@@ -108,12 +110,15 @@ def build_cmd(trust_list: Path, revocation: tuple[Path, ...], valuesets: Path | 
 @click.option("--min-sequence", type=click.IntRange(min=0), default=0, help="Refuse older bundles (rollback).")
 @click.option("--at", "at", default=None, help="Time of the check (ISO 8601); default now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def verify_cmd(source: Path, csca: tuple[Path, ...], min_sequence: int, at: str | None, fmt: str) -> None:
+@max_list_days_option
+def verify_cmd(source: Path, csca: tuple[Path, ...], min_sequence: int, at: str | None, fmt: str,
+               max_list_days: float) -> None:
     """Check a bundle: signatures of it and of its parts, freshness.  Exit 0 usable, 1 not."""
     now = parse_time(at)
     anchors = load_csca(csca) or []
     try:
-        loaded = load_bundle(source, anchors, now, min_sequence=min_sequence)
+        loaded = load_bundle(source, anchors, now, min_sequence=min_sequence,
+                             max_lifetime=dt.timedelta(days=max_list_days))
         rules = bundle_rules(loaded)
         shc = bundle_shc_trust(loaded)
     except DocumentError as exc:

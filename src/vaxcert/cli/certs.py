@@ -43,19 +43,23 @@ def _json_document(data: bytes) -> Any:
 @click.option("--at", "at", default=None, help="Issuing time (ISO 8601); default now.")
 @click.option("--qr", "qr_out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the QR code to this .png or .svg file.")
+@click.option("--facility-override", is_flag=True,
+              help="Let a facility's key sign a plain DCC payload (it names no facility to check); logged.")
 @click.argument("source", default="-")
 def issue_cmd(key_path: Path | None, hsm_key: str | None, cert_path: Path, valid_days: int, at: str | None,
-              qr_out: Path | None, source: str) -> None:
+              qr_out: Path | None, facility_override: bool, source: str) -> None:
     """Sign SOURCE (a vaxcert dose record or a DCC JSON payload; '-' = stdin); print the HC1 string.
 
     A dose record is signed only by the key of the facility that gave its last dose, or a ministry key.
+    A plain DCC payload needs a ministry key, or a facility key with --facility-override (logged).
     """
     signer = load_signer(key_path, cert_path, hsm_key, key_option="--key")
     now = parse_time(at)
     document = _json_document(read_file_arg(source))
     if not isinstance(document, dict):
         raise InputError("input", "must be a JSON object")
-    cert = issue(document, signer, now=now, validity=dt.timedelta(days=valid_days))
+    cert = issue(document, signer, now=now, validity=dt.timedelta(days=valid_days),
+                 facility_override=facility_override)
     if qr_out is not None:
         save_qr(cert.hc1, qr_out)
     click.echo(cert.hc1)

@@ -18,7 +18,7 @@ from cryptography import x509
 
 from .. import ConfigurationError, DecodeError, HashType, RevocationList, Signer, country_uci_hash, hc1_hashes, uci_hash
 from ._common import parse_time, read_file_arg
-from ._context import load_csca, load_signer, signer_options
+from ._context import load_csca, load_signer, max_list_days_option, signer_options
 
 TYPES = click.Choice([t.value for t in HashType])
 
@@ -58,15 +58,16 @@ def revoke() -> None:
               help="Freshness limit of the signed list.")
 @click.option("--at", "at", default=None, help="Issue time (ISO 8601); default now.")
 @click.option("--force", is_flag=True, help="Replace an existing list.")
+@max_list_days_option
 def init_cmd(out: Path, signer_key: Path | None, signer_cert: Path | None, hsm_key: str | None, country: str,
-             valid_days: float, at: str | None, force: bool) -> None:
+             valid_days: float, at: str | None, force: bool, max_list_days: float) -> None:
     """Write an empty signed revocation list."""
     if out.exists() and not force:
         raise ConfigurationError(f"{out} already exists (use --force to replace)")
     signer = load_signer(signer_key, signer_cert, hsm_key)
     now = parse_time(at)
-    _write(out, RevocationList(country=country.upper()).sign(signer, now=now,
-                                                              valid_for=dt.timedelta(days=valid_days)))
+    _write(out, RevocationList(country=country.upper()).sign(signer, now=now, valid_for=dt.timedelta(days=valid_days),
+                                                              max_lifetime=dt.timedelta(days=max_list_days)))
     click.echo(f"wrote {out}: empty revocation list")
 
 
@@ -86,13 +87,15 @@ def init_cmd(out: Path, signer_key: Path | None, signer_cert: Path | None, hsm_k
 @click.option("--valid-days", type=click.FloatRange(min=0.01, max=3650), default=2.0, show_default=True,
               help="Freshness limit of the re-signed list.")
 @click.option("--at", "at", default=None, help="Issue time (ISO 8601); default now.")
+@max_list_days_option
 def add_cmd(list_path: Path, signer_key: Path | None, signer_cert: Path | None, hsm_key: str | None,
             csca: tuple[Path, ...], uvci_file: str | None, hc1_file: str | None, raw_hashes: tuple[str, ...],
-            types: tuple[str, ...], country: str, valid_days: float, at: str | None) -> None:
+            types: tuple[str, ...], country: str, valid_days: float, at: str | None, max_list_days: float) -> None:
     """Add entries to the list, raise its sequence number and re-sign it."""
     signer = load_signer(signer_key, signer_cert, hsm_key)
     now = parse_time(at)
-    current = RevocationList.load(list_path.read_bytes(), _anchors(csca, signer), now=now)
+    lifetime = dt.timedelta(days=max_list_days)
+    current = RevocationList.load(list_path.read_bytes(), _anchors(csca, signer), now=now, max_lifetime=lifetime)
     kinds = [HashType(t) for t in types] or [HashType.UCI]
     new: dict[HashType, list[bytes]] = {t: [] for t in HashType}
     if uvci_file is not None:
@@ -125,7 +128,7 @@ def add_cmd(list_path: Path, signer_key: Path | None, signer_cert: Path | None, 
     for kind, digests in new.items():
         if digests:
             updated = updated.with_hashes(kind, digests)
-    _write(list_path, updated.sign(signer, now=now, valid_for=dt.timedelta(days=valid_days)))
+    _write(list_path, updated.sign(signer, now=now, valid_for=dt.timedelta(days=valid_days), max_lifetime=lifetime))
     added = len(updated) - len(current)
     click.echo(f"added {added} new entries ({sum(len(d) for d in new.values()) - added} already listed); "
                f"the list holds {len(updated)}; valid until "
@@ -138,11 +141,12 @@ def add_cmd(list_path: Path, signer_key: Path | None, signer_cert: Path | None, 
               type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Trusted CSCA certificate.")
 @click.option("--at", "at", default=None, help="Time of the check (ISO 8601); default now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def show_cmd(source: Path, csca: tuple[Path, ...], at: str | None, fmt: str) -> None:
+@max_list_days_option
+def show_cmd(source: Path, csca: tuple[Path, ...], at: str | None, fmt: str, max_list_days: float) -> None:
     """Check a revocation list and show its counts, sequence number and freshness."""
     now = parse_time(at)
     anchors = load_csca(csca) or []
-    lst = RevocationList.load(source.read_bytes(), anchors, now=now)
+    lst = RevocationList.load(source.read_bytes(), anchors, now=now, max_lifetime=dt.timedelta(days=max_list_days))
     info: dict[str, Any] = {
         "country": lst.country,
         "sequence": lst.sequence,

@@ -27,7 +27,7 @@ from .. import (
     sniff,
 )
 from ._common import EXIT_INVALID, EXIT_OK, key_password, parse_time
-from ._context import load_certificate_files, load_csca, load_signer, signer_options
+from ._context import load_certificate_files, load_csca, load_signer, max_list_days_option, signer_options
 
 CSCA_OPTION = click.option("--csca", "csca", multiple=True,
                            type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -98,9 +98,10 @@ def trust() -> None:
 @click.option("--upload-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="DCCG: the country's upload certificate.")
 @AT_OPTION
+@max_list_days_option
 def publish_cmd(dscs: tuple[Path, ...], out: Path, fmt: str, signer_key: Path | None, signer_cert: Path | None,
                 hsm_key: str | None, csca: tuple[Path, ...], valid_days: float, sequence: int | None,
-                upload_key: Path | None, upload_cert: Path | None, at: str | None) -> None:
+                upload_key: Path | None, upload_cert: Path | None, at: str | None, max_list_days: float) -> None:
     """Publish the DSCs in DSCS (files or folders) as a signed list or as DCCG JSON.
 
     Every DSC must chain to the CSCA (--csca, or the signer certificate when it is the CSCA).
@@ -121,7 +122,7 @@ def publish_cmd(dscs: tuple[Path, ...], out: Path, fmt: str, signer_key: Path | 
     signer = load_signer(signer_key, signer_cert, hsm_key)
     anchors = load_csca(csca) or [signer.certificate]
     data = publish(blobs, signer, cscas=anchors, now=now, valid_for=dt.timedelta(days=valid_days),
-                   sequence=sequence)
+                   sequence=sequence, max_lifetime=dt.timedelta(days=max_list_days))
     _write(out, data)
     click.echo(f"wrote {out}: {len(set(blobs))} DSCs, valid until "
                f"{_iso(now + dt.timedelta(days=valid_days))}")
@@ -210,8 +211,9 @@ def _epoch_iso(value: object) -> str | None:
 @AT_OPTION
 @click.option("--min-sequence", type=click.IntRange(min=0), default=0, help="Refuse older lists (rollback).")
 @FORMAT_OPTION
+@max_list_days_option
 def verify_cmd(source: Path, csca: tuple[Path, ...], upload: tuple[Path, ...], at: str | None,
-               min_sequence: int, fmt: str) -> None:
+               min_sequence: int, fmt: str, max_list_days: float) -> None:
     """Check SOURCE: signature, expiry and every DSC's chain.  Exit 0 good, 1 not, 2 usage error."""
     anchors = load_csca(csca)
     if anchors is None:
@@ -219,7 +221,7 @@ def verify_cmd(source: Path, csca: tuple[Path, ...], upload: tuple[Path, ...], a
     now = parse_time(at)
     try:
         loaded = load_trust_source(source, cscas=anchors, now=now, upload_certs=load_certificate_files(upload),
-                                   min_sequence=min_sequence)
+                                   min_sequence=min_sequence, max_lifetime=dt.timedelta(days=max_list_days))
     except DocumentError as exc:
         _verdict(fmt, {"valid": False, "code": str(exc.code), "reason": exc.message})
         sys.exit(EXIT_INVALID)

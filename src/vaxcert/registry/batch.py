@@ -103,7 +103,7 @@ def sign_chunk(
             continue
         try:
             payload = row.payload(issuer=signer.is_text, ci=signer.uvci(), version=DCC_VERSION)
-            cert = signer.issuer.issue(payload, now=now)
+            cert = signer.issuer.issue(payload, now=now, facility=row.last_facility)
         except InputError as exc:
             failures.append((row.person_key, f"cannot issue: {exc.field}: {exc.message}"))
             continue

@@ -7,7 +7,8 @@
 * :mod:`.dccg` — the EU gateway trust-list JSON;
 * :mod:`.revocation` — revocation lists (UCI, COUNTRYCODEUCI and SIGNATURE hashes);
 * :mod:`.bundle` — trust list, revocation lists and value sets in one signed file;
-* :mod:`.testkeys` — the published test keys a verifier warns about.
+* :mod:`.testkeys` — the published test keys a verifier warns about;
+* :mod:`.state` — :class:`SequenceState`: rollback protection for checkpoints.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from .revocation import (
     signature_hash,
     uci_hash,
 )
-from .signeddoc import DocumentError, SignedDocument, open_document, sign_document
+from .signeddoc import DEFAULT_MAX_LIFETIME, DocumentError, SignedDocument, open_document, sign_document
+from .state import SequenceState
 from .store import CombinedTrust, LoadedTrustList, Rejected, TrustedSigner, TrustList, TrustStore
 from .testkeys import TEST_ONLY_MARK, PublishedTestKey, find_published_test_keys, published_test_keys
 
 __all__ = [
+    "DEFAULT_MAX_LIFETIME",
     "TEST_ONLY_MARK",
     "Bundle",
     "BundleTrust",
@@ -42,6 +45,7 @@ __all__ = [
     "Rejected",
     "RevocationList",
     "RevocationSet",
+    "SequenceState",
     "SignedDocument",
     "TrustList",
     "TrustStore",

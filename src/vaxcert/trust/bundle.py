@@ -37,7 +37,7 @@ from ..errors import ConfigurationError
 from ..pki.keys import Signer
 from .lists import load_signed
 from .revocation import RevocationList, RevocationSet
-from .signeddoc import DocumentError, SignedDocument, open_document, sign_document
+from .signeddoc import DEFAULT_MAX_LIFETIME, DocumentError, SignedDocument, open_document, sign_document
 from .store import LoadedTrustList, TrustedSigner
 
 __all__ = ["FORMAT", "Bundle", "BundleTrust", "build_bundle", "load_bundle", "open_bundle"]
@@ -73,6 +73,7 @@ def build_bundle(
     cscas: Sequence[x509.Certificate] | None = None,
     rules: bytes | None = None,
     shc_issuers: bytes | None = None,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> bytes:
     """Sign a bundle of an already signed trust list, signed revocation lists and value sets,
     and optionally business rules and SMART Health Card issuers (as serialised JSON bytes:
@@ -82,9 +83,9 @@ def build_bundle(
     rather than on every device).  ``sequence`` defaults to ``now`` in epoch seconds.
     """
     if cscas is not None:
-        load_signed(trust_list, cscas, now=now)
+        load_signed(trust_list, cscas, now=now, max_lifetime=max_lifetime)
         for data in revocation:
-            RevocationList.load(data, cscas, now=now)
+            RevocationList.load(data, cscas, now=now, max_lifetime=max_lifetime)
     body = {
         "trust_list": trust_list,
         "revocation": list(revocation),
@@ -94,7 +95,8 @@ def build_bundle(
     if shc_issuers is not None:  # a bundle without SHC issuers keeps the original body
         body["shc_issuers"] = bytes(shc_issuers)
     seq = int(now.timestamp()) if sequence is None else sequence
-    return sign_document(FORMAT, body, signer, issued_at=now, expires_at=now + fresh_for, sequence=seq)
+    return sign_document(FORMAT, body, signer, issued_at=now, expires_at=now + fresh_for, sequence=seq,
+                         max_lifetime=max_lifetime)
 
 
 class BundleTrust:
@@ -162,12 +164,14 @@ class Bundle:
 
 
 def open_bundle(
-    data: bytes, cscas: Sequence[x509.Certificate], *, now: dt.datetime, min_sequence: int = 0
+    data: bytes, cscas: Sequence[x509.Certificate], *, now: dt.datetime, min_sequence: int = 0,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> Bundle:
     """Check a bundle and every part in it; DocumentError (TRUST_LIST_INVALID or
     REVOCATION_LIST_INVALID) if the bundle or a part is not properly signed."""
     bad = FailureCode.TRUST_LIST_INVALID
-    document = open_document(data, cscas, fmt=FORMAT, now=now, invalid_code=bad, min_sequence=min_sequence)
+    document = open_document(data, cscas, fmt=FORMAT, now=now, invalid_code=bad, min_sequence=min_sequence,
+                             max_lifetime=max_lifetime)
     body = document.body
     trust_bytes, revocations, vs_bytes = body.get("trust_list"), body.get("revocation"), body.get("valuesets")
     if not isinstance(trust_bytes, bytes):
@@ -181,8 +185,8 @@ def open_bundle(
         raise DocumentError(bad, "bundle rules malformed")
     if shc_issuers is not None and not isinstance(shc_issuers, bytes):
         raise DocumentError(bad, "bundle SMART Health Card issuers malformed")
-    trust = load_signed(trust_bytes, cscas, now=now)
-    lists = [RevocationList.load(r, cscas, now=now) for r in revocations]
+    trust = load_signed(trust_bytes, cscas, now=now, max_lifetime=max_lifetime)
+    lists = [RevocationList.load(r, cscas, now=now, max_lifetime=max_lifetime) for r in revocations]
     valuesets: ValueSets | None = None
     if vs_bytes is not None:
         try:
@@ -194,7 +198,8 @@ def open_bundle(
 
 
 def load_bundle(
-    path: str | Path, csca_certs: Sequence[x509.Certificate], now: dt.datetime, *, min_sequence: int = 0
+    path: str | Path, csca_certs: Sequence[x509.Certificate], now: dt.datetime, *, min_sequence: int = 0,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> Bundle:
     """Read and check a bundle file (see :func:`open_bundle`).
 
@@ -206,6 +211,6 @@ def load_bundle(
     except OSError as exc:
         raise ConfigurationError(f"cannot read bundle {path}: {exc.strerror}") from None
     try:
-        return open_bundle(data, csca_certs, now=now, min_sequence=min_sequence)
+        return open_bundle(data, csca_certs, now=now, min_sequence=min_sequence, max_lifetime=max_lifetime)
     except DocumentError as exc:
         raise DocumentError(exc.code, f"{path}: {exc.message}") from None

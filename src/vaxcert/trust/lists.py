@@ -37,7 +37,7 @@ from ..pki.encoding import split_certificates
 from ..pki.keys import Signer
 from ..stages import cbor, cose
 from .dccg import import_dccg
-from .signeddoc import DocumentError, anchors_at, open_document, sign_document
+from .signeddoc import DEFAULT_MAX_LIFETIME, DocumentError, anchors_at, open_document, sign_document
 from .store import LoadedTrustList, TrustedSigner, TrustList, certificates_in_directory, der_of, filter_chained, kid_hex
 
 __all__ = ["FORMAT", "load_signed", "load_trust_source", "publish", "read_unverified", "sniff"]
@@ -55,6 +55,7 @@ def publish(
     valid_for: dt.timedelta,
     sequence: int | None = None,
     country: str | None = None,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> bytes:
     """Sign a trust list of ``dscs`` valid from ``now`` for ``valid_for``.
 
@@ -76,11 +77,12 @@ def publish(
     list_country = country or country_of(signer.certificate) or "VN"
     seq = int(now.timestamp()) if sequence is None else sequence
     return sign_document(FORMAT, {"country": list_country, "dsc": sorted(blobs)}, signer,
-                         issued_at=now, expires_at=now + valid_for, sequence=seq)
+                         issued_at=now, expires_at=now + valid_for, sequence=seq, max_lifetime=max_lifetime)
 
 
 def load_signed(
-    data: bytes, cscas: Sequence[x509.Certificate], *, now: dt.datetime, min_sequence: int = 0
+    data: bytes, cscas: Sequence[x509.Certificate], *, now: dt.datetime, min_sequence: int = 0,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> LoadedTrustList:
     """Check a signed trust list and the chain of each DSC in it.
 
@@ -89,7 +91,8 @@ def load_signed(
     stale list loads; its :meth:`~LoadedTrustList.problem` reports TRUST_LIST_STALE.
     """
     bad = FailureCode.TRUST_LIST_INVALID
-    document = open_document(data, cscas, fmt=FORMAT, now=now, invalid_code=bad, min_sequence=min_sequence)
+    document = open_document(data, cscas, fmt=FORMAT, now=now, invalid_code=bad, min_sequence=min_sequence,
+                             max_lifetime=max_lifetime)
     blobs = document.body.get("dsc")
     if not isinstance(blobs, list) or not all(isinstance(b, bytes) for b in blobs):
         raise DocumentError(bad, "trust list has no 'dsc' array of DER certificates")
@@ -130,6 +133,7 @@ def load_trust_source(
     now: dt.datetime,
     upload_certs: Sequence[x509.Certificate] | None = None,
     min_sequence: int = 0,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> LoadedTrustList:
     """Load a signed trust list, DCCG JSON, a certificate file or a folder of them.
 
@@ -148,7 +152,7 @@ def load_trust_source(
         if cscas is None:
             raise ConfigurationError(f"{source}: a signed trust list needs the CSCA certificate (--csca)")
         try:
-            return load_signed(data, cscas, now=now, min_sequence=min_sequence)
+            return load_signed(data, cscas, now=now, min_sequence=min_sequence, max_lifetime=max_lifetime)
         except DocumentError as exc:
             raise DocumentError(exc.code, f"{source}: {exc.message}") from None
     if kind == "dccg":

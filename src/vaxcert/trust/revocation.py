@@ -45,7 +45,7 @@ from ..errors import ConfigurationError
 from ..pki.certificates import country_of
 from ..pki.keys import Signer
 from ..stages import cose, hc1
-from .signeddoc import DocumentError, SignedDocument, open_document, sign_document
+from .signeddoc import DEFAULT_MAX_LIFETIME, DocumentError, SignedDocument, open_document, sign_document
 
 __all__ = [
     "FORMAT",
@@ -280,19 +280,21 @@ class RevocationList:
         return result
 
     def sign(self, signer: Signer, *, now: dt.datetime, valid_for: dt.timedelta,
-             sequence: int | None = None) -> bytes:
+             sequence: int | None = None, max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME) -> bytes:
         """The signed list, valid from ``now`` for ``valid_for``; ``sequence`` defaults to max(now, seq+1)."""
         seq = sequence if sequence is not None else max(int(now.timestamp()), self.sequence + 1)
         country = self.country or country_of(signer.certificate) or "VN"
         body = {"country": country, "entries": {str(k): s.to_bytes() for k, s in self.sets.items()}}
-        return sign_document(FORMAT, body, signer, issued_at=now, expires_at=now + valid_for, sequence=seq)
+        return sign_document(FORMAT, body, signer, issued_at=now, expires_at=now + valid_for, sequence=seq,
+                             max_lifetime=max_lifetime)
 
     @classmethod
     def load(cls, data: bytes, cscas: Sequence[x509.Certificate], *, now: dt.datetime,
-             min_sequence: int = 0) -> RevocationList:
+             min_sequence: int = 0, max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME) -> RevocationList:
         """Check and read a signed list; DocumentError (REVOCATION_LIST_INVALID) if unusable."""
         bad = FailureCode.REVOCATION_LIST_INVALID
-        document = open_document(data, cscas, fmt=FORMAT, now=now, invalid_code=bad, min_sequence=min_sequence)
+        document = open_document(data, cscas, fmt=FORMAT, now=now, invalid_code=bad, min_sequence=min_sequence,
+                                 max_lifetime=max_lifetime)
         country, entries = document.body.get("country"), document.body.get("entries")
         if not isinstance(country, str) or not isinstance(entries, Mapping):
             raise DocumentError(bad, "revocation list lacks country or entries")

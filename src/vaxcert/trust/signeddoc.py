@@ -17,6 +17,22 @@ dedicated *list signer*: a certificate issued by the CSCA with the extended key 
 :data:`OID_LIST_SIGNER`, so the CSCA key can stay offline.  Verifiers anchor a document in
 CSCA certificates they already trust (distributed out of band); the certificate in the header
 is only a hint, never trusted by itself.
+
+Limits that hold for every document type (trust lists, revocation lists, bundles), at signing
+and at verification, so that one stolen or expired key, or one careless publication, cannot
+give a document a long life or lock devices out of later ones:
+
+* a list signer must be valid when the document was issued **and** when it is verified (an
+  expired list signer's documents stop verifying, whatever their ``exp``);
+* a document may live at most ``max_lifetime`` (``exp - iat``; default
+  :data:`DEFAULT_MAX_LIFETIME`, 7 days: a ten-year list is refused);
+* a document may not be issued more than :data:`MAX_CLOCK_AHEAD` (1 day) after the verifier's
+  ``now``;
+* the sequence number may not run ahead of the issue time in epoch seconds by more than
+  :data:`MAX_SEQUENCE_AHEAD` (1 day).  vaxcert numbers publications by their issue time, and a
+  counter (1, 2, 3, ...) stays far below it; a sequence of 10**12 would make every device that
+  remembers the highest sequence seen (:class:`vaxcert.trust.state.SequenceState`) refuse every
+  honest list for 30,000 years, so it is refused as an implausible jump.
 """
 
 from __future__ import annotations
@@ -38,8 +54,11 @@ from ..pki.keys import Signer
 from ..stages import cbor, cose
 
 __all__ = [
+    "DEFAULT_MAX_LIFETIME",
     "HDR_X5CHAIN",
+    "MAX_CLOCK_AHEAD",
     "MAX_DOCUMENT_BYTES",
+    "MAX_SEQUENCE_AHEAD",
     "DocumentError",
     "SignedDocument",
     "anchors_at",
@@ -53,6 +72,12 @@ HDR_X5CHAIN = 33
 #: 2.25: urn:uuid:d2b980a6-7067-4494-ac9e-e649afa91fc5).
 #: Documents larger than this are refused before parsing (80 MB holds 10 million revocations).
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+#: The longest a signed document may live (``exp - iat``) unless a caller allows more.
+DEFAULT_MAX_LIFETIME = dt.timedelta(days=7)
+#: How far (in seconds) a sequence number may run ahead of the issue time in epoch seconds.
+MAX_SEQUENCE_AHEAD = 86_400
+#: How far after the verifier's clock a document's issue time may be (device clocks drift).
+MAX_CLOCK_AHEAD = dt.timedelta(days=1)
 _RESERVED = frozenset({"fmt", "iat", "exp", "seq"})
 
 
@@ -104,19 +129,39 @@ def sign_document(
     issued_at: dt.datetime,
     expires_at: dt.datetime,
     sequence: int,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> bytes:
-    """Sign ``body`` (a CBOR-encodable map with text keys) as a document of type ``fmt``."""
+    """Sign ``body`` (a CBOR-encodable map with text keys) as a document of type ``fmt``.
+
+    Refuses what verifiers refuse (see the module docstring): a lifetime over ``max_lifetime``
+    and a sequence number running ahead of the issue time.
+    """
     reserved = _RESERVED & set(body)
     if reserved:
         raise ConfigurationError(f"document body may not use the envelope keys {sorted(reserved)}")
     iat, exp = _epoch(issued_at, "issued_at"), _epoch(expires_at, "expires_at")
     if exp <= iat:
         raise ConfigurationError("a document must expire after its issue time")
+    if exp - iat > max_lifetime.total_seconds():
+        raise ConfigurationError(
+            f"a document may be valid for at most {_days(max_lifetime.total_seconds())} "
+            f"(asked: {_days(exp - iat)}); verifiers refuse longer-lived lists unless configured otherwise"
+        )
     if sequence < 0:
         raise ConfigurationError("the sequence number must not be negative")
+    if sequence > iat + MAX_SEQUENCE_AHEAD:
+        raise ConfigurationError(
+            f"sequence {sequence} runs ahead of the issue time ({iat} in epoch seconds); "
+            "use the default (the issue time) or a counter below it"
+        )
     payload = cbor.dumps({"fmt": fmt, "iat": iat, "exp": exp, "seq": sequence, **body})
     protected = cbor.dumps({1: signer.algorithm, 4: signer.kid, HDR_X5CHAIN: _der(signer.certificate)})
     return cose.encode(payload, signer, protected=protected)
+
+
+def _days(seconds: float) -> str:
+    days = seconds / 86_400
+    return f"{days:g} days" if days != 1 else "1 day"
 
 
 def anchors_at(anchors: Iterable[x509.Certificate], now: dt.datetime) -> list[x509.Certificate]:
@@ -187,13 +232,17 @@ def open_document(
     now: dt.datetime,
     invalid_code: FailureCode,
     min_sequence: int = 0,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> SignedDocument:
     """Check a signed document's signature, anchor and envelope; raise DocumentError if unusable.
 
-    ``anchors`` are the trusted CSCA certificates; only those valid at ``now`` count.  A
-    document whose ``seq`` is below ``min_sequence`` is refused as a rollback.  Staleness is
-    *not* an error here: the caller decides (see :meth:`SignedDocument.is_stale`), so that a
-    verifier can report a stale list with its own failure code.
+    ``anchors`` are the trusted CSCA certificates; only those valid at ``now`` count.  A list
+    signer must be valid both at the document's issue time and at ``now``.  A document whose
+    ``seq`` is below ``min_sequence`` is refused as a rollback; one living longer than
+    ``max_lifetime``, issued after ``now`` + :data:`MAX_CLOCK_AHEAD`, or whose sequence runs ahead
+    of its issue time (:data:`MAX_SEQUENCE_AHEAD`) is refused too.  Staleness is *not* an error
+    here: the caller decides (see :meth:`SignedDocument.is_stale`), so that a verifier can report
+    a stale list with its own failure code.
     """
     bad = invalid_code
     if now.tzinfo is None:
@@ -230,6 +279,15 @@ def open_document(
         raise DocumentError(bad, "document times out of range") from None
     if delegated and not signer.not_valid_before_utc <= issued_at <= signer.not_valid_after_utc:
         raise DocumentError(bad, "document issued outside the list signer's validity")
+    if delegated and not signer.not_valid_before_utc <= now <= signer.not_valid_after_utc:
+        raise DocumentError(bad, "the list signer's certificate is not valid at the verification time (expired?)")
+    if exp - iat > max_lifetime.total_seconds():
+        raise DocumentError(bad, f"document valid for {_days(exp - iat)}: longer than the "
+                                 f"{_days(max_lifetime.total_seconds())} allowed")  # fmt: skip
+    if issued_at > now + MAX_CLOCK_AHEAD:
+        raise DocumentError(bad, "document issued in the future (more than a day after the verification time)")
+    if seq > iat + MAX_SEQUENCE_AHEAD:
+        raise DocumentError(bad, f"sequence {seq} runs ahead of the issue time: an implausible jump")
     if seq < min_sequence:
         raise DocumentError(bad, f"sequence {seq} is older than the {min_sequence} already seen (rollback)")
     content = {k: v for k, v in body.items() if k not in _RESERVED}
