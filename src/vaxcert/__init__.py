@@ -46,12 +46,16 @@ from .errors import (
     KeyLoadError,
     MissingExtraError,
     SigningError,
+    StorageError,
     VaxcertError,
 )
 from .events import Holder, NormalisedRecord, PartialDate, VaccinationEvent, events_from_dcc
 from .formats.shc import ShcResult, ShcTrust, ShcTrustError, ShcVerifier, verify_shc, verify_shc_all
 from .idcard import CitizenCard, IdentityCheck, Match, looks_like_cccd, match_identity, parse_cccd
 from .issuer import IssuedCertificate, Issuer, issue, issue_record
+from .jsonio import dumps as dump_json
+from .jsonio import loads as load_json
+from .logs import JsonFormatter, TextFormatter, log_event
 from .pki import (
     KeyKind,
     KeySigner,
@@ -189,6 +193,7 @@ __all__ = [
     "InputError",
     "IssuedCertificate",
     "Issuer",
+    "JsonFormatter",
     "KeyKind",
     "KeyLoadError",
     "KeySigner",
@@ -223,6 +228,8 @@ __all__ = [
     "SigningError",
     "Stage",
     "Station",
+    "StorageError",
+    "TextFormatter",
     "TrustList",
     "TrustStore",
     "TrustedSigner",
@@ -251,6 +258,7 @@ __all__ = [
     "decode_file",
     "decode_image",
     "detect_format",
+    "dump_json",
     "evaluate_rules",
     "events_from_dcc",
     "export_dccg",
@@ -264,9 +272,11 @@ __all__ = [
     "issue_record",
     "load_bundle",
     "load_certificate_file",
+    "load_json",
     "load_private_key",
     "load_trust_source",
     "load_verifier",
+    "log_event",
     "looks_like_cccd",
     "match_identity",
     "open_bundle",

@@ -16,6 +16,7 @@ __all__ = [
     "KeyLoadError",
     "MissingExtraError",
     "SigningError",
+    "StorageError",
     "VaxcertError",
 ]
 
@@ -49,6 +50,11 @@ class ConfigurationError(VaxcertError):
 
 class KeyLoadError(ConfigurationError):
     """A key cannot be loaded (wrong password, wrong format, unsupported algorithm)."""
+
+
+class StorageError(VaxcertError):
+    """The registry's database cannot be used now: locked by another process, read-only, full,
+    unreachable.  The message names the database and what to do; data already stored is intact."""
 
 
 class SigningError(VaxcertError):

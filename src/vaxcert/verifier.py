@@ -34,6 +34,7 @@ from .errors import DecodeError
 from .events import Holder, NormalisedRecord, VaccinationEvent, events_from_dcc
 from .formats.dccview import dcc_view
 from .formats.shc import ProductMap, ShcResult, ShcTrust, ShcVerifier
+from .logs import log_event, safe_traceback
 from .stages import cose, cwt, hc1, prefix
 from .stages.cose import CoseSign1
 from .trust.store import TrustedSigner, TrustList, TrustStore
@@ -335,7 +336,8 @@ class Verifier:
         except DecodeError as exc:
             return self._failure(run, exc.code, exc.stage, exc.message)
         except Exception as exc:
-            log.error("internal error during verification: %s", type(exc).__name__)
+            log_event(log, "verify.internal_error", level=logging.ERROR, exc_type=type(exc).__name__,
+                      traceback=safe_traceback(exc))  # frames and type only: the message may quote the input
             return self._failure(run, FailureCode.INTERNAL_ERROR, Stage.INPUT, "internal error")
 
     def verify_all(self, data: Presentation, *, now: dt.datetime) -> tuple[VerificationResult, ...]:
@@ -349,7 +351,8 @@ class Verifier:
         try:
             cards = self._shc.verify_all(data, now=now)
         except Exception as exc:  # the SHC verifier never raises; be safe anyway
-            log.error("internal error during SHC verification: %s", type(exc).__name__)
+            log_event(log, "verify.internal_error", level=logging.ERROR, exc_type=type(exc).__name__,
+                      traceback=safe_traceback(exc))
             return (VerificationResult(False, FailureCode.INTERNAL_ERROR, Stage.INPUT, "internal error",
                                        format=FORMAT_SHC),)
         return tuple(_from_shc(card) for card in cards)
@@ -368,7 +371,8 @@ class Verifier:
         try:
             return _from_shc(self._shc.verify(data, now=now))
         except Exception as exc:  # the SHC verifier never raises; be safe anyway
-            log.error("internal error during SHC verification: %s", type(exc).__name__)
+            log_event(log, "verify.internal_error", level=logging.ERROR, exc_type=type(exc).__name__,
+                      traceback=safe_traceback(exc))
             return VerificationResult(False, FailureCode.INTERNAL_ERROR, Stage.INPUT, "internal error",
                                       format=FORMAT_SHC)
 

@@ -7,9 +7,12 @@ configuration error.  Personal data is printed only where the user asks for it
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ._common import reset_language, run_main
+from ._logging import configure_logging
 from .bundle import bundle
 from .card import card_cmd
 from .certs import issue_cmd, qr_cmd, verify_cmd
@@ -28,9 +31,19 @@ __all__ = ["cli", "main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="vaxcert")
-def cli() -> None:
-    """Issue and verify EU DCC-style vaccination certificates (HC1 QR codes)."""
+@click.option("-v", "--verbose", count=True, help="Log more on stderr: -v progress events, -vv debug events.")
+@click.option("--debug", is_flag=True, help="Log debug events (as -vv).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines as text or as JSON objects (one per line) for a log pipeline.")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append log lines to this file instead of stderr.")
+def cli(verbose: int, debug: bool, log_format: str, log_file: Path | None) -> None:
+    """Issue and verify EU DCC-style vaccination certificates (HC1 QR codes).
+
+    Logs (never personal data) go to stderr: warnings by default, more with -v / --debug.
+    """
     reset_language()  # each command starts from VAXCERT_LANG (or English); --lang then chooses
+    configure_logging(verbose, debug, log_format, log_file)
 
 
 cli.add_command(keys)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,9 @@ from .. import (
     Pass,
     RulesVerdict,
     VerificationResult,
+    dump_json,
     issue,
+    load_json,
     render_terminal,
     save_qr,
     verify_image,
@@ -26,10 +27,7 @@ from ._messages import lang_option, language, text, translate
 
 
 def _json_document(data: bytes) -> Any:
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError("input", f"not valid JSON ({type(exc).__name__})") from None
+    return load_json(data, what="input")
 
 
 @click.command("issue")
@@ -136,7 +134,7 @@ def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[P
             out = result.to_dict(show_payload=show_payload)
             if verdict is not None:
                 out["rules"] = verdict.to_dict(lang)
-            click.echo(json.dumps(out, ensure_ascii=False))
+            click.echo(dump_json(out, ensure_ascii=False))
             continue
         click.echo(_text_line(result))
         for warning in result.warnings:
@@ -146,8 +144,8 @@ def verify_cmd(trust_paths: tuple[Path, ...], bundle: Path | None, csca: tuple[P
                 click.echo(line)
         if show_payload and result.payload is not None:
             shown = result.to_dict(show_payload=True)
-            click.echo(json.dumps({k: shown[k] for k in ("payload", "holder", "events")}, ensure_ascii=False,
-                                  indent=2))
+            click.echo(dump_json({k: shown[k] for k in ("payload", "holder", "events")}, ensure_ascii=False,
+                                 indent=2))
     sys.exit(EXIT_OK if ok else EXIT_INVALID)
 
 

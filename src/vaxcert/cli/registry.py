@@ -7,7 +7,6 @@ people appear by a masked identifier and their initials.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import re
@@ -50,6 +49,7 @@ from ..registry import (
     revoke_account,
     run_worker,
     set_facility_district,
+    write_row_errors,
 )
 from ._common import EXIT_INVALID, configure_json_logs, key_password, parse_time, read_file_arg, read_text_arg
 from ._context import load_verification, trust_options
@@ -64,7 +64,17 @@ QUIET_OPTION = click.option("--quiet", is_flag=True, help="No progress bar.")
 
 
 def _open(db: str, *, migrate: bool = False) -> Registry:
-    return open_registry(db, migrate=migrate)
+    context = click.get_current_context(silent=True)
+    timeout = context.meta.get(_TIMEOUT_KEY) if context is not None else None
+    return open_registry(db, migrate=migrate, busy_timeout=timeout)
+
+
+_TIMEOUT_KEY = "vaxcert.busy_timeout"
+
+
+def _remember_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    ctx.meta[_TIMEOUT_KEY] = value
+    return value
 
 
 def person_key_from_id(text: str) -> str:
@@ -93,6 +103,9 @@ def initials(fn: str | None, gn: str | None) -> str:
 
 
 @click.group("registry")
+@click.option("--busy-timeout", type=click.FloatRange(0, 3600), default=10.0, show_default=True, expose_value=False,
+              callback=_remember_timeout, metavar="SECONDS",
+              help="How long a SQLite write waits for another process's lock before failing with a clear error.")
 def registry() -> None:
     """The vaccination registry: import dose records, issue certificates in bulk, corrections, reports."""
 
@@ -168,10 +181,7 @@ def import_cmd(db: str, is_register: bool, is_corrections: bool, encoding: str |
         more = "registry.more_rejected" if errors_out else "registry.more_rejected_hint"
         click.echo(message(more, count=rejected - 20), err=True)
     if errors_out is not None:
-        with errors_out.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["line", "field", "message"])
-            writer.writerows([e.line, e.field, e.message] for e in errors)
+        write_row_errors(errors, errors_out)
     if rejected:
         sys.exit(EXIT_INVALID)
 

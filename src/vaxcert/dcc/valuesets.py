@@ -23,7 +23,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import ConfigurationError
+from .. import jsonio
+from ..errors import ConfigurationError, InputError
 from .codes import CODED_FIELDS
 
 __all__ = ["SNAPSHOT_FORMAT", "VALUE_SET_NAMES", "ValueSets", "check_payload"]
@@ -205,9 +206,9 @@ def _bundled() -> ValueSets:
 def _read_json(path: Path) -> Any:
     """Parse a JSON file (a UTF-8 BOM is tolerated)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError) as error:
-        raise ConfigurationError(f"{path}: not readable JSON: {error}") from error
+        return jsonio.load_file(path)
+    except InputError as error:
+        raise ConfigurationError(f"{path}: not readable JSON: {error.message}") from None
 
 
 def _load_official_dir(directory: Path) -> dict[str, _ValueSet]:

@@ -61,7 +61,7 @@ from .protocol import Backend, ProgressCallback, Registry, RegistrySpec
 from .recognition import REFUSALS, Recognition, RecognitionRefused, recognise
 from .reconciliation import ReconcileResult, reconcile
 from .registercorrections import RegisterCorrectionResult, load_register_corrections
-from .reports import ReportRow, render, report
+from .reports import ReportRow, render, report, safe_cell, write_row_errors
 from .rows import (
     AccountRow,
     AuditEntry,
@@ -162,6 +162,8 @@ __all__ = [
     "revocation_list",
     "revoke_account",
     "run_worker",
+    "safe_cell",
     "set_facility_district",
     "submit_job",
+    "write_row_errors",
 ]

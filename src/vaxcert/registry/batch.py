@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 
 from ..dcc.codes import DCC_VERSION
 from ..errors import ConfigurationError, InputError
+from ..logs import log_event
 from .keyring import KeyRing
 from .opening import open_registry
 from .protocol import Registry
@@ -96,6 +97,7 @@ def sign_chunk(
     """Sign a claimed chunk: the certificates to store, and ``(person_key, reason)`` of those refused."""
     staged: list[StagedCertificate] = []
     failures: list[tuple[str, str]] = []
+    started = time.perf_counter()
     for row in rows:
         signer = keyring.for_facility(row.last_facility)
         if signer is None:  # the claim filters on the key ring's facilities; be safe anyway
@@ -110,6 +112,10 @@ def sign_chunk(
         staged.append(StagedCertificate(row.person_key, row.record_version, cert.uvci, cert.hc1, cert.kid.hex(),
                                         row.last_facility, cert.cert_type, row.dn, row.sd, cert.issued_at,
                                         cert.expires_at))  # fmt: skip
+    if log.isEnabledFor(logging.DEBUG):
+        log_event(log, "issue.chunk", level=logging.DEBUG, count=len(staged), failed=len(failures),
+                  facilities=sorted({s.facility_id for s in staged}), kids=sorted({s.kid for s in staged}),
+                  duration_ms=round((time.perf_counter() - started) * 1000, 3))  # fmt: skip
     return staged, failures
 
 
@@ -218,6 +224,8 @@ def issue_pending(
         if writer is not registry:
             writer.close()
     result.seconds = time.perf_counter() - started
+    log_event(log, "issue.worker_done", worker=name.rsplit(":", 1)[-1], issued=result.issued, failed=result.failed,
+              superseded=result.superseded_by_others, chunks=result.chunks, seconds=round(result.seconds, 3))
     return result
 
 

@@ -32,26 +32,37 @@ number, date, facility); a row whose key exists with the same content is counted
 with different content it is rejected (use a correction request).  A row that names a known
 person with a different name or birth date is rejected too.  Files are streamed in chunks,
 one transaction per chunk, reporting progress to a callback (the CLI draws a bar).
+
+Hostile or broken files cost one rejected row each, never the import: a line longer than
+:data:`MAX_LINE_BYTES`, a CSV field over Python's 128 KiB field limit, JSON nested too deeply or
+holding a number of more than 4,300 digits, a whole number too long to be a dose number.  An
+unknown column is named by its position, never by its header text (a file without a header
+would otherwise echo a citizen's ID or name into the error report).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import functools
 import hashlib
 import io
 import json
+import logging
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .. import jsonio
 from ..dcc import payload as payload_mod
 from ..dcc.model import FORMAT, Dose, DoseRecord, IdentityDocument, Name, Person
 from ..dcc.valuesets import ValueSets
 from ..errors import InputError
+from ..logs import log_event
 from .naming import same_name
 from .protocol import ProgressCallback, Registry
 from .reports import province_of
@@ -61,6 +72,7 @@ __all__ = [
     "COLUMNS",
     "EXPECTED_COLUMNS",
     "LEGACY_ENCODINGS",
+    "MAX_LINE_BYTES",
     "DoseRow",
     "ImportResult",
     "RowError",
@@ -74,6 +86,13 @@ __all__ = [
     "parse_row",
     "person_key",
 ]
+
+log = logging.getLogger(__name__)
+
+#: Longest line read (a row, or a JSON line); longer ones are rejected without being held in memory.
+MAX_LINE_BYTES = 1024 * 1024
+#: Most digits of a whole-number column (dose numbers are small).
+_MAX_INT_DIGITS = 6
 
 COLUMNS = (
     "citizen_id", "passport_number", "nationality", "family_name", "given_name", "dob", "facility",
@@ -165,8 +184,12 @@ def _text(obj: Mapping[str, Any], key: str) -> str | None:
 def _int(obj: Mapping[str, Any], key: str) -> int:
     value = obj.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**_MAX_INT_DIGITS:
+            raise InputError(key, f"must be a whole number of at most {_MAX_INT_DIGITS} digits")
         return value
     if isinstance(value, str) and value.strip().isdigit():
+        if len(value.strip()) > _MAX_INT_DIGITS:
+            raise InputError(key, f"must be a whole number of at most {_MAX_INT_DIGITS} digits")
         return int(value.strip())
     if value is None or value == "":
         raise InputError(key, "is required")
@@ -277,16 +300,30 @@ def parse_row(line: int, obj: Mapping[str, Any], *, now: dt.datetime) -> list[Do
             _validated(line, record.person, dose, now, prefix=f"doses[{i}].")
             for i, dose in enumerate(record.doses)
         ]
-    unknown = [k for k in obj if k not in COLUMNS]
+    unknown = [i for i, k in enumerate(obj, start=1) if k not in COLUMNS]
     if unknown:
-        shown = "".join(ch if ch.isprintable() else "?" for ch in str(unknown[0]))[:40]
-        raise InputError(shown, "unknown column")
+        raise InputError(f"column {unknown[0]}", _unknown_column(list(obj)[unknown[0] - 1]))
     person = _person_from_row(obj)
     try:
         dose = _dose_from_row(obj)
     except InputError as exc:
         raise InputError(_FIELD_TO_COLUMN.get(exc.field, exc.field), exc.message) from None
     return [_validated(line, person, dose, now)]
+
+
+def _suggestion(header: object) -> str:
+    """`` (did you mean family_name?)`` for a near miss of a known column, else nothing (never the header)."""
+    close = difflib.get_close_matches(str(header).strip().lower(), COLUMNS, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _unknown_column(header: object) -> str:
+    """Why a column is unknown, suggesting a known name when the header is a near miss (never echoing it)."""
+    text = str(header).strip().lower()
+    close = difflib.get_close_matches(text, COLUMNS, n=1, cutoff=0.75)
+    if close:
+        return f"unknown column (did you mean {close[0]}?)"
+    return "unknown column (is the header line missing or misspelt?)"
 
 
 # --------------------------------------------------------------------------- reading files
@@ -332,8 +369,13 @@ def check_encoding(sample: bytes, encoding: str | None) -> None:
                              f"or import it with --encoding {guessed}")  # fmt: skip
 
 
+#: A line longer than MAX_LINE_BYTES, read and dropped in pieces (the reader reports it).
+_TOO_LONG = "\ufffevaxcert-line-too-long\ufffe"
+
+
 class _Counted:
-    """Bytes read so far from a binary file, for progress reports; lines decoded with ``encoding``."""
+    """Bytes read so far from a binary file, for progress reports; lines decoded with ``encoding`` and
+    capped at MAX_LINE_BYTES."""
 
     def __init__(self, fh: BinaryIO, encoding: str | None = None) -> None:
         self.fh = fh
@@ -343,8 +385,20 @@ class _Counted:
 
     def lines(self) -> Iterator[str]:
         first = True
-        for raw in self.fh:
+        while True:
+            raw = self.fh.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
             self.read += len(raw)
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while True:  # skip the rest of the line without holding it
+                    rest = self.fh.readline(MAX_LINE_BYTES)
+                    self.read += len(rest)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                first = False
+                yield _TOO_LONG + "\n"
+                continue
             text = raw.decode(self.codec or "utf-8", errors="replace")
             if self.legacy:
                 text = unicodedata.normalize("NFC", text)
@@ -371,11 +425,18 @@ def check_header(names: Sequence[str]) -> None:
     if "citizen_id" not in cleaned and "passport_number" not in cleaned:
         missing.insert(0, "citizen_id")
     if unknown or missing:
-        shown = ", ".join("".join(ch if ch.isprintable() else "?" for ch in n)[:40] for n in unknown[:5])
-        parts = ([f"unknown column(s) {shown}"] if unknown else []) + (
+        # Unknown columns by position, never by their text: without a header line, the "header" is a
+        # citizen's data (an ID, a name), which must not reach the error report (issue 10, item 6).
+        positions = [i for i, n in enumerate(names, start=1) if n and n not in COLUMNS]
+        shown = ", ".join(f"column {i}{_suggestion(names[i - 1])}" for i in positions[:5])
+        parts = ([f"unknown {shown}"] if unknown else []) + (
             [f"missing {', '.join(missing)}"] if missing else [])
         raise InputError("file", f"the header does not match a facility export ({'; '.join(parts)}): "
                                  f"the expected columns are {EXPECTED_COLUMNS}")  # fmt: skip
+
+
+def _too_long() -> InputError:
+    return InputError("$", f"line longer than {MAX_LINE_BYTES // 1024} KiB")
 
 
 def _csv_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
@@ -384,9 +445,24 @@ def _csv_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | Inpu
         header = next(reader)
     except StopIteration:
         return
+    except csv.Error:
+        yield 1, InputError("$", "the header line is not readable CSV (a field longer than 128 KiB?)")
+        return
     names = [h.strip().lower() for h in header]
     check_header(names)
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            # e.g. "field larger than field limit (131072)": this row is lost, the next ones are read
+            yield reader.line_num, InputError("$", f"is not readable CSV (a field longer than "
+                                                   f"{csv.field_size_limit() // 1024} KiB?)")  # fmt: skip
+            continue
+        if any(_TOO_LONG in cell for cell in row):
+            yield reader.line_num, _too_long()
+            continue
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(names):
@@ -401,16 +477,18 @@ def _csv_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | Inpu
 def _jsonl_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | InputError]]:
     first = True
     for number, text in enumerate(counted.lines(), start=1):
+        if text.startswith(_TOO_LONG):
+            yield number, _too_long()
+            continue
         if not text.strip():
             continue
         try:
-            obj = json.loads(text)
-        except json.JSONDecodeError:
+            obj = jsonio.loads(text, what="$")
+        except InputError as exc:
             if first and "," in text and "{" not in text:
                 raise InputError("file", "is not JSON lines (its first line looks like a CSV header): name it .csv "
                                          "or give the format csv") from None  # fmt: skip
-            yield number, InputError("$", "is not UTF-8 text (the file mixes encodings)" if "\ufffd" in text
-                                     else "is not valid JSON")  # fmt: skip
+            yield number, InputError("$", "is not UTF-8 text (the file mixes encodings)") if "\ufffd" in text else exc
             continue
         finally:
             first = False
@@ -550,7 +628,10 @@ def import_rows(
     ``facility``, when given, is the only facility the rows may name (a facility's own submission).
     """
     result = ImportResult()
-    for chunk in _chunks(rows, chunk_size):
+    started = time.perf_counter()
+    for number, chunk in enumerate(_chunks(rows, chunk_size)):
+        chunk_started = time.perf_counter()
+        before = (result.rows, result.inserted, result.unchanged, result.rejected)
         valid: list[DoseRow] = []
         for line, obj in chunk:
             result.rows += 1
@@ -565,8 +646,15 @@ def import_rows(
                 _reject(result, RowError(line, exc.field, exc.message), max_errors)
         if valid:
             _store_chunk(registry, valid, result, now=now, source=source, max_errors=max_errors)
+        log_event(log, "import.chunk", level=logging.DEBUG, chunk=number, rows=result.rows - before[0],
+                  inserted=result.inserted - before[1], unchanged=result.unchanged - before[2],
+                  rejected=result.rejected - before[3],
+                  duration_ms=round((time.perf_counter() - chunk_started) * 1000, 3))  # fmt: skip
         if on_chunk is not None:
             on_chunk()
+    log_event(log, "import.done", rows=result.rows, inserted=result.inserted, unchanged=result.unchanged,
+              rejected=result.rejected, new_persons=result.new_persons, backend=registry.backend,
+              seconds=round(time.perf_counter() - started, 3))  # fmt: skip
     return result
 
 

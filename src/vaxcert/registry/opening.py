@@ -8,21 +8,27 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ..errors import ConfigurationError
 from ._migrations import load_migrations
 from .protocol import Registry, RegistrySpec
-from .sqlite import SqliteRegistry
+from .sqlite import DEFAULT_BUSY_TIMEOUT, SqliteRegistry
 
 __all__ = ["check_schema", "open_registry"]
 
 
-def open_registry(url: str | RegistrySpec, *, schema: str | None = None, migrate: bool = False) -> Registry:
+def open_registry(
+    url: str | RegistrySpec, *, schema: str | None = None, migrate: bool = False, busy_timeout: float | None = None
+) -> Registry:
     """Open ``sqlite:///PATH`` (or a bare file path) or ``postgresql://...``.
 
     ``schema`` (PostgreSQL only; also ``postgresql://...?schema=NAME``) keeps every table in that
     schema.  ``migrate`` applies pending
     migrations first; otherwise a registry whose schema is missing or outdated is refused.
+    ``busy_timeout`` (SQLite; default 10 s) is how long a write waits for another process's lock
+    before :class:`~vaxcert.errors.StorageError` names the lock.
     """
     if isinstance(url, RegistrySpec):
         schema = url.schema or schema
+        busy_timeout = url.busy_timeout if busy_timeout is None else busy_timeout
         url = url.url
+    timeout = DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
     registry: Registry
     if url.startswith(("postgresql://", "postgres://")) or (url.startswith("host=") or " dbname=" in url):
         from .postgres import PostgresRegistry  # the [registry] extra (psycopg), loaded only when used
@@ -33,11 +39,11 @@ def open_registry(url: str | RegistrySpec, *, schema: str | None = None, migrate
         path = url[len("sqlite://"):]
         if not path.startswith("/") or path == "/":
             raise ConfigurationError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
-        registry = SqliteRegistry(path[1:])
+        registry = SqliteRegistry(path[1:], timeout=timeout)
     elif "://" in url:
         raise ConfigurationError("registry URL must start with sqlite:/// or postgresql://")
     else:
-        registry = SqliteRegistry(Path(url))
+        registry = SqliteRegistry(Path(url), timeout=timeout)
     if migrate:
         registry.migrate()
     else:

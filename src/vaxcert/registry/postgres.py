@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import ConfigurationError, MissingExtraError
+from ..errors import ConfigurationError, MissingExtraError, StorageError
 from ._migrations import apply_migrations
 from .protocol import Backend, RegistrySpec, Tx
 from .rows import CLAIM_COLUMNS, ClaimedPerson
@@ -119,13 +119,17 @@ class PostgresRegistry(SqlRegistry):
             finally:
                 self._depth -= 1
             return
-        with self._pool.connection() as conn:
-            self._conn = conn
-            try:
-                with conn.transaction():
-                    yield _PgTx(conn.cursor())
-            finally:
-                self._conn = None
+        try:
+            with self._pool.connection() as conn:
+                self._conn = conn
+                try:
+                    with conn.transaction():
+                        yield _PgTx(conn.cursor())
+                finally:
+                    self._conn = None
+        except psycopg.OperationalError as exc:  # server gone, disk full, read-only, ...: rolled back
+            raise StorageError(f"the PostgreSQL registry failed ({type(exc).__name__}); the transaction was "
+                               "rolled back and the data stored before is intact") from None
 
     def migrate(self) -> list[int]:
         with self.transaction() as tx:

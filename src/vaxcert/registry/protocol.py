@@ -55,11 +55,13 @@ ProgressCallback = Callable[[float, float | None], None]
 class RegistrySpec:
     """How to open a registry again (e.g. in a worker process): picklable, no open handles.
 
-    ``repr`` hides the URL, which may hold a password.
+    ``repr`` hides the URL, which may hold a password.  ``busy_timeout`` (SQLite): seconds a
+    write waits for another process's lock.
     """
 
     url: str
     schema: str | None = None
+    busy_timeout: float | None = None
 
     def __repr__(self) -> str:
         return f"RegistrySpec(backend={self.url.split(':', 1)[0]}, schema={self.schema!r})"

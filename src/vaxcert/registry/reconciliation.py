@@ -33,10 +33,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..logs import log_event
 from .identity import REASONS, IdentityCheck, RegisterTable
 from .protocol import ProgressCallback, Registry
 from .rows import PersonRow, ProblemRow, StatusUpdate, StoredDose
@@ -161,6 +164,9 @@ class ReconcileResult:
                 f"{self.held_conflict} held for conflicts, {self.new_versions} records changed")  # fmt: skip
 
 
+_log = logging.getLogger(__name__)
+
+
 def reconcile(
     registry: Registry,
     *,
@@ -177,6 +183,7 @@ def reconcile(
     """
     check = identity if identity is not None else RegisterTable(registry)
     result = ReconcileResult()
+    started = time.perf_counter()
     stamp = int(now.timestamp())
     after = ""
     while True:
@@ -227,4 +234,6 @@ def reconcile(
             registry.update_statuses(updates, stamp=stamp)
         if progress is not None:
             progress(result.persons, None)
+    log_event(_log, "reconcile.done", persons=result.persons, pending=result.ready, waiting=result.held_identity
+              + result.held_conflict, count=result.new_versions, seconds=round(time.perf_counter() - started, 3))
     return result

@@ -19,6 +19,10 @@ Columns (each an exact count over the registry's tables, nothing estimated):
 
 Persons are counted at the facility of their last dose, so each person is counted once.
 
+Every CSV vaxcert writes (this report, ``registry import --errors-out``) passes its text cells
+through :func:`safe_cell`: a cell starting with ``= + - @``, a tab or a carriage return gets a
+leading apostrophe, so a spreadsheet shows it as text instead of running it as a formula.
+
 The **province** of a facility is the second block of its id: ``VN-HN-001`` → ``HN``,
 ``VN-HCM-014`` → ``HCM`` (country, province, number).  An id not of that shape (fewer than
 three blocks, or a first block that is not a two-letter country code) goes to province
@@ -31,13 +35,42 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 from .protocol import Registry
 
-__all__ = ["COUNT_FIELDS", "ReportRow", "province_of", "render", "report"]
+__all__ = ["COUNT_FIELDS", "ReportRow", "province_of", "render", "report", "safe_cell", "write_row_errors"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula (text starting ``= + - @``, tab, CR)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _RowErrorLike(Protocol):
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def field(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+def write_row_errors(errors: Iterable[_RowErrorLike], path: str | Path) -> None:
+    """Write rejected rows (line, field, message: never a value) as CSV, formula-safe."""
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["line", "field", "message"])
+        writer.writerows([e.line, safe_cell(e.field), safe_cell(e.message)] for e in errors)
 
 UNKNOWN = "UNKNOWN"
 COUNT_FIELDS = (
@@ -137,7 +170,8 @@ def render(
         by_province = by == "province"  # then the key is the province: one column, not two
         writer.writerow([by, *([] if by_province else ["province"]), *COUNT_FIELDS])
         for r in rows:
-            writer.writerow([r.key, *([] if by_province else [r.province]), *(getattr(r, n) for n in COUNT_FIELDS)])
+            writer.writerow([safe_cell(r.key), *([] if by_province else [safe_cell(r.province)]),
+                             *(getattr(r, n) for n in COUNT_FIELDS)])
         return out.getvalue()
     header = [by, *([] if by == "province" else ["province"]), *(_SHORT[n] for n in COUNT_FIELDS)]
     table = [header]

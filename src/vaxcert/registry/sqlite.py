@@ -7,10 +7,21 @@ SQLite's own busy handler would poll with sleeps of up to 100 ms and leave most 
 idle when several batch workers persist chunks in turn.  Batch workers keep their write
 transactions short: they claim a chunk, sign it with no lock held, and persist it in one
 transaction (the single-writer discipline SQLite needs, kept by the lock).
+
+**Permissions.**  The registry holds names, birth dates and identity numbers: a new database
+file is created readable and writable by its owner only (0600), whatever the umask, and SQLite
+gives its ``-wal`` and ``-shm`` files (and the ``.lock`` file) the same mode.
+
+**Waiting and failing clearly.**  A writer waits at most ``timeout`` seconds (default
+:data:`DEFAULT_BUSY_TIMEOUT`, 10 s) for the lock held by another process (another vaxcert, or the
+``sqlite3`` shell in a transaction); then :class:`~vaxcert.errors.StorageError` names the database
+and the lock.  A read-only, full or unreadable database gives a StorageError saying so; SQLite
+rolls the transaction back, so what was stored before stays intact.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -20,13 +31,37 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..errors import StorageError
 from ._migrations import apply_migrations
 from .protocol import Backend, RegistrySpec
 from .rows import CLAIM_COLUMNS, ClaimedPerson
 from .store import PENDING, SqlRegistry, placeholders
 
-__all__ = ["SqliteRegistry"]
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "SqliteRegistry", "storage_error"]
+
+_STORAGE_ERRORS = (sqlite3.OperationalError, sqlite3.DatabaseError)
+#: Seconds a write waits for another process's lock before giving up with a clear error.
+DEFAULT_BUSY_TIMEOUT = 10.0
+
+
+def storage_error(exc: BaseException, path: Path | str, timeout: float | None = None) -> StorageError:
+    """A StorageError naming the database and the problem (from a sqlite3 or OS error)."""
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.Error) and ("locked" in text or "busy" in text):
+        waited = f" (waited {timeout:g} s)" if timeout is not None else ""
+        return StorageError(f"the SQLite registry {path} is locked by another process{waited}: wait for it to "
+                            f"finish, or raise the busy timeout (vaxcert registry --busy-timeout SECONDS)")  # fmt: skip
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError) or "permission" in text:
+        return StorageError(f"the SQLite registry {path} is read-only (file or folder permissions, or a read-only "
+                            f"file system): nothing was changed")  # fmt: skip
+    if "full" in text or "no space" in text or "file too large" in text or "i/o error" in text:
+        return StorageError(f"cannot write the SQLite registry {path}: disk full or write error; the last "
+                            f"transaction was rolled back and the data stored before is intact")  # fmt: skip
+    if "unable to open" in text or isinstance(exc, OSError):
+        return StorageError(f"cannot open the SQLite registry {path} (missing folder or no permission)")
+    if "malformed" in text or "not a database" in text:
+        return StorageError(f"{path} is not a SQLite registry or is damaged")
+    return StorageError(f"the SQLite registry {path} failed: {type(exc).__name__}")
 
 
 class _SqliteTx:
@@ -53,29 +88,45 @@ class _SqliteTx:
         self._cur.executemany(sql, rows)
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 (whatever the umask) if it does not exist yet."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class SqliteRegistry(SqlRegistry):
     """A registry in a SQLite file (created, with its folder, when missing)."""
 
-    def __init__(self, path: str | Path, *, timeout: float = 120.0) -> None:
+    def __init__(self, path: str | Path, *, timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = sqlite3.connect(
-                str(path), timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise ConfigurationError(f"cannot open SQLite registry {path}: {exc}") from None
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA temp_store=MEMORY")
-        self._conn.execute("PRAGMA cache_size=-65536")
-        self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        self.timeout = timeout
         self._depth = 0
         self._lock_fd: int | None = None
-        if str(path) != ":memory:":
-            self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(self.path)
+            self._conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+        except (sqlite3.Error, OSError) as exc:
+            raise storage_error(exc, path) from None
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA temp_store=MEMORY")
+            self._conn.execute("PRAGMA cache_size=-65536")
+            if str(path) != ":memory:":
+                self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except (sqlite3.Error, OSError) as exc:
+            self._conn.close()
+            raise storage_error(exc, path, timeout) from None
 
     @property
     def backend(self) -> Backend:
@@ -83,7 +134,7 @@ class SqliteRegistry(SqlRegistry):
 
     @property
     def spec(self) -> RegistrySpec:
-        return RegistrySpec(f"sqlite:///{self.path.resolve()}")
+        return RegistrySpec(f"sqlite:///{self.path.resolve()}", busy_timeout=self.timeout)
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTx]:
@@ -95,35 +146,60 @@ class SqliteRegistry(SqlRegistry):
             finally:
                 self._depth -= 1
             return
+        deadline = time.monotonic() + self.timeout
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._flock(deadline)
         try:
-            self._begin()
+            self._begin(deadline)
             self._depth = 1
             try:
                 yield _SqliteTx(self._conn.cursor())
-            except BaseException:
+            except BaseException as exc:
                 self._depth = 0
-                self._conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                if type(exc) in _STORAGE_ERRORS:  # locked, read-only, full, I/O: not constraint violations
+                    raise storage_error(exc, self.path, self.timeout) from None
                 raise
             self._depth = 0
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise storage_error(exc, self.path, self.timeout) from None
         finally:
             if self._lock_fd is not None:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    def _begin(self) -> None:
+    def _flock(self, deadline: float) -> None:
+        """The inter-process writer lock, waiting at most until ``deadline``."""
+        assert self._lock_fd is not None
+        pause = 0.001
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise storage_error(sqlite3.OperationalError("database is locked"), self.path,
+                                        self.timeout) from None  # fmt: skip
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+
+    def _begin(self, deadline: float) -> None:
         # busy_timeout covers most waits; a retry loop covers the rare immediate SQLITE_BUSY
         # that WAL returns while another connection checkpoints.
-        for attempt in range(200):
+        attempt = 0
+        while True:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                time.sleep(min(0.01 * (attempt + 1), 0.5))
-        raise ConfigurationError(f"SQLite registry {self.path} stays locked by another process")
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
+                    raise storage_error(exc, self.path, self.timeout) from None
+                attempt += 1
+                time.sleep(min(0.01 * attempt, 0.5))
 
     def migrate(self) -> list[int]:
         with self.transaction() as tx:
@@ -132,8 +208,12 @@ class SqliteRegistry(SqlRegistry):
     def schema_version(self) -> int:
         try:
             row = self._conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
-        except sqlite3.OperationalError:
-            return 0
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return 0
+            raise storage_error(exc, self.path, self.timeout) from None
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path, self.timeout) from None
         return int(row[0])
 
     def claim(

@@ -45,7 +45,7 @@ from .rows import (
     StoredDose,
 )
 
-__all__ = ["PENDING", "SqlRegistry", "placeholders"]
+__all__ = ["MAX_IN_LIST", "PENDING", "SqlRegistry", "in_parts", "placeholders"]
 
 #: The one definition of "waiting for a certificate": reconciled as ready, and changed since the
 #: last certificate (the partial index ``persons_work`` of the migrations has the same condition).
@@ -66,9 +66,19 @@ _REQUEST = ("request_id, person_key, facility_id, kind, dose_key, proposed, note
 _RECONCILE_LOCK = 0x7661786365727432  # "vaxcert2": one reconciler at a time
 
 
+#: Most values bound in one ``IN (...)`` list: PostgreSQL's protocol allows 65,535 parameters per
+#: statement and SQLite 32,766, so longer lists (``--chunk 100000``) are sent in parts.
+MAX_IN_LIST = 10_000
+
+
 def placeholders(n: int) -> str:
     """``?, ?, ...`` for an ``IN (...)`` list of ``n`` values (n >= 1)."""
     return ", ".join("?" * n)
+
+
+def in_parts(values: Sequence[Any], size: int = MAX_IN_LIST) -> list[Sequence[Any]]:
+    """``values`` cut into parts of at most ``size`` (for ``IN (...)`` lists)."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 def _dose(row: Sequence[Any]) -> StoredDose:
@@ -131,18 +141,22 @@ class SqlRegistry:
         """``person_key -> (fn, gn, dob)`` for the known persons among ``person_keys``."""
         if not person_keys:
             return {}
+        rows: list[tuple[Any, ...]] = []
         with self.transaction() as tx:
-            rows = tx.query(f"SELECT person_key, fn, gn, dob FROM persons WHERE person_key IN"  # noqa: S608
-                            f" ({placeholders(len(person_keys))})", person_keys)  # fmt: skip
+            for part in in_parts(person_keys):
+                rows.extend(tx.query(f"SELECT person_key, fn, gn, dob FROM persons WHERE person_key IN"  # noqa: S608
+                                     f" ({placeholders(len(part))})", part))  # fmt: skip
         return {k: (fn, gn, dob) for k, fn, gn, dob in rows}
 
     def dose_hashes(self, dose_keys: Sequence[str]) -> dict[str, DoseHash]:
         """The stored content of the doses among ``dose_keys``."""
         if not dose_keys:
             return {}
+        rows: list[tuple[Any, ...]] = []
         with self.transaction() as tx:
-            rows = tx.query("SELECT dose_key, row_hash, series_total, mp, ma, vp, co, tg FROM doses"  # noqa: S608
-                            f" WHERE dose_key IN ({placeholders(len(dose_keys))})", dose_keys)  # fmt: skip
+            for part in in_parts(dose_keys):
+                rows.extend(tx.query("SELECT dose_key, row_hash, series_total, mp, ma, vp, co, tg FROM doses"  # noqa: S608
+                                     f" WHERE dose_key IN ({placeholders(len(part))})", part))  # fmt: skip
         return {row[0]: DoseHash(*row[1:]) for row in rows}
 
     def add_persons(self, persons: Sequence[PersonRow], *, stamp: int) -> None:
@@ -161,8 +175,9 @@ class SqlRegistry:
         if not person_keys:
             return
         with self.transaction() as tx:
-            tx.execute(f"UPDATE persons SET dirty = dirty + 1, updated_at = ? WHERE person_key IN"  # noqa: S608
-                       f" ({placeholders(len(person_keys))})", (stamp, *person_keys))  # fmt: skip
+            for part in in_parts(person_keys):
+                tx.execute(f"UPDATE persons SET dirty = dirty + 1, updated_at = ? WHERE person_key IN"  # noqa: S608
+                           f" ({placeholders(len(part))})", (stamp, *part))  # fmt: skip
 
     def add_facilities(self, facilities: Iterable[tuple[str, str]], *, stamp: int) -> None:
         """Record facilities ``(facility_id, province)`` not yet known."""
@@ -202,8 +217,9 @@ class SqlRegistry:
                         " dob = excluded.dob, loaded_at = excluded.loaded_at",
                         [(*e, stamp) for e in changed],
                     )
-                    tx.execute("UPDATE persons SET dirty = dirty + 1 WHERE id_kind = 'cccd' AND id_number IN"  # noqa: S608
-                               f" ({placeholders(len(changed))})", [e[0] for e in changed])  # fmt: skip
+                    for part in in_parts([e[0] for e in changed]):
+                        tx.execute("UPDATE persons SET dirty = dirty + 1 WHERE id_kind = 'cccd' AND id_number IN"  # noqa: S608
+                                   f" ({placeholders(len(part))})", part)  # fmt: skip
         return len(changed)
 
     # -- reconciliation -----------------------------------------------------------------------
@@ -234,9 +250,10 @@ class SqlRegistry:
         if not person_keys:
             return out
         with self.transaction() as tx:
-            for row in tx.query(f"SELECT person_key, {_DOSE} FROM doses WHERE person_key IN"  # noqa: S608
-                                f" ({placeholders(len(person_keys))})", person_keys):  # fmt: skip
-                out.setdefault(row[0], []).append(_dose(row[1:]))
+            for part in in_parts(person_keys):
+                for row in tx.query(f"SELECT person_key, {_DOSE} FROM doses WHERE person_key IN"  # noqa: S608
+                                    f" ({placeholders(len(part))})", part):  # fmt: skip
+                    out.setdefault(row[0], []).append(_dose(row[1:]))
         return out
 
     def replace_problems(self, person_keys: Sequence[str], problems: Sequence[ProblemRow], *, stamp: int) -> None:
@@ -244,8 +261,9 @@ class SqlRegistry:
         if not person_keys:
             return
         with self.transaction() as tx:
-            tx.execute(f"DELETE FROM problems WHERE person_key IN ({placeholders(len(person_keys))})",  # noqa: S608
-                       person_keys)  # fmt: skip
+            for part in in_parts(person_keys):
+                tx.execute(f"DELETE FROM problems WHERE person_key IN ({placeholders(len(part))})",  # noqa: S608
+                           part)  # fmt: skip
             tx.executemany(
                 "INSERT INTO problems (person_key, kind, blocking, detail, dose_keys, detected_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -353,9 +371,9 @@ class SqlRegistry:
                     [(reason, key) for key, reason in failures],
                 )
             if won < len(staged):  # persons another worker issued first: free the leases we still hold
-                lost = [s.person_key for s in staged]
-                tx.execute("UPDATE persons SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"  # noqa: S608
-                           f" AND person_key IN ({placeholders(len(lost))})", (worker, *lost))  # fmt: skip
+                for lost in in_parts([s.person_key for s in staged]):
+                    tx.execute("UPDATE persons SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"  # noqa: S608
+                               f" AND person_key IN ({placeholders(len(lost))})", (worker, *lost))  # fmt: skip
         return won
 
     def person_keys(self) -> list[str]:

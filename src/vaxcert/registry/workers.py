@@ -4,7 +4,9 @@
 again (:class:`~.protocol.RegistrySpec`) and loads the keys itself (:class:`~.keyring.KeyDirectory`,
 with the password the caller passed in); progress and results come back through a queue and are
 reported to a callback.  A worker's internal error is logged with its traceback (never personal
-data) and reported as an error of the run.
+data) and reported as an error of the run.  The workers' log events (:mod:`vaxcert.logs`) come back
+through the same queue and are handed to this process's ``vaxcert`` loggers, so ``vaxcert -v
+registry issue`` shows every worker's chunks in one log.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ..errors import ConfigurationError, VaxcertError
+from ..logs import log_event, safe_traceback
 from .batch import BatchResult, issue_pending
 from .keyring import KeyDirectory, KeyRing
 from .opening import open_registry
@@ -28,11 +31,38 @@ from .protocol import ProgressCallback, Registry, RegistrySpec
 __all__ = ["run"]
 
 log = logging.getLogger(__name__)
+_EVENT = "vaxcert_event"
+
+
+class _QueueLogHandler(logging.Handler):
+    """In a worker process: send vaxcert's log events to the parent (``("log", index, record)``)."""
+
+    def __init__(self, queue: Any, index: int) -> None:
+        super().__init__()
+        self.queue = queue
+        self.index = index
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, _EVENT, None)
+        if fields is None:  # only structured events cross: they are known to hold no personal data
+            return
+        self.queue.put(("log", self.index, (record.name, record.levelno, record.getMessage(), dict(fields))))
+
+
+def _relay(message: tuple[str, int, str, dict[str, Any]]) -> None:
+    name, level, text, fields = message
+    logger = logging.getLogger(name)
+    if logger.isEnabledFor(level):
+        logger.handle(logger.makeRecord(name, level, "(worker)", 0, "%s", (text,), None, extra={_EVENT: fields}))
 
 
 def _worker_main(
     spec: RegistrySpec, keys: KeyDirectory, options: dict[str, Any], queue: Any, index: int
 ) -> None:  # pragma: no cover - runs in a child process (covered by the batch tests through run())
+    root = logging.getLogger("vaxcert")
+    root.setLevel(options.get("log_level", logging.WARNING))
+    root.addHandler(_QueueLogHandler(queue, index))
+    root.propagate = False
     try:
         registry = open_registry(spec)
         keyring = keys.load()
@@ -45,7 +75,8 @@ def _worker_main(
     except VaxcertError as exc:
         queue.put(("error", index, str(exc)))
     except Exception as exc:
-        log.exception("batch worker %d failed", index)
+        log_event(log, "issue.worker_failed", level=logging.ERROR, worker=str(index), exc_type=type(exc).__name__,
+                  traceback=safe_traceback(exc))  # fmt: skip
         queue.put(("error", index, f"worker failed: {type(exc).__name__} (see the worker's log)"))
 
 
@@ -100,12 +131,15 @@ def run(
     else:
         assert isinstance(keys, KeyDirectory)
         result = _run_processes(registry.spec, keys, count, tick, {
-            "now": now, "chunk_size": chunk_size, "lease_seconds": lease_seconds})  # fmt: skip
+            "now": now, "chunk_size": chunk_size, "lease_seconds": lease_seconds,
+            "log_level": logging.getLogger("vaxcert").getEffectiveLevel()})  # fmt: skip
     result.seconds = time.perf_counter() - started
     result.workers = count
     remaining, _ = registry.pending()
     served, _ = registry.pending(facilities)
     result.waiting_no_key = max(remaining - served, 0)
+    log_event(log, "issue.done", issued=result.issued, failed=result.failed, workers=count, chunks=result.chunks,
+              waiting=result.waiting_no_key, seconds=round(result.seconds, 3), backend=registry.backend)
     return result
 
 
@@ -125,7 +159,9 @@ def _run_processes(
     errors: list[str] = []
     for message in _messages(queue, procs, done):
         kind, index, value = message
-        if kind == "progress":
+        if kind == "log":
+            _relay(value)
+        elif kind == "progress":
             tick(value)
         elif kind == "done":
             done.add(index)

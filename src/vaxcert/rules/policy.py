@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,10 +27,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from .. import jsonio
 from ..codes import FailureCode, Stage
 from ..dcc.codes import COVID_19, NAAT, RAPID_ANTIGEN_TEST, TEST_DETECTED, TEST_NOT_DETECTED
 from ..dcc.valuesets import ValueSets
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InputError
 from ..verifier import VerificationResult
 from .messages import LANGUAGES, Pass, Reason, render
 
@@ -204,10 +204,15 @@ class Policy:
         try:
             if source.suffix.lower() == ".toml":
                 data = tomllib.loads(raw.decode("utf-8"))
+                jsonio.check_depth(data, what=f"policy {source}")
             else:
-                data = json.loads(raw.decode("utf-8-sig"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+                data = jsonio.loads(raw, what=f"policy {source}")
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigurationError(f"policy {source}: not valid {type(exc).__name__}") from None
+        except RecursionError:
+            raise ConfigurationError(f"policy {source}: nested too deeply") from None
+        except InputError as exc:
+            raise ConfigurationError(f"{exc.field}: {exc.message}") from None
         return cls.from_mapping(data)
 
     def to_dict(self) -> dict[str, Any]:

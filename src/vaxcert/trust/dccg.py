@@ -11,7 +11,6 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from ..errors import ConfigurationError
+from .. import jsonio
+from ..errors import ConfigurationError, InputError
 from ..pki.certificates import country_of
 from ..pki.chain import check_chain, verify_detached_cms
 from ..pki.encoding import kid_of_der
@@ -82,9 +82,9 @@ def export_dccg(
 def _dccg_items(data: bytes | str | Sequence[Any]) -> list[Any]:
     if isinstance(data, bytes | str):
         try:
-            document = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            raise ConfigurationError("not DCCG trust-list JSON") from None
+            document = jsonio.loads(data, what="DCCG trust list")
+        except InputError as exc:
+            raise ConfigurationError(f"not DCCG trust-list JSON: {exc.message}") from None
     else:
         document = data
     if not isinstance(document, list):

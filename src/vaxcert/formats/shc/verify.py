@@ -34,6 +34,7 @@ from typing import Any, Final
 from ...codes import FailureCode, Stage
 from ...errors import DecodeError
 from ...events import Holder, VaccinationEvent
+from ...logs import log_event, safe_traceback
 from . import jws as jws_stage
 from . import numeric
 from .fhir import read_bundle
@@ -228,7 +229,8 @@ class ShcVerifier:
         except DecodeError as error:
             return (self._failure(_Run(), error, kind, None),)
         except Exception as exc:
-            log.error("internal error during SHC verification: %s", type(exc).__name__)
+            log_event(log, "verify.internal_error", level=logging.ERROR, exc_type=type(exc).__name__,
+                      traceback=safe_traceback(exc))
             internal = DecodeError(FailureCode.INTERNAL_ERROR, Stage.INPUT, "internal error")
             return (self._failure(_Run(), internal, kind, None),)
         several = len(jws_texts) > 1
@@ -333,7 +335,8 @@ class ShcVerifier:
         except DecodeError as error:
             return self._failure(run, error, kind, index)
         except Exception as exc:
-            log.error("internal error during SHC verification: %s", type(exc).__name__)
+            log_event(log, "verify.internal_error", level=logging.ERROR, exc_type=type(exc).__name__,
+                      traceback=safe_traceback(exc))
             internal = DecodeError(FailureCode.INTERNAL_ERROR, Stage.INPUT, "internal error")
             return self._failure(run, internal, kind, index)
 
