@@ -331,19 +331,39 @@ def test_demo_runs_and_is_idempotent(tmp_path: Path) -> None:
     assert [line for line in again.stdout.splitlines() if line[:2].isdigit()] == lines
 
 
-def test_no_personal_data_in_logs(tmp_path: Path, pki, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
-    """Import (with bad rows), reconcile and issue log nothing personal, even at DEBUG."""
+def test_no_personal_data_in_logs(tmp_path: Path, pki, caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Import (with bad rows), reconcile, issue (in worker processes) and verify log nothing personal at any level.
+
+    Every structured event (message and fields, relayed from the workers too) is searched, and the
+    events of issue 10 (import.chunk/done, reconcile.done, issue.chunk/worker_done/done) must appear.
+    """
     import logging
 
     caplog.set_level(logging.DEBUG)
     with fresh_registry("sqlite", tmp_path) as registry:
-        data = [dose_row(0, 1, family="Hoàng", given="Thị Lụa"), {**dose_row(1, 1), "dob": "1990-02-30"}]
+        data = [dose_row(0, 1, family="Hoàng", given="Thị Lụa"), {**dose_row(1, 1), "dob": "1990-02-30"},
+                dose_row(2, 1, family="Trần", given="Văn Bình")]  # fmt: skip
         write_csv(tmp_path / "d.csv", data)
+        write_csv(tmp_path / "r.csv", register_rows(data), REGISTER_HEADER)
+        load_register(registry, tmp_path / "r.csv", now=NOW)
         import_file(registry, tmp_path / "d.csv", now=NOW)
         reconcile(registry, now=NOW)
-        issue_pending(registry, keyring(facility_signers(pki, ["VN-HN-001"])), now=NOW)
-    text = caplog.text + " ".join(str(r.args) for r in caplog.records)
-    for secret in ("Hoàng", "Lụa", "HOANG", dose_row(0)["citizen_id"], "1990-02-30", "HC1:", "URN:UVCI"):
+        keys = key_directory(tmp_path / "keys", facility_signers(pki, ["VN-HN-001"]), monkeypatch)
+        result = run(registry, keys, now=NOW, workers=2, chunk_size=1)
+        assert result.issued == 2
+        certificates = [hc1 for _, hc1 in registry.current_certificates()]
+    trust = TrustList.from_certificates([keys.load().for_facility("VN-HN-001").issuer.signer.certificate])  # type: ignore[union-attr]
+    for hc1 in certificates:
+        Verifier(trust).verify(hc1, now=NOW)
+        Verifier(trust).verify(hc1[:-4] + "AAAA", now=NOW)
+    events = {getattr(r, "vaxcert_event", {}).get("event") for r in caplog.records}
+    assert {"import.chunk", "import.done", "reconcile.done", "issue.chunk", "issue.worker_done", "issue.done"} <= events
+    assert any(r.name == "vaxcert.registry.batch" and r.pathname == "(worker)" for r in caplog.records)  # relayed
+    text = caplog.text + " ".join(f"{r.args} {getattr(r, 'vaxcert_event', '')}" for r in caplog.records)
+    secrets = ["Hoàng", "Lụa", "HOANG", "Trần", "TRAN", dose_row(0)["citizen_id"], dose_row(2)["citizen_id"],
+               "1990-02-30", "1990-04-12", "HC1:", "URN:UVCI", *(c[4:40] for c in certificates)]  # fmt: skip
+    for secret in secrets:
         assert secret not in text
 
 
