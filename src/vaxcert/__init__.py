@@ -35,6 +35,7 @@ HSM names ``vaxcert[hsm]``, :func:`decode_image` / :func:`decode_file` (and :fun
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from .codes import FailureCode, Stage
@@ -155,6 +156,10 @@ if TYPE_CHECKING:
     from .qr.photo import DecodedCode, decode_file, decode_image
 
 __version__ = "0.1.0"
+
+# A library configures no log output: without a handler of the application's, Python's "last
+# resort" would print WARNING events to stderr (vaxcert.logs; the CLI has -v / --log-format).
+logging.getLogger("vaxcert").addHandler(logging.NullHandler())
 
 #: Public names that need an optional extra: loaded on first access (PEP 562).
 _LAZY = {

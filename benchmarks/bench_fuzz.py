@@ -1,0 +1,154 @@
+"""Run the fuzz target for N inputs and report throughput, per-input time and peak memory.
+
+    .venv/bin/python benchmarks/bench_fuzz.py --inputs 200000              # mutation engine (no extra)
+    .venv/bin/python benchmarks/bench_fuzz.py --inputs 200000 --engine atheris   # coverage-guided ([fuzz])
+
+Prints inputs/s, mean / p50 / p99 / max time per input, peak memory (max RSS) and the findings
+(broken rules: an exception escaping, INTERNAL_ERROR, a tampered certificate valid, anything
+printed on stdout/stderr).  The mutation engine is deterministic (``--seed``): it flips, inserts,
+deletes and splices bytes of valid certificates, trust lists and JSON at every layer, and adds
+random bytes.  Not a test: speed goes here, never into assertions (see fuzz/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
+
+import targets
+
+_times: list[int] = []
+_findings: list[str] = []
+
+
+def _timed(data: bytes) -> None:
+    start = time.perf_counter_ns()
+    try:
+        targets.one_input(data)
+    except targets.FuzzFinding as exc:
+        _findings.append(f"{exc} (input {data[:40].hex()}...)")
+    except Exception as exc:
+        _findings.append(f"{type(exc).__name__} escaped (input {data[:40].hex()}...)")
+    finally:
+        _times.append(time.perf_counter_ns() - start)
+
+
+def _mutate(rnd: random.Random, seed: bytes) -> bytes:
+    data = bytearray(seed)
+    for _ in range(rnd.choice((1, 1, 2, 4, 8))):
+        action = rnd.randrange(5)
+        at = rnd.randrange(1, len(data)) if len(data) > 1 else 1
+        if action == 0 and len(data) > 1:
+            data[at] ^= 1 << rnd.randrange(8)
+        elif action == 1:
+            data[at:at] = bytes(rnd.randrange(256) for _ in range(rnd.choice((1, 2, 4, 16))))
+        elif action == 2 and len(data) > 2:
+            del data[at : at + rnd.choice((1, 2, 8, 64))]
+        elif action == 3:
+            data[at:at] = rnd.choice(_SPLICES)
+        else:
+            data[at:] = data[at:][: rnd.randrange(len(data) - at + 1)]
+    return bytes(data)
+
+
+#: Fragments worth splicing in: CBOR heads of big lengths, tags, a bignum past 4,300 digits, JSON depth.
+_SPLICES = [
+    b"\x9f", b"\xbf", b"\x5b\xff\xff\xff\xff", b"\xd8\x1c\x81\xd8\x1d\x00", b"\xc3\x59\x07\x08" + b"\xff" * 1800,
+    b"\xd9\x01\x05", b"\xf9\x7e\x00", b"[" * 200, b"9" * 5000, b"\x00" * 16, b"HC1:", b"\xd2\x84",
+]
+
+
+def _stats(seconds: float, engine: str) -> None:
+    if not _times:
+        return
+    ordered = sorted(_times)
+    n = len(ordered)
+
+    def pick(q: float) -> float:
+        return ordered[min(n - 1, int(q * n))] / 1e6
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"engine={engine} inputs={n} seconds={seconds:.1f} inputs/s={n / seconds:,.0f}")
+    print(f"per input: mean={sum(ordered) / n / 1e6:.3f} ms p50={pick(0.5):.3f} ms p99={pick(0.99):.3f} ms "
+          f"max={ordered[-1] / 1e6:.3f} ms")
+    print(f"peak memory (max RSS): {peak:.0f} MiB")
+    print(f"findings: {len(_findings)}")
+    for finding in _findings[:20]:
+        print(f"  {finding}")
+
+
+def _run_mutation(inputs: int, seed: int) -> None:
+    rnd = random.Random(seed)
+    pool = targets.seeds()
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(1), os.dup(2)
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)  # anything the library (or an extension) prints lands here
+        started = time.perf_counter()
+        try:
+            for _ in range(inputs):
+                if rnd.random() < 0.1:
+                    data = bytes([rnd.randrange(len(targets.MODES))]) + rnd.randbytes(rnd.randrange(1, 600))
+                else:
+                    data = _mutate(rnd, rnd.choice(pool))
+                before = sink.tell()
+                _timed(data)
+                sink.seek(0, 2)
+                if sink.tell() != before:
+                    _findings.append(f"printed {sink.tell() - before} bytes (input {data[:40].hex()}...)")
+        finally:
+            seconds = time.perf_counter() - started
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+    _stats(seconds, "mutation")
+
+
+def _run_atheris(inputs: int, corpus: str | None) -> None:
+    import atheris  # the [fuzz] extra
+
+    atheris.instrument_all()  # coverage guidance over vaxcert (and everything else loaded)
+    started = time.perf_counter()
+
+    def counted(data: bytes) -> None:
+        _timed(data)
+        if len(_times) >= inputs:  # libFuzzer exits without running atexit: report here
+            _stats(time.perf_counter() - started, "atheris")
+            sys.stdout.flush()
+            os._exit(1 if _findings else 0)
+
+    argv: list[Any] = [sys.argv[0], f"-runs={inputs * 2}", "-print_final_stats=0"]
+    if corpus:
+        Path(corpus).mkdir(parents=True, exist_ok=True)
+        for i, seed in enumerate(targets.seeds()):
+            (Path(corpus) / f"seed-{i:02d}").write_bytes(seed)
+        argv.append(corpus)
+    atheris.Setup(argv, counted)
+    atheris.Fuzz()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--inputs", type=int, default=100_000)
+    parser.add_argument("--engine", choices=["mutation", "atheris"], default="mutation")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--corpus", default=None, help="atheris: corpus folder (seeded with valid inputs)")
+    args = parser.parse_args()
+    targets.world()  # key generation and the valid certificate are set-up, not fuzzing
+    targets.install_guards()
+    if args.engine == "atheris":
+        _run_atheris(args.inputs, args.corpus)
+    else:
+        _run_mutation(args.inputs, args.seed)
+
+
+if __name__ == "__main__":
+    main()
