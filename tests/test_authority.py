@@ -141,7 +141,8 @@ def test_rotation_keeps_old_certificates_verifiable(pki: Pki) -> None:
     old = create_dsc(old_key, csca=pki.csca, csca_key=pki.csca_key, facility_id="VN-HN-001", facility_name="F",
                      now=start, signing_days=90, valid_days=90 + 365)
     late_in_period = start + dt.timedelta(days=89)
-    old_cert = Issuer(KeySigner(old_key, old), facility_override=True).issue(VACCINATION, now=late_in_period, validity=dt.timedelta(days=365))
+    old_cert = Issuer(KeySigner(old_key, old), facility_override=True).issue(VACCINATION, now=late_in_period,
+                                                                             validity=dt.timedelta(days=365))
     rotation = start + dt.timedelta(days=85)
     new = create_dsc(new_key, csca=pki.csca, csca_key=pki.csca_key, facility_id="VN-HN-001", facility_name="F",
                      now=rotation, signing_days=90, valid_days=90 + 365)
@@ -149,7 +150,8 @@ def test_rotation_keeps_old_certificates_verifiable(pki: Pki) -> None:
     with pytest.raises(ConfigurationError, match="successor"):
         check_signing_period(old, after)
     check_signing_period(new, rotation + dt.timedelta(days=10))
-    new_cert = Issuer(KeySigner(new_key, new), facility_override=True).issue(VACCINATION, now=rotation + dt.timedelta(days=10))
+    new_cert = Issuer(KeySigner(new_key, new), facility_override=True).issue(VACCINATION,
+                                                                             now=rotation + dt.timedelta(days=10))
     verifier = Verifier(TrustList.from_certificates([old, new]))
     assert verifier.verify(old_cert.hc1, now=after).valid
     assert verifier.verify(new_cert.hc1, now=after).valid

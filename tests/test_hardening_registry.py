@@ -262,28 +262,38 @@ def test_jsonl_line_over_1mib(tmp_path: Path) -> None:
 
 
 def test_errors_out_is_formula_safe_and_echoes_no_identity(tmp_path: Path) -> None:
-    """A header cell '=CMD()' and a file without a header (its first row: an ID, a name) are never echoed."""
+    """A header cell '=CMD()' and a file without a header (its first row: an ID, a name) are never echoed.
+
+    A CSV header that is not a facility export's refuses the whole file (exit 2), naming unknown
+    columns by position; in JSON lines an unknown key costs its row, named by position too.
+    """
     url = _init(tmp_path / "registry.db")
-    hostile = tmp_path / "h.csv"
-    hostile.write_text("citizen_id,=CMD(\"calc\"),family_name\n001090000001,x,Nguyễn\n", encoding="utf-8")
-    headerless = tmp_path / "n.csv"
     row = dose_row(7)
-    headerless.write_text(",".join(row[h] if h in row else "" for h in HEADER) + "\n"
-                          + ",".join(row[h] if h in row else "" for h in HEADER) + "\n", encoding="utf-8")  # fmt: skip
-    for source in (hostile, headerless):
-        out = tmp_path / f"{source.stem}-errors.csv"
-        r = run("registry", "import", "--db", url, "--quiet", *AT, "--errors-out", str(out), str(source))
-        assert r.returncode == 1
-        text = out.read_text(encoding="utf-8")
-        for secret in ("CMD", row["citizen_id"], "Nguy", "1990-04-12", "Văn"):
-            assert secret not in text and secret not in r.stderr
-        cells = [c for line in csv.reader(text.splitlines()) for c in line]
-        assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
-        assert any(c.startswith("column ") for c in cells)
+    hostile = tmp_path / "h.csv"
+    hostile.write_text(",".join(HEADER) + ',=CMD("calc")\n' + ",".join(row[h] if h in row else "" for h in HEADER)
+                       + ",x\n", encoding="utf-8")  # fmt: skip
+    headerless = tmp_path / "n.csv"
+    headerless.write_text(2 * (",".join(row[h] if h in row else "" for h in HEADER) + "\n"), encoding="utf-8")
+    secrets = ("CMD", row["citizen_id"], "Nguy", "1990-04-12", "Văn")
+    for source, column in ((hostile, "column 12"), (headerless, "column 1")):
+        r = run("registry", "import", "--db", url, "--quiet", *AT, str(source))
+        assert r.returncode == 2 and column in r.stderr, r.stderr
+        assert not any(secret in r.stderr for secret in secrets), r.stderr
+    lines = tmp_path / "j.jsonl"
+    lines.write_text(json.dumps({**row, '=HYPERLINK("x")': row["citizen_id"]}) + "\n" + json.dumps(dose_row(8)) + "\n",
+                     encoding="utf-8")  # fmt: skip
+    out = tmp_path / "errors.csv"
+    r = run("registry", "import", "--db", url, "--quiet", *AT, "--errors-out", str(out), str(lines))
+    assert r.returncode == 1 and "1 new doses" in r.stdout
+    text = out.read_text(encoding="utf-8")
+    assert "1,column 10,unknown column" in text
+    assert not any(secret in text + r.stderr for secret in (*secrets, "HYPERLINK"))
+    cells = [c for line in csv.reader(text.splitlines()) for c in line]
+    assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
     near = tmp_path / "t.csv"
-    near.write_text("citizen_id,famly_name\n001090000001,N\n", encoding="utf-8")
+    near.write_text(",".join(HEADER).replace("family_name", "famly_name") + "\n", encoding="utf-8")
     r = run("registry", "import", "--db", url, "--quiet", *AT, str(near))
-    assert "column 2: unknown column (did you mean family_name?)" in r.stderr and "famly" not in r.stderr
+    assert "column 4 (did you mean family_name?)" in r.stderr and "famly" not in r.stderr
 
 
 def test_safe_cell_and_report_csv() -> None:

@@ -302,7 +302,8 @@ def test_signer_validity_window(pki: Pki) -> None:
 def test_issuer_refuses_outside_signer_validity(pki: Pki) -> None:
     """Signing before the DSC's validity starts is refused."""
     with pytest.raises(ConfigurationError):
-        Issuer(pki.signer, facility_override=True).issue(VACCINATION, now=pki.dsc.not_valid_before_utc - dt.timedelta(days=1))
+        Issuer(pki.signer, facility_override=True).issue(VACCINATION,
+                                                         now=pki.dsc.not_valid_before_utc - dt.timedelta(days=1))
 
 
 def test_issuer_refuses_naive_time(pki: Pki) -> None:
