@@ -13,14 +13,15 @@ random bytes.  Not a test: speed goes here, never into assertions (see fuzz/READ
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 
@@ -67,7 +68,7 @@ _SPLICES = [
 ]
 
 
-def _stats(seconds: float, engine: str) -> None:
+def _stats(seconds: float, engine: str, max_rss_kib: int | None = None) -> None:
     if not _times:
         return
     ordered = sorted(_times)
@@ -76,7 +77,7 @@ def _stats(seconds: float, engine: str) -> None:
     def pick(q: float) -> float:
         return ordered[min(n - 1, int(q * n))] / 1e6
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = (max_rss_kib if max_rss_kib is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
     print(f"engine={engine} inputs={n} seconds={seconds:.1f} inputs/s={n / seconds:,.0f}")
     print(f"per input: mean={sum(ordered) / n / 1e6:.3f} ms p50={pick(0.5):.3f} ms p99={pick(0.99):.3f} ms "
           f"max={ordered[-1] / 1e6:.3f} ms")
@@ -113,26 +114,22 @@ def _run_mutation(inputs: int, seed: int) -> None:
 
 
 def _run_atheris(inputs: int, corpus: str | None) -> None:
-    import atheris  # the [fuzz] extra
-
-    atheris.instrument_all()  # coverage guidance over vaxcert (and everything else loaded)
-    started = time.perf_counter()
-
-    def counted(data: bytes) -> None:
-        _timed(data)
-        if len(_times) >= inputs:  # libFuzzer exits without running atexit: report here
-            _stats(time.perf_counter() - started, "atheris")
-            sys.stdout.flush()
-            os._exit(1 if _findings else 0)
-
-    argv: list[Any] = [sys.argv[0], f"-runs={inputs * 2}", "-print_final_stats=0"]
-    if corpus:
-        Path(corpus).mkdir(parents=True, exist_ok=True)
-        for i, seed in enumerate(targets.seeds()):
-            (Path(corpus) / f"seed-{i:02d}").write_bytes(seed)
-        argv.append(corpus)
-    atheris.Setup(argv, counted)
-    atheris.Fuzz()
+    """fuzz/fuzz_verify.py in a child process (atheris instruments its imports there), timing each input."""
+    folder = Path(corpus) if corpus else Path(tempfile.mkdtemp(prefix="vaxcert-corpus-"))
+    with tempfile.TemporaryDirectory() as tmp:
+        stats = Path(tmp) / "stats.json"
+        env = {**os.environ, "VAXCERT_FUZZ_STATS": str(stats), "VAXCERT_FUZZ_INPUTS": str(inputs)}
+        script = Path(__file__).resolve().parents[1] / "fuzz" / "fuzz_verify.py"
+        done = subprocess.run([sys.executable, str(script), str(folder), f"-runs={inputs * 2}"], env=env,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        if not stats.exists():
+            print(done.stderr[-3000:])
+            _findings.append(f"the fuzzer stopped (exit {done.returncode}) before {inputs} inputs: a finding?")
+            _stats(1.0, "atheris")
+            return
+        data = json.loads(stats.read_text())
+    _times.extend(data["times_ns"])
+    _stats(data["seconds"], "atheris", max_rss_kib=data["max_rss_kib"])
 
 
 def main() -> None:
@@ -142,11 +139,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--corpus", default=None, help="atheris: corpus folder (seeded with valid inputs)")
     args = parser.parse_args()
-    targets.world()  # key generation and the valid certificate are set-up, not fuzzing
-    targets.install_guards()
     if args.engine == "atheris":
         _run_atheris(args.inputs, args.corpus)
     else:
+        targets.world()  # key generation and the valid certificate are set-up, not fuzzing
+        targets.install_guards()
         _run_mutation(args.inputs, args.seed)
 
 

@@ -8,7 +8,11 @@ See fuzz/README.md.  The target is :func:`targets.one_input`.
 
 from __future__ import annotations
 
+import json
+import os
+import resource
 import sys
+import time
 from pathlib import Path
 
 import atheris
@@ -28,7 +32,24 @@ def main() -> None:
             for i, seed in enumerate(targets.seeds()):
                 (path / f"seed-{i:02d}").write_bytes(seed)
     targets.install_guards()
-    atheris.Setup(sys.argv, targets.one_input)
+    stats = os.environ.get("VAXCERT_FUZZ_STATS")  # benchmarks/bench_fuzz.py: time each input, write a summary
+    if stats is None:
+        atheris.Setup(sys.argv, targets.one_input)
+    else:
+        limit = int(os.environ.get("VAXCERT_FUZZ_INPUTS", "0"))
+        times: list[int] = []
+        started = time.perf_counter()
+
+        def timed(data: bytes) -> None:
+            begin = time.perf_counter_ns()
+            targets.one_input(data)  # a finding propagates: libFuzzer stops and writes the crash input
+            times.append(time.perf_counter_ns() - begin)
+            if len(times) >= limit:
+                Path(stats).write_text(json.dumps({"times_ns": times, "seconds": time.perf_counter() - started,
+                                                   "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                os._exit(0)
+
+        atheris.Setup(sys.argv, lambda data: timed(data))
     atheris.Fuzz()
 
 
