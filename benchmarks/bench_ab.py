@@ -78,8 +78,9 @@ def setup(pkg: ModuleType, key_mod: ModuleType, pki_mod: ModuleType, uvci: Calla
     certs, signers = [], []
     for kind in ("ec", "rsa2048"):
         key = key_mod.generate_private_key(kind)
-        dsc = pki_mod.create_dsc(key, csca=csca, csca_key=csca_key, facility_id="VN-HN-001", facility_name="Bench",
-                                 now=NOW - dt.timedelta(days=1))
+        # a ministry DSC signs plain payloads in every revision (no facility_override needed, issue 10)
+        dsc = pki_mod.create_dsc(key, csca=csca, csca_key=csca_key, facility_id=None, facility_name="Bench",
+                                 now=NOW - dt.timedelta(days=1), ministry=True)
         certs.append(dsc)
         signers.append(key_mod.KeySigner(key, dsc))
     verifier = pkg.Verifier(pkg.TrustList.from_certificates(certs))

@@ -52,7 +52,7 @@ csca = create_csca(ck, country="VN", name="Bench", now=NOW - dt.timedelta(days=1
 key = generate_private_key("ec")
 dsc = create_dsc(key, csca=csca, csca_key=ck, facility_id="VN-HN-001", facility_name="B",
                  now=NOW - dt.timedelta(days=1))
-issuer = Issuer(KeySigner(key, dsc))
+issuer = Issuer(KeySigner(key, dsc), facility_override=True)
 def payload(i):
     letter = chr(65 + i % 26)
     return {"ver": "1.3.0", "nam": {"fn": "Nguyen", "fnt": "NGUYEN", "gn": f"Van {letter}", "gnt": f"VAN<{letter}"},
@@ -157,7 +157,7 @@ def in_process(seconds: float) -> None:
     key = generate_private_key("ec")
     dsc = create_dsc(key, csca=csca, csca_key=csca_key, facility_id="VN-HN-001", facility_name="Bench",
                      now=NOW - dt.timedelta(days=1))
-    issuer = Issuer(KeySigner(key, dsc))
+    issuer = Issuer(KeySigner(key, dsc), facility_override=True)
     certs = []
     for i in range(64):
         certs.append(issuer.issue({

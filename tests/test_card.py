@@ -262,7 +262,7 @@ def long_record(doses: int) -> DoseRecord:
 def long_hc1(pki: Pki, record: DoseRecord) -> str:
     """The certificate of ``record``'s last dose, with an 80-character issuer name and a long UVCI."""
     payload = payload_from_record(record, ci=generate("VN", "MOH/HCM/" + "X" * 20), issuer=LONGEST_ISSUER, now=NOW)
-    return Issuer(pki.signer).issue(payload, now=NOW).hc1
+    return Issuer(pki.signer, facility_override=True).issue(payload, now=NOW).hc1
 
 
 def pdf_pages_as_png(data: bytes, tmp_path: Path, dpi: int = 200) -> list[Path]:
@@ -321,7 +321,7 @@ def test_foreign_holder_card_labels_surname_and_given_name(pki: Pki, tmp_path: P
                "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528", "ma": "ORG-100030215",
                       "dn": 3, "sd": 3, "dt": "2026-03-02", "co": "VN", "is": "Ministry of Health of Viet Nam",
                       "ci": generate("VN")}]}  # fmt: skip
-    hc1 = Issuer(pki.signer).issue(payload, now=NOW).hc1
+    hc1 = Issuer(pki.signer, facility_override=True).issue(payload, now=NOW).hc1
     data, layout = card.render_card(hc1)
     text = pdf_text(data)
     assert "Họ / Surname\nSmith-Worthington\nSMITH WORTHINGTON\n" in text

@@ -65,7 +65,7 @@ def recovery(fr: int, df: int, du: int) -> dict[str, Any]:
 
 
 def hc1(pki: Pki, payload: dict[str, Any]) -> str:
-    return Issuer(pki.signer).issue(payload, now=NOW).hc1
+    return Issuer(pki.signer, facility_override=True).issue(payload, now=NOW).hc1
 
 
 def _ministry(pki: Pki) -> KeySigner:
@@ -253,7 +253,8 @@ def test_cli_bundle_with_rules_and_checkpoint(tmp_path: Path) -> None:
     def issued(payload: dict[str, Any]) -> str:
         path = tmp_path / "p.json"
         path.write_text(json.dumps(payload), encoding="utf-8")
-        out = run("issue", "--key", str(f / "dsc.key.pem"), "--cert", str(f / "dsc.pem"), "--at", at, str(path))
+        out = run("issue", "--key", str(f / "dsc.key.pem"), "--cert", str(f / "dsc.pem"), "--at", at,
+                  "--facility-override", str(path))
         return out.stdout.strip()
 
     later = AT.isoformat()

@@ -123,7 +123,7 @@ def certificate(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> tuple[str
     other.mkdir()
     (mine / "dsc.pem").write_bytes(pki.dsc.public_bytes(Encoding.PEM))
     (other / "dsc.pem").write_bytes(make_pki().dsc.public_bytes(Encoding.PEM))
-    return Issuer(pki.signer).issue(vaccination(), now=NOW).hc1, mine, other
+    return Issuer(pki.signer, facility_override=True).issue(vaccination(), now=NOW).hc1, mine, other
 
 
 def test_verify_speaks_vietnamese(certificate: tuple[str, Path, Path]) -> None:

@@ -197,7 +197,66 @@ MESSAGES: Final[Mapping[str, str]] = {
     "lib.password_env": "set {variable} to the password protecting the private key files",
     "lib.cannot_read_key": "cannot read key file {path}: {reason}",
     "lib.key_encrypted": "key file {path} is encrypted: a password is needed",
-    "lib.key_wrong_password": "cannot load key file {path}: wrong password or not a PEM private key",
+    "lib.key_wrong_password": 'cannot load key file {path}: wrong password',
+    "lib.key_not_pem": 'cannot load key file {path}: not a PEM private key',
+    "lib.key_unencrypted": (
+        'key file {path} is not encrypted: vaxcert refuses unencrypted private keys (write it again with '
+        "a password, e.g. 'openssl pkcs8 -topk8 -scrypt')"
+    ),
+    "lib.key_password_short": 'the key password must have at least {count} characters',
+    "lib.key_cannot_write": 'cannot write key file {path}: {reason}',
+    "lib.sqlite_read_only": (
+        'the SQLite registry {path} is read-only (file or folder permissions, or a read-only file '
+        'system): nothing was changed'
+    ),
+    "lib.sqlite_full": (
+        'cannot write the SQLite registry {path}: disk full or write error; the last transaction was '
+        'rolled back and the data stored before is intact'
+    ),
+    "lib.sqlite_damaged": '{path} is not a SQLite registry or is damaged',
+    "lib.sqlite_failed": 'the SQLite registry {path} failed: {kind}',
+    "lib.postgres_failed": (
+        'the PostgreSQL registry failed ({kind}); the transaction was rolled back and the data stored before is intact'
+    ),
+    "lib.doc_signer_not_valid_now": "the list signer's certificate is not valid at the verification time (expired?)",
+    "lib.doc_too_long": 'document valid for {asked}: longer than the {allowed} allowed',
+    "lib.doc_future": 'document issued in the future (more than a day after the verification time)',
+    "lib.doc_sequence_jump": 'sequence {seq} runs ahead of the issue time: an implausible jump',
+    "lib.doc_sign_too_long": (
+        'a document may be valid for at most {allowed} (asked: {asked}); verifiers refuse longer-lived '
+        'lists unless configured otherwise'
+    ),
+    "lib.doc_sign_sequence": (
+        'sequence {seq} runs ahead of the issue time ({iat} in epoch seconds); use the default (the '
+        'issue time) or a counter below it'
+    ),
+    "lib.state_rollback": (
+        '{key} sequence {seq} is older than the {previous} this checkpoint has already seen (rollback)'
+    ),
+    "lib.state_not_file": (
+        '{path} is not a vaxcert checkpoint state file (vaxcert.sequence-state/1); move it away to start afresh'
+    ),
+    "lib.state_cannot_read": 'cannot read the checkpoint state {path}: {reason}',
+    "lib.state_cannot_write": 'cannot write the checkpoint state {path}: {reason}',
+    "lib.plain_payload_no_facility": (
+        'a plain DCC payload names no facility to check the signer against: sign it with a ministry key, '
+        'issue a dose record instead (the facility rule applies), or pass facility_override '
+        '(--facility-override), which is logged'
+    ),
+    "lib.plain_payload_other_facility": (
+        'the dose was given at facility {facility}, but the signer certificate belongs to {owner}; only '
+        "that facility's key or the ministry's may sign it"
+    ),
+    "lib.json_too_deep": 'JSON nested too deeply (more than {levels} levels)',
+    "lib.json_too_deep_value": 'nested too deeply (more than {levels} levels)',
+    "lib.json_digits": 'a number has more than {digits} digits',
+    "lib.json_invalid": 'is not valid JSON (line {line}, column {column})',
+    "lib.json_nan": 'holds NaN, Infinity or a number out of range',
+    "lib.import_line_too_long": 'line longer than {size} KiB',
+    "lib.import_csv_field": 'is not readable CSV (a field longer than {size} KiB?)',
+    "lib.import_unknown_column_near": 'unknown column (did you mean {name}?)',
+    "lib.import_unknown_column": 'unknown column (is the header line missing or misspelt?)',
+    "lib.import_int_digits": 'must be a whole number of at most {count} digits',
     "lib.key_unsupported": "key file {path} holds an unsupported key type",
     "lib.key_not_cert": "the private key does not belong to the certificate",
     "lib.signing_failed": "signing failed: {kind}",
@@ -208,8 +267,11 @@ MESSAGES: Final[Mapping[str, str]] = {
     "lib.registry_schema_old": (
         "the registry schema is at version {version}, this vaxcert needs {latest}: run 'vaxcert registry init'"
     ),
-    "lib.sqlite_cannot_open": "cannot open SQLite registry {path}: {reason}",
-    "lib.sqlite_locked": "SQLite registry {path} stays locked by another process",
+    "lib.sqlite_cannot_open": 'cannot open the SQLite registry {path} (missing folder or no permission)',
+    "lib.sqlite_locked": (
+        'the SQLite registry {path} is locked by another process (waited {seconds} s): wait for it to '
+        'finish, or raise the busy timeout (vaxcert registry --busy-timeout SECONDS)'
+    ),
     "lib.postgres_cannot_connect": "cannot connect to the PostgreSQL registry ({kind})",
     "lib.postgres_schema": "schema must be a lower-case SQL identifier",
     "lib.keys_no_dir": "key directory {path} does not exist",

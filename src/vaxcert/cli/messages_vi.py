@@ -190,7 +190,67 @@ MESSAGES: Final[Mapping[str, str]] = {
     "lib.password_env": "hãy đặt {variable} là mật khẩu bảo vệ các tệp khoá bí mật",
     "lib.cannot_read_key": "không đọc được tệp khoá {path}: {reason}",
     "lib.key_encrypted": "tệp khoá {path} đã được mã hoá: cần mật khẩu",
-    "lib.key_wrong_password": "không nạp được tệp khoá {path}: sai mật khẩu hoặc không phải khoá bí mật PEM",
+    "lib.key_wrong_password": 'không nạp được tệp khoá {path}: sai mật khẩu',
+    "lib.key_not_pem": 'không nạp được tệp khoá {path}: không phải khoá bí mật PEM',
+    "lib.key_unencrypted": (
+        'tệp khoá {path} không được mã hoá: vaxcert không nhận khoá bí mật không mã hoá (hãy ghi lại với '
+        "mật khẩu, ví dụ 'openssl pkcs8 -topk8 -scrypt')"
+    ),
+    "lib.key_password_short": 'mật khẩu khoá phải có ít nhất {count} ký tự',
+    "lib.key_cannot_write": 'không ghi được tệp khoá {path}: {reason}',
+    "lib.sqlite_read_only": (
+        'sổ đăng ký SQLite {path} chỉ đọc được (quyền của tệp hoặc thư mục, hoặc hệ thống tệp chỉ đọc): '
+        'không có gì bị thay đổi'
+    ),
+    "lib.sqlite_full": (
+        'không ghi được sổ đăng ký SQLite {path}: đĩa đầy hoặc lỗi ghi; giao dịch cuối đã được huỷ và dữ '
+        'liệu lưu trước đó vẫn nguyên vẹn'
+    ),
+    "lib.sqlite_damaged": '{path} không phải sổ đăng ký SQLite hoặc đã bị hỏng',
+    "lib.sqlite_failed": 'sổ đăng ký SQLite {path} gặp lỗi: {kind}',
+    "lib.postgres_failed": (
+        'sổ đăng ký PostgreSQL gặp lỗi ({kind}); giao dịch đã được huỷ và dữ liệu lưu trước đó vẫn nguyên vẹn'
+    ),
+    "lib.doc_signer_not_valid_now": (
+        'chứng thư của bên ký danh sách không còn hiệu lực tại thời điểm kiểm tra (đã hết hạn?)'
+    ),
+    "lib.doc_too_long": 'tài liệu có hiệu lực {asked}: dài hơn mức {allowed} cho phép',
+    "lib.doc_future": 'tài liệu được cấp trong tương lai (hơn một ngày sau thời điểm kiểm tra)',
+    "lib.doc_sequence_jump": 'số thứ tự {seq} vượt quá thời điểm cấp: bước nhảy bất thường',
+    "lib.doc_sign_too_long": (
+        'một tài liệu chỉ được có hiệu lực tối đa {allowed} (yêu cầu: {asked}); bên kiểm tra từ chối '
+        'danh sách dài hơn nếu không được cấu hình khác'
+    ),
+    "lib.doc_sign_sequence": (
+        'số thứ tự {seq} vượt quá thời điểm cấp ({iat} giây kể từ epoch); hãy dùng mặc định (thời điểm '
+        'cấp) hoặc một bộ đếm nhỏ hơn'
+    ),
+    "lib.state_rollback": '{key}: số thứ tự {seq} cũ hơn số {previous} mà điểm kiểm tra này đã thấy (quay lui)',
+    "lib.state_not_file": (
+        '{path} không phải tệp trạng thái điểm kiểm tra của vaxcert (vaxcert.sequence-state/1); hãy '
+        'chuyển nó đi để bắt đầu lại'
+    ),
+    "lib.state_cannot_read": 'không đọc được trạng thái điểm kiểm tra {path}: {reason}',
+    "lib.state_cannot_write": 'không ghi được trạng thái điểm kiểm tra {path}: {reason}',
+    "lib.plain_payload_no_facility": (
+        'một payload DCC thuần không ghi cơ sở nào để đối chiếu bên ký: hãy ký bằng khoá của bộ, cấp từ '
+        'hồ sơ tiêm chủng (áp dụng quy tắc cơ sở), hoặc dùng facility_override (--facility-override), '
+        'việc này được ghi nhật ký'
+    ),
+    "lib.plain_payload_other_facility": (
+        'liều này được tiêm tại cơ sở {facility}, nhưng chứng thư ký thuộc về {owner}; chỉ khoá của cơ '
+        'sở đó hoặc của bộ được ký'
+    ),
+    "lib.json_too_deep": 'JSON lồng quá sâu (hơn {levels} cấp)',
+    "lib.json_too_deep_value": 'lồng quá sâu (hơn {levels} cấp)',
+    "lib.json_digits": 'có một số dài hơn {digits} chữ số',
+    "lib.json_invalid": 'không phải JSON hợp lệ (dòng {line}, cột {column})',
+    "lib.json_nan": 'chứa NaN, Infinity hoặc một số vượt phạm vi',
+    "lib.import_line_too_long": 'dòng dài hơn {size} KiB',
+    "lib.import_csv_field": 'không đọc được dạng CSV (một trường dài hơn {size} KiB?)',
+    "lib.import_unknown_column_near": 'cột không xác định (có phải {name}?)',
+    "lib.import_unknown_column": 'cột không xác định (thiếu dòng tiêu đề hoặc viết sai?)',
+    "lib.import_int_digits": 'phải là số nguyên có tối đa {count} chữ số',
     "lib.key_unsupported": "tệp khoá {path} chứa loại khoá không được hỗ trợ",
     "lib.key_not_cert": "khoá bí mật không thuộc về chứng thư này",
     "lib.signing_failed": "ký thất bại: {kind}",
@@ -201,8 +261,11 @@ MESSAGES: Final[Mapping[str, str]] = {
     "lib.registry_schema_old": (
         "lược đồ sổ đăng ký đang ở phiên bản {version}, bản vaxcert này cần {latest}: hãy chạy 'vaxcert registry init'"
     ),
-    "lib.sqlite_cannot_open": "không mở được sổ đăng ký SQLite {path}: {reason}",
-    "lib.sqlite_locked": "sổ đăng ký SQLite {path} đang bị một tiến trình khác khoá",
+    "lib.sqlite_cannot_open": 'không mở được sổ đăng ký SQLite {path} (thiếu thư mục hoặc không có quyền)',
+    "lib.sqlite_locked": (
+        'sổ đăng ký SQLite {path} đang bị một tiến trình khác khoá (đã chờ {seconds} giây): hãy chờ tiến '
+        'trình đó xong, hoặc tăng thời gian chờ (vaxcert registry --busy-timeout GIÂY)'
+    ),
     "lib.postgres_cannot_connect": "không kết nối được tới sổ đăng ký PostgreSQL ({kind})",
     "lib.postgres_schema": "schema phải là tên định danh SQL viết thường",
     "lib.keys_no_dir": "thư mục khoá {path} không tồn tại",

@@ -48,9 +48,9 @@ def storage_error(exc: BaseException, path: Path | str, timeout: float | None = 
     """A StorageError naming the database and the problem (from a sqlite3 or OS error)."""
     text = str(exc).lower()
     if isinstance(exc, sqlite3.Error) and ("locked" in text or "busy" in text):
-        waited = f" (waited {timeout:g} s)" if timeout is not None else ""
-        return StorageError(f"the SQLite registry {path} is locked by another process{waited}: wait for it to "
-                            f"finish, or raise the busy timeout (vaxcert registry --busy-timeout SECONDS)")  # fmt: skip
+        return StorageError(f"the SQLite registry {path} is locked by another process (waited {timeout or 0:g} s): "
+                            "wait for it to finish, or raise the busy timeout (vaxcert registry --busy-timeout "
+                            "SECONDS)")  # fmt: skip
     if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError) or "permission" in text:
         return StorageError(f"the SQLite registry {path} is read-only (file or folder permissions, or a read-only "
                             f"file system): nothing was changed")  # fmt: skip

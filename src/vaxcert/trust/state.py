@@ -61,7 +61,7 @@ def _read(path: Path) -> dict[str, int]:
             out[key] = value
     except (ValueError, UnicodeDecodeError, RecursionError, KeyError):
         raise ConfigurationError(
-            f"{path} is not a vaxcert checkpoint state file ({STATE_FORMAT}); move it away to start afresh"
+            f"{path} is not a vaxcert checkpoint state file (vaxcert.sequence-state/1); move it away to start afresh"
         ) from None
     return out
 
