@@ -69,14 +69,15 @@ def test_verify_trust(files: Path, kind: str) -> None:
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 def test_scan_policy(files: Path, kind: str) -> None:
     """vaxcert scan --policy with a hostile JSON policy: exit 2 with a clear message."""
-    _refused(["scan", "-", "--trust", str(files / "dsc.pem"), "--policy", str(files / f"{kind}.json")],
-             HOSTILE[kind][1])  # fmt: skip
+    _refused(["scan", "-", "--lang", "en", "--trust", str(files / "dsc.pem"), "--policy",
+              str(files / f"{kind}.json")], HOSTILE[kind][1])  # fmt: skip
 
 
 def test_scan_policy_deep_toml(files: Path) -> None:
     """A deeply nested TOML policy is refused too."""
     (files / "deep.toml").write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
-    _refused(["scan", "-", "--trust", str(files / "dsc.pem"), "--policy", str(files / "deep.toml")], "deep")
+    _refused(["scan", "-", "--lang", "en", "--trust", str(files / "dsc.pem"), "--policy", str(files / "deep.toml")],
+             "deep")
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))

@@ -234,7 +234,7 @@ def test_cli_verify_and_scan_remember_sequences(pki: Pki, tmp_path: Path) -> Non
     assert json.loads(state.read_text())["seen"] == {"vaxcert.trust-list/1:VN": 20}
     r = run("verify", hc1, "--trust", str(tmp_path / "old.cose"), *common)
     assert r.returncode == 2 and "rollback" in r.stderr and "Traceback" not in r.stderr
-    r = run("scan", "-", "--trust", str(tmp_path / "old.cose"), *common, stdin=hc1 + "\n")
+    r = run("scan", "-", "--lang", "en", "--trust", str(tmp_path / "old.cose"), *common, stdin=hc1 + "\n")
     assert r.returncode == 2 and "rollback" in r.stderr
     r = run("scan", "-", "--trust", str(tmp_path / "new.cose"), *common, stdin=hc1 + "\n")
     assert r.returncode == 0, r.stderr
