@@ -66,7 +66,7 @@ def _setup(count: int, root: Path) -> tuple[Station, list[str], Path]:
     bundle = root / "bundle.cose"
     bundle.write_bytes(build_bundle(ministry, trust_list=trust_list, now=NOW, fresh_for=dt.timedelta(days=1),
                                     cscas=[csca]))
-    issuer = Issuer(KeySigner(dsc_key, dsc))
+    issuer = Issuer(KeySigner(dsc_key, dsc), facility_override=True)
     texts = []
     for i in range(count):
         payload = {"ver": "1.3.0", "nam": {"fn": "Nguyễn", "gn": f"Văn An {i}", "fnt": "NGUYEN",

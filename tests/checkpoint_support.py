@@ -80,10 +80,10 @@ class World:
 def make_bundle(pki: Pki, *, sequence: int, signed: dt.datetime, revoked: str) -> bytes:
     """A bundle (fresh for a day from ``signed``) trusting the PKI's DSCs and revoking ``revoked``."""
     ministry = KeySigner(pki.csca_key, pki.csca)
-    trust_list = publish([pki.dsc, pki.rsa_dsc], ministry, cscas=[pki.csca], now=signed, valid_for=30 * DAY)
+    trust_list = publish([pki.dsc, pki.rsa_dsc], ministry, cscas=[pki.csca], now=signed, valid_for=7 * DAY)
     message = cose.decode(_cose_of(revoked))
     revocation = RevocationList().with_certificate(message, RED_PAYLOAD).sign(ministry, now=signed,
-                                                                               valid_for=30 * DAY)
+                                                                               valid_for=7 * DAY)
     return build_bundle(ministry, trust_list=trust_list, revocation=[revocation], now=signed, fresh_for=DAY,
                         sequence=sequence, cscas=[pki.csca])
 
@@ -95,7 +95,7 @@ def _cose_of(hc1: str) -> bytes:
 def make_world(root: Path, pki: Pki) -> World:
     """Write the CSCA and a bundle under ``root`` and issue the three certificates."""
     root.mkdir(parents=True, exist_ok=True)
-    issuer = Issuer(pki.signer)
+    issuer = Issuer(pki.signer, facility_override=True)
     green = issuer.issue(copy.deepcopy(GREEN_PAYLOAD), now=NOW - DAY).hc1
     yellow = issuer.issue(copy.deepcopy(YELLOW_PAYLOAD), now=NOW - DAY).hc1
     red = issuer.issue(copy.deepcopy(RED_PAYLOAD), now=NOW - DAY).hc1

@@ -350,13 +350,13 @@ def test_failed_business_rules_are_listed(world: World, tmp_path: Path) -> None:
     languages."""
     book = RuleBook(RuleBook.from_documents([(ONLY_VN, "test")]).rules, RuleBook.bundled().passes)
     ministry = KeySigner(world.pki.csca_key, world.pki.csca)
-    trust_list = publish([world.pki.dsc], ministry, cscas=[world.pki.csca], now=NOW, valid_for=dt.timedelta(days=9))
+    trust_list = publish([world.pki.dsc], ministry, cscas=[world.pki.csca], now=NOW, valid_for=dt.timedelta(days=7))
     bundle = tmp_path / "rules.cose"
     bundle.write_bytes(build_bundle(ministry, trust_list=trust_list, now=NOW, fresh_for=dt.timedelta(days=1),
                                     cscas=[world.pki.csca], rules=book.to_bytes()))
     abroad = copy.deepcopy(GREEN_PAYLOAD)
     abroad["v"][0]["co"] = "FR"
-    text = Issuer(world.pki.signer).issue(abroad, now=NOW).hc1
+    text = Issuer(world.pki.signer, facility_override=True).issue(abroad, now=NOW).hc1
     station = Station.open(bundle, [world.pki.csca], now=NOW, country="VN")
     settings = CheckpointSettings(bundle_path=bundle, country="VN", clock=lambda: NOW)
     with TestClient(create_app(station, settings), base_url=LOOPBACK) as c:

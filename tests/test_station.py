@@ -86,7 +86,7 @@ def test_freshness_limit_is_the_earliest_part(world: World, tmp_path: Path) -> N
     """A revocation list expiring before the bundle sets the limit."""
     pki = world.pki
     ministry = KeySigner(pki.csca_key, pki.csca)
-    trust_list = publish([pki.dsc], ministry, cscas=[pki.csca], now=NOW, valid_for=30 * DAY)
+    trust_list = publish([pki.dsc], ministry, cscas=[pki.csca], now=NOW, valid_for=7 * DAY)
     short = RevocationList().sign(ministry, now=NOW, valid_for=dt.timedelta(hours=6))
     path = tmp_path / "short.cose"
     path.write_bytes(build_bundle(ministry, trust_list=trust_list, revocation=[short], now=NOW, fresh_for=DAY,
@@ -232,7 +232,7 @@ def test_hostile_text_never_raises(shared: Station, text: str) -> None:
 def _rules_bundle(world: World, tmp_path: Path, *, rules: RuleBook | None = None, shc: ShcTrust | None = None) -> Path:
     pki = world.pki
     ministry = KeySigner(pki.csca_key, pki.csca)
-    trust_list = publish([pki.dsc, pki.rsa_dsc], ministry, cscas=[pki.csca], now=BUNDLE_SIGNED, valid_for=30 * DAY)
+    trust_list = publish([pki.dsc, pki.rsa_dsc], ministry, cscas=[pki.csca], now=BUNDLE_SIGNED, valid_for=7 * DAY)
     path = tmp_path / "rules.cose"
     path.write_bytes(build_bundle(ministry, trust_list=trust_list, now=BUNDLE_SIGNED, fresh_for=DAY, sequence=7,
                                   cscas=[pki.csca], rules=rules.to_bytes() if rules is not None else None,
@@ -246,7 +246,7 @@ def test_the_bundles_rules_apply_for_the_station_country(world: World, tmp_path:
     path = _rules_bundle(world, tmp_path, rules=book)
     abroad = copy.deepcopy(GREEN_PAYLOAD)
     abroad["v"][0]["co"] = "FR"
-    text = Issuer(world.pki.signer).issue(abroad, now=NOW - DAY).hc1
+    text = Issuer(world.pki.signer, facility_override=True).issue(abroad, now=NOW - DAY).hc1
     vn = Station.open(path, [world.pki.csca], now=NOW, country="VN", region="HN")
     verdict = vn.read_text(text, now=NOW).verdict
     assert verdict is not None and verdict.colour is Pass.RED
