@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import http.server
 import ipaddress
+import json
 import logging
 import ssl
 import subprocess
@@ -178,9 +179,12 @@ def test_logs_hold_counts_only(world: World, caplog: pytest.LogCaptureFixture) -
     with client(world) as c:
         for text in (world.green, world.yellow, world.red, CCCD_GREEN, "https://example.org/"):
             c.post("/api/text", json={"text": text})
-    logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "verdicts: GREEN=1 YELLOW=1 RED=2" in logged
-    assert "REVOKED=1" in logged and "NOT_A_CERTIFICATE=1" in logged
+    ours = [r for r in caplog.records if r.name.startswith("vaxcert")]
+    assert all(hasattr(r, "vaxcert_event") for r in ours if r.name == "vaxcert.checkpoint")  # vaxcert.logs events
+    counts = [e for e in (getattr(r, "vaxcert_event", {}) for r in ours) if e.get("event") == "checkpoint.counts"]
+    assert len(counts) == 1 and (counts[0]["green"], counts[0]["yellow"], counts[0]["red"]) == (1, 1, 2)
+    assert {"REVOKED=1", "NOT_A_CERTIFICATE=1"} <= set(counts[0]["reasons"])
+    logged = caplog.text + " ".join(str(getattr(r, "vaxcert_event", "")) for r in ours)
     for private in ("Nguy", "NGUY", "Trần", "1990", "1985", "HC1:", "001090012345", "example.org", "URN:UVCI"):
         assert private not in logged
 
@@ -295,6 +299,27 @@ def test_cli_refuses_bad_setups(world: World, tmp_path: Path) -> None:
     done = run("checkpoint", "serve", "--bundle", str(world.bundle), "--csca", str(other.csca), "--country", "VN",
                "--state-file", str(tmp_path / "s2.json"))
     assert done.returncode == 2 and "bundle refused" in done.stderr
+
+
+def test_cli_logs_counts_once(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """checkpoint serve logs through the CLI's one handler: the counts event once, as text (JSON with --log-format)."""
+    import uvicorn
+
+    def run_server(self: uvicorn.Server) -> None:
+        logging.getLogger("uvicorn.error").warning("uvicorn warns")
+        with TestClient(self.config.app, base_url=LOOPBACK) as c:
+            assert c.post("/api/text", json={"text": world.green}).status_code == 200
+
+    monkeypatch.setattr(uvicorn.Server, "run", run_server)
+    base = ["checkpoint", "serve", "--bundle", str(world.bundle), "--csca", str(world.csca), "--country", "VN",
+            "--state-file", str(tmp_path / "state.json"), "--at", NOW.isoformat()]  # fmt: skip
+    done = run("-v", *base)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("checkpoint.counts green=1 yellow=0 red=0") == 1
+    assert done.stderr.count("uvicorn warns") == 1
+    done = run("--log-format", "json", *base, "--log-level", "warning")
+    assert done.returncode == 0 and "checkpoint.counts" not in done.stderr
+    assert [json.loads(line)["logger"] for line in done.stderr.splitlines()] == ["uvicorn.error"]
 
 
 def test_missing_extra_is_named(world: World) -> None:

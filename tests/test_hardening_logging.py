@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from registry_support import dose_row, write_csv
 from test_issue_verify import VACCINATION
 from vaxcert import FailureCode, Issuer, JsonFormatter, Verifier, log_event
 from vaxcert import verifier as verifier_mod
+from vaxcert.registry import open_registry, submit_job
 
 AT = ["--at", NOW.isoformat()]
 
@@ -86,3 +88,51 @@ def test_cli_json_log_lines(tmp_path: Path) -> None:
     assert "import.done" not in r.stderr
     for text in (r.stderr, (tmp_path / "log.jsonl").read_text()):
         assert dose_row(1)["citizen_id"] not in text and "Nguy" not in text
+
+
+def _log_lines(stderr: str) -> list[dict[str, Any]]:
+    """The JSON log lines of a command's stderr."""
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+def test_worker_logs_each_event_once(tmp_path: Path) -> None:
+    """vaxcert -v registry worker: its events and the registry's as JSON lines, each once (no second handler)."""
+    url = f"sqlite:///{tmp_path}/registry.db"
+    registry = open_registry(url, migrate=True)
+    try:
+        data = write_csv(tmp_path / "d.csv", [dose_row(1), dose_row(2)]).read_bytes()
+        submit_job(registry, data, "csv", account="hn1", facility="VN-HN-001", now=NOW)
+    finally:
+        registry.close()
+    r = run("-v", "registry", "worker", "--db", url, "--once")
+    assert r.returncode == 0, r.stderr
+    logged = [line for line in r.stderr.splitlines() if line.strip() and not line.startswith("worker stopped")]
+    assert logged and all(line.startswith("{") for line in logged)  # JSON lines only, no text copy
+    assert r.stderr.count("import.done") == 1 and r.stderr.count("reconcile.done") >= 1
+    r = run("--log-format", "text", "registry", "worker", "--db", url, "--once", "--log-level", "warning")
+    assert r.returncode == 0 and "reconcile.done" not in r.stderr  # the command's --log-level holds
+
+
+def test_serve_logs_each_event_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """vaxcert -v serve: request events and uvicorn's own lines go to one handler, as JSON lines, each once."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    def run_server(self: uvicorn.Server) -> None:
+        logging.getLogger("uvicorn.error").info("Uvicorn running")
+        with TestClient(self.config.app) as client:
+            assert client.get("/health").status_code == 200
+
+    monkeypatch.setattr(uvicorn.Server, "run", run_server)
+    url = f"sqlite:///{tmp_path}/registry.db"
+    open_registry(url, migrate=True).close()
+    r = run("-v", "serve", "--db", url)
+    assert r.returncode == 0, r.stderr
+    lines = _log_lines(r.stderr)
+    requests = [line for line in lines if line["event"] == "service.request"]
+    assert len(requests) == 1 and requests[0]["route"] == "/health" and requests[0]["status"] == 200
+    assert [line["logger"] for line in lines if line.get("message") == "Uvicorn running"] == ["uvicorn.error"]
+    assert r.stderr.count("service.request") == 1 and r.stderr.count("Uvicorn running") == 1
+    r = run("--log-format", "text", "serve", "--db", url, "--log-level", "warning")
+    assert r.returncode == 0 and "service.request" not in r.stderr and "Uvicorn running" not in r.stderr
+    assert logging.getLogger("uvicorn").propagate  # restored when the command ends

@@ -24,6 +24,7 @@ from registry_support import (
     windows_1258,
     write_csv,
 )
+from vaxcert import JsonFormatter
 from vaxcert.registry import (
     KeyRing,
     RateLimit,
@@ -38,7 +39,7 @@ from vaxcert.registry import (
     request_correction,
     set_facility_district,
 )
-from vaxcert.service import JsonFormatter, ServiceSettings, create_app
+from vaxcert.service import ServiceSettings, create_app
 
 FACILITIES = ("VN-HN-001", "VN-HN-002", "VN-SG-002")
 ROLES = {  # account name -> (role, area)
@@ -321,16 +322,56 @@ def test_ministry_operations(svc: Service, pki: Any) -> None:
     assert status["certificates"] == {"current": 6}
 
 
-def test_logs_hold_no_personal_data(svc: Service, caplog: pytest.LogCaptureFixture) -> None:
-    """Request logs (JSON) name the route, status and role, never IDs, birth dates, names or certificates."""
-    caplog.set_level(logging.INFO, logger="vaxcert.service")
-    svc.client.post("/v1/citizen/certificate", json={"id": PERSON0, "dob": "1990-04-12"})
+def test_logs_hold_no_personal_data(svc: Service, caplog: pytest.LogCaptureFixture,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The service's events (requests, errors, job retries) are vaxcert.logs events, free of personal data.
+
+    Everything the service and the registry log at DEBUG is searched, as text and as JSON lines:
+    citizen requests (found, wrong birth date), a correction with a proposed name, a submission with
+    names and birth dates, a registry error and a bug whose messages quote a person, a job that fails.
+    """
+    from vaxcert import StorageError
+    from vaxcert.registry import jobs as jobs_mod
+    from vaxcert.service import app as app_mod
+
+    caplog.set_level(logging.DEBUG, logger="vaxcert")
+    secret_name, secret_dob = "Hoàng Thị Lụa", "1990-04-12"
+    found = svc.client.post("/v1/citizen/certificate", json={"id": PERSON0, "dob": secret_dob}).json()["hc1"]
+    svc.client.post("/v1/citizen/certificate", json={"id": PERSON0, "dob": "1990-04-13"})
+    svc.client.post("/v1/citizen/corrections", json={"id": PERSON0, "dob": secret_dob, "kind": "identity",
+                                                      "proposed": {"given_name": secret_name}})  # fmt: skip
     svc.client.get("/v1/reports", headers=svc.as_("hanoi"))
-    lines = [JsonFormatter().format(r) for r in caplog.records]
-    assert any('"route": "/v1/citizen/certificate"' in line and '"status": 200' in line for line in lines)
-    assert any('"role": "province"' in line for line in lines)
-    text = "\n".join(lines)
-    assert PERSON0 not in text and "1990-04-12" not in text and "HC1:" not in text and "testclient" not in text
+    body = _csv([dose_row(30, 1, family="Hoàng", given="Thị Lụa", facility="VN-HN-001")])
+    svc.client.post("/v1/jobs", content=body, headers={**svc.as_("hn1"), "Content-Type": "text/csv"})
+    svc.work()
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{PERSON0} {secret_name} {secret_dob}")
+
+    monkeypatch.setattr(jobs_mod, "import_data", fails)
+    svc.client.post("/v1/jobs", content=body, headers={**svc.as_("hn1"), "Content-Type": "text/csv"})
+    assert process_next_job(svc.registry, worker="test", now=NOW) is not None  # job.retry
+    monkeypatch.setattr(app_mod, "report", fails)
+    _is_error(svc.client.get("/v1/reports", headers=svc.as_("hanoi")), 500, "server_error")
+
+    def storage(*args: Any, **kwargs: Any) -> Any:
+        raise StorageError(f"cannot store {PERSON0} {secret_name}")
+
+    monkeypatch.setattr(app_mod, "report", storage)
+    _is_error(svc.client.get("/v1/reports", headers=svc.as_("hanoi")), 500, "server_error")
+
+    ours = [r for r in caplog.records if r.name.startswith("vaxcert")]
+    assert all(hasattr(r, "vaxcert_event") for r in ours)  # every record is a structured event
+    events = {r.vaxcert_event["event"] for r in ours}  # type: ignore[attr-defined]
+    assert {"service.request", "service.error", "service.internal_error", "job.retry", "import.done"} <= events
+    lines = [json.loads(JsonFormatter().format(r)) for r in ours]
+    assert any(line.get("route") == "/v1/citizen/certificate" and line.get("status") == 200 for line in lines)
+    assert any(line.get("role") == "province" and line.get("account") == "hanoi" for line in lines)
+    internal = next(line for line in lines if line["event"] == "service.internal_error")
+    assert internal["exc_type"] == "RuntimeError" and "in fails" in internal["traceback"]
+    text = caplog.text + "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
+    for secret in (PERSON0, secret_dob, "1990-04-13", "Hoàng", "Lụa", "HOANG", "HC1:", found[4:40], "testclient"):
+        assert secret not in text
 
 
 def test_serve_command_checks_before_listening(tmp_path: Path) -> None:

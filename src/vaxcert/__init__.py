@@ -56,7 +56,7 @@ from .idcard import CitizenCard, IdentityCheck, Match, looks_like_cccd, match_id
 from .issuer import IssuedCertificate, Issuer, issue, issue_record
 from .jsonio import dumps as dump_json
 from .jsonio import loads as load_json
-from .logs import JsonFormatter, TextFormatter, log_event
+from .logs import JsonFormatter, TextFormatter, log_event, safe_traceback
 from .pki import (
     KeyKind,
     KeySigner,
@@ -298,6 +298,7 @@ __all__ = [
     "render_vector_report",
     "run_rule_tests",
     "run_vectors",
+    "safe_traceback",
     "save_card",
     "save_private_key",
     "save_qr",

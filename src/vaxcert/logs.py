@@ -1,13 +1,18 @@
 """Structured log events: a name and a few allow-listed fields, never personal data.
 
 vaxcert logs through the standard :mod:`logging` module (loggers under ``vaxcert``) and
-configures nothing: front ends choose handlers and levels (``vaxcert -v / --debug /
---log-format json``).  Every event the library logs goes through :func:`log_event`:
+configures nothing: the command line chooses handlers and levels (``vaxcert -v / --debug /
+--log-format json / --log-file``), for the long-running front ends too (``vaxcert serve``,
+``vaxcert registry worker``, ``vaxcert checkpoint serve``).  Every event vaxcert logs — the
+library's and the front ends' (``service.request``, ``checkpoint.counts``, ...) — goes through
+:func:`log_event`:
 
 * the event name says what happened (``import.chunk``, ``issue.worker_done``,
   ``verify.internal_error``, ``issue.facility_override``, ...);
-* the fields are counts, durations, facility ids, kids, failure codes, sequence numbers —
-  their names must be in :data:`FIELDS`, and their values numbers, booleans or short text.
+* the fields are counts, durations, facility ids, kids, failure codes, sequence numbers, and for
+  the front ends an HTTP method, route template, status, account role and name (accounts are
+  organisations) or a job id — their names must be in :data:`FIELDS`, and their values numbers,
+  booleans or short text.
   Names, birth dates, identity numbers, UVCIs, HC1 text and key material have no field, so no
   event can carry them (a test logs every event at every level and searches for them);
 * an internal error keeps its traceback as file / line / function frames and the exception
@@ -30,10 +35,11 @@ __all__ = ["FIELDS", "JsonFormatter", "TextFormatter", "log_event", "safe_traceb
 
 #: The only field names an event may carry.
 FIELDS = frozenset({
-    "backend", "certificates", "chunk", "chunks", "code", "count", "doses", "duration_ms", "entries",
-    "exc_type", "facilities", "facility", "failed", "fmt", "inserted", "issued", "kid", "kids", "kind",
-    "lists", "new_persons", "pending", "persons", "rejected", "revoked", "rows", "seconds", "sequence",
-    "signers", "stage", "superseded", "traceback", "type", "unchanged", "waiting", "worker", "workers",
+    "account", "attempts", "backend", "certificates", "chunk", "chunks", "code", "count", "doses", "duration_ms",
+    "entries", "exc_type", "facilities", "facility", "failed", "fmt", "green", "inserted", "issued", "job", "kid",
+    "kids", "kind", "lists", "method", "new_persons", "pending", "persons", "reasons", "red", "rejected", "revoked",
+    "role", "route", "rows", "seconds", "sequence", "signers", "stage", "status", "superseded", "traceback", "type",
+    "unchanged", "waiting", "worker", "workers", "yellow",
 })  # fmt: skip
 _ATTRIBUTE = "vaxcert_event"
 _MAX_TEXT = 80

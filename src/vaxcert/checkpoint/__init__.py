@@ -43,10 +43,12 @@ def serve(station: Station, settings: CheckpointSettings, *, host: str, port: in
     """Run the page on ``host:port`` until interrupted (uvicorn, one process, access log off).
 
     ``tls`` is (certificate chain PEM, private key PEM) for HTTPS: browsers open the camera only on
-    ``localhost`` or over HTTPS, so phones and tablets on a LAN need it.
+    ``localhost`` or over HTTPS, so phones and tablets on a LAN need it.  Logging is the caller's
+    (``vaxcert checkpoint serve`` sends the ``vaxcert`` and ``uvicorn`` loggers to one handler of
+    :mod:`vaxcert.logs`): uvicorn configures none of its own and logs its warnings only.
     """
     app = create_app(station, settings)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
                             server_header=False, date_header=False, lifespan="on", timeout_keep_alive=30,
                             ssl_certfile=str(tls[0]) if tls else None, ssl_keyfile=str(tls[1]) if tls else None)
     server = uvicorn.Server(config)

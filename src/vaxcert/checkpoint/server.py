@@ -52,6 +52,7 @@ from .. import (
     Station,
     Verdict,
     colour_label,
+    log_event,
     match_identity,
 )
 
@@ -117,11 +118,10 @@ class Counter:
         self.colours[colour] += 1
         self.reasons[reason] += 1
 
-    def summary(self) -> str:
-        """One log line: counts only."""
-        colours = " ".join(f"{c}={self.colours[c]}" for c in ("GREEN", "YELLOW", "RED"))
-        reasons = ", ".join(f"{r}={n}" for r, n in sorted(self.reasons.items()))
-        return f"verdicts: {colours}" + (f" ({reasons})" if reasons else "")
+    def log(self) -> None:
+        """Log the counts (the ``checkpoint.counts`` event): by colour, and ``REASON=n`` by reason."""
+        log_event(log, "checkpoint.counts", green=self.colours["GREEN"], yellow=self.colours["YELLOW"],
+                  red=self.colours["RED"], reasons=[f"{r}={n}" for r, n in sorted(self.reasons.items())])
 
 
 def read_state_file(path: Path) -> int:
@@ -431,13 +431,14 @@ class _Checkpoint:
                 newer = await asyncio.to_thread(self.fetch_once)
                 self.refresh["ok_at"] = _iso(self.now())
                 if newer:
-                    log.warning("bundle refreshed: sequence %d", self.station.bundle.sequence)
+                    log_event(log, "checkpoint.bundle_refreshed", sequence=self.station.bundle.sequence)
             except DocumentError as exc:
                 self.refresh["failed_at"] = _iso(self.now())
-                log.warning("bundle refresh refused: %s", exc.code)
+                log_event(log, "checkpoint.bundle_refused", level=logging.WARNING, code=str(exc.code))
             except Exception as exc:  # network errors: try again later
                 self.refresh["failed_at"] = _iso(self.now())
-                log.warning("bundle refresh failed: %s", type(exc).__name__)
+                log_event(log, "checkpoint.bundle_refresh_failed", level=logging.WARNING,
+                          exc_type=type(exc).__name__)
             await asyncio.sleep(self.settings.refresh_every.total_seconds())
 
 
@@ -453,7 +454,7 @@ def create_app(station: Station, settings: CheckpointSettings) -> Starlette:
         finally:
             if task is not None:
                 task.cancel()
-            log.warning(checkpoint.counter.summary())
+            checkpoint.counter.log()
 
     app = Starlette(
         lifespan=lifespan,

@@ -33,14 +33,16 @@ __all__ = ["cli", "main"]
 @click.version_option(package_name="vaxcert")
 @click.option("-v", "--verbose", count=True, help="Log more on stderr: -v progress events, -vv debug events.")
 @click.option("--debug", is_flag=True, help="Log debug events (as -vv).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Log lines as text or as JSON objects (one per line) for a log pipeline.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Log lines as text or as JSON objects (one per line) for a log pipeline [default: text; "
+                   "json for serve and registry worker].")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Append log lines to this file instead of stderr.")
-def cli(verbose: int, debug: bool, log_format: str, log_file: Path | None) -> None:
+def cli(verbose: int, debug: bool, log_format: str | None, log_file: Path | None) -> None:
     """Issue and verify EU DCC-style vaccination certificates (HC1 QR codes).
 
-    Logs (never personal data) go to stderr: warnings by default, more with -v / --debug.
+    Logs (never personal data) go to stderr: warnings by default, more with -v / --debug; serve,
+    registry worker and checkpoint serve log at their --log-level (default info).
     """
     reset_language()  # each command starts from VAXCERT_LANG (or English); --lang then chooses
     configure_logging(verbose, debug, log_format, log_file)

@@ -6,8 +6,6 @@ The library reads no environment variables: the CLI reads them here and passes t
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -66,23 +64,6 @@ def key_password() -> bytes:
 def environment() -> dict[str, str]:
     """The process environment, for library settings the user gives there (HSM, fonts)."""
     return dict(os.environ)
-
-
-def configure_json_logs(level: str) -> None:
-    """Log as JSON lines on standard error (long-running commands: worker, serve)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JsonLines())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-
-
-class _JsonLines(logging.Formatter):
-    """time, level, logger and message as one JSON object (messages never hold personal data)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
-                           "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()})
 
 
 def reset_language() -> None:

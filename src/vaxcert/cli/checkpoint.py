@@ -11,6 +11,7 @@ import click
 from .. import DEFAULT_POLICY, DocumentError, Policy, Station
 from ._common import parse_time
 from ._context import load_csca
+from ._logging import LOG_LEVEL_OPTION, long_running
 
 __all__ = ["checkpoint"]
 
@@ -63,10 +64,11 @@ def _is_loopback(host: str) -> bool:
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="HTTPS private key (PEM, unencrypted) for --tls-cert.")
 @click.option("--at", "at", default=None, help="Fixed checking time (ISO 8601), for demonstrations and tests.")
+@LOG_LEVEL_OPTION
 def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: str | None, host: str, port: int,
               lang: str, clear_after: float, grace_hours: float, bundle_url: str | None, refresh_minutes: float,
               state_file: Path | None, policy_path: Path | None, tls_cert: Path | None, tls_key: Path | None,
-              at: str | None) -> None:
+              at: str | None, log_level: str) -> None:
     """Serve the checkpoint page on BUNDLE (open http://127.0.0.1:8080/ in a browser)."""
     # the [checkpoint] extra (Starlette, uvicorn): without it the import names the extra to install
     from ..checkpoint import CheckpointSettings, new_token, read_state_file, serve, write_state_file
@@ -118,4 +120,5 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
                 click.echo("  (without --tls-cert/--tls-key, browsers on other devices allow the scanner but not "
                            "the camera)")
 
+    long_running(log_level, log_format="text", others=("uvicorn",))
     serve(station, settings, host=host, port=port, tls=tls, on_ready=ready)

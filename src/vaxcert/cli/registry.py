@@ -51,8 +51,9 @@ from ..registry import (
     set_facility_district,
     write_row_errors,
 )
-from ._common import EXIT_INVALID, configure_json_logs, key_password, parse_time, read_file_arg, read_text_arg
+from ._common import EXIT_INVALID, key_password, parse_time, read_file_arg, read_text_arg
 from ._context import load_verification, trust_options
+from ._logging import LOG_LEVEL_OPTION, long_running
 from ._messages import lang_option, translate
 from ._messages import text as message
 from ._progress import Progress
@@ -585,8 +586,7 @@ def export_cmd(db: str, person_id: str | None, facility: str | None, since: str 
 @click.option("--lease", "lease_seconds", type=click.FloatRange(1, 86_400), default=300, show_default=True)
 @click.option("--valid-days", type=click.IntRange(1, 3650), default=365, show_default=True)
 @click.option("--issuer-name", default=None, help="DCC 'is' text (default: the DSC's organisation).")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
-              show_default=True)
+@LOG_LEVEL_OPTION
 def worker_cmd(db: str, keys_dir: Path | None, once: bool, poll: float, chunk_size: int, lease_seconds: float,
                valid_days: int, issuer_name: str | None, log_level: str) -> None:  # fmt: skip
     """Import queued submissions, reconcile and issue, until stopped (SIGTERM / Ctrl+C finish the current step).
@@ -599,7 +599,7 @@ def worker_cmd(db: str, keys_dir: Path | None, once: bool, poll: float, chunk_si
                             password=key_password())  # fmt: skip
         keys.check()
         keyring = keys.load()
-    configure_json_logs(log_level)
+    long_running(log_level, log_format="json")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

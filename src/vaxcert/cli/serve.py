@@ -9,6 +9,7 @@ import click
 from .. import KeySigner
 from ..registry import RateLimit, open_registry
 from ._common import key_password
+from ._logging import LOG_LEVEL_OPTION, long_running
 
 __all__ = ["serve_cmd"]
 
@@ -36,8 +37,7 @@ __all__ = ["serve_cmd"]
 @click.option("--list-signer-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Key that signs revocation lists (POST /v1/revocation-list); password in VAXCERT_KEY_PASSWORD.")
 @click.option("--list-signer-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
-              show_default=True)
+@LOG_LEVEL_OPTION
 def serve_cmd(db: str, host: str, port: int, pool_size: int, acquire_timeout: float, max_inflight: int,
               queue_limit: int,
               drain_rate: float, citizen_per_client: str, citizen_per_id: str, trust_forwarded_for: bool,
@@ -63,6 +63,7 @@ def serve_cmd(db: str, host: str, port: int, pool_size: int, acquire_timeout: fl
     def ready() -> None:
         click.echo(f"vaxcert serve: http://{host}:{port}/  (OpenAPI: /openapi.json; Ctrl+C to stop)", err=True)
 
+    long_running(log_level, log_format="json", others=("uvicorn",))
     serve(settings, host=host, port=port, log_level=log_level, on_ready=ready)
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InputError, VaxcertError
+from ..logs import log_event
 from .importer import count_records, import_data
 from .protocol import Registry
 from .rows import JobErrorRow, JobRow
@@ -161,8 +162,8 @@ def process_next_job(
         # e.g. two jobs creating the same person at once on PostgreSQL: the loser's transaction is rolled back
         # and the job goes back to the queue (after MAX_ATTEMPTS it fails, naming the error type only).
         failed = job.attempts >= MAX_ATTEMPTS
-        log.warning("job %s attempt %d failed (%s)%s", job.job_id, job.attempts, type(exc).__name__,
-                    ": giving up" if failed else ": queued again")  # fmt: skip
+        log_event(log, "job.failed" if failed else "job.retry", level=logging.WARNING, job=job.job_id,
+                  attempts=job.attempts, exc_type=type(exc).__name__)  # fmt: skip
         registry.release_job(job.job_id, worker=worker, failure=f"import failed ({type(exc).__name__})" if failed
                              else None, stamp=stamp)  # fmt: skip
         return ProcessedJob(job.job_id, "failed" if failed else "queued", job.records, 0, 0)

@@ -22,15 +22,18 @@ except ImportError as exc:  # pragma: no cover - the lean-install test runs with
     raise MissingExtraError("service", "the signing service") from exc
 
 from .app import ApiError, ServiceSettings, create_app
-from .logs import JsonFormatter, configure_logging
 
-__all__ = ["ApiError", "JsonFormatter", "ServiceSettings", "configure_logging", "create_app", "serve"]
+__all__ = ["ApiError", "ServiceSettings", "create_app", "serve"]
 
 
 def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
           on_ready: Callable[[], None] | None = None) -> None:  # fmt: skip
-    """Serve the API with uvicorn until interrupted (JSON logs, no access log: it would hold client addresses)."""
-    configure_logging(log_level)
+    """Serve the API with uvicorn until interrupted.
+
+    Logging is the caller's (``vaxcert serve`` sends the ``vaxcert`` and ``uvicorn`` loggers to one
+    handler of :mod:`vaxcert.logs`): uvicorn configures none of its own (``log_config=None``), its
+    loggers are set to ``log_level``, and its access log is off (it would hold client addresses).
+    """
     app = create_app(settings)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, log_level=log_level,
                             server_header=False, timeout_graceful_shutdown=10,

@@ -33,7 +33,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import ConfigurationError, InputError, Signer, VaxcertError
+from .. import ConfigurationError, InputError, Signer, VaxcertError, log_event, safe_traceback
 from .. import __version__ as VERSION
 from ..registry import (
     DEADLINE,
@@ -387,7 +387,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     @app.exception_handler(VaxcertError)
     async def vaxcert_error(request: Request, exc: VaxcertError) -> JSONResponse:
-        log.error("request failed", extra={"error": type(exc).__name__})
+        log_event(log, "service.error", level=logging.ERROR, exc_type=type(exc).__name__)
         return error(503 if isinstance(exc, ConfigurationError) else 500, "server_error",
                      "the registry could not be used; see the service log")  # fmt: skip
 
@@ -405,7 +405,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error", extra={"error": type(exc).__name__})
+        log_event(log, "service.internal_error", level=logging.ERROR, exc_type=type(exc).__name__,
+                  traceback=safe_traceback(exc))
         return error(500, "server_error", "unexpected error; see the service log")
 
     inflight = [0]
@@ -416,7 +417,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         started = time.perf_counter()
         if inflight[0] >= settings.max_inflight and request.url.path not in exempt:
             # admission control: past max_inflight requests in this process, answer at once instead of queueing
-            log.info("request", extra={"method": request.method, "route": "(refused: busy)", "status": 429})
+            log_event(log, "service.request", method=request.method[:16], route="(refused: busy)", status=429)
             return error(429, "busy", "the service is at capacity: retry shortly", {"Retry-After": "1"})
         inflight[0] += 1
         try:
@@ -425,10 +426,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             inflight[0] -= 1
         route = request.scope.get("route")
         account: Account | None = getattr(request.state, "account", None)
-        log.info("request", extra={
-            "method": request.method, "route": getattr(route, "path", "(none)"), "status": response.status_code,
-            "ms": round((time.perf_counter() - started) * 1000, 2),
-            "role": account.role if account else None, "account": account.name if account else None})  # fmt: skip
+        who: dict[str, Any] = {"role": account.role, "account": account.name} if account else {}
+        log_event(log, "service.request", method=request.method[:16], route=getattr(route, "path", "(none)"),
+                  status=response.status_code, duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                  **who)  # fmt: skip
         return response
 
     # -- dependencies --------------------------------------------------------------------------
