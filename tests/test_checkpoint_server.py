@@ -9,6 +9,7 @@ import ipaddress
 import json
 import logging
 import ssl
+import stat
 import subprocess
 import sys
 import threading
@@ -29,8 +30,18 @@ from checkpoint_support import CCCD_GREEN, CCCD_OTHER, GRACE_AT, GREEN_PAYLOAD, 
 from cli_inprocess import run
 from conftest import NOW, make_pki
 from test_checkpoint_rules import ONLY_VN
-from vaxcert import DocumentError, Issuer, KeySigner, RuleBook, Station, build_bundle, publish, render_png
-from vaxcert.checkpoint import CheckpointSettings, Counter, create_app, new_token, read_state_file, write_state_file
+from vaxcert import (
+    DocumentError,
+    Issuer,
+    KeySigner,
+    RuleBook,
+    SequenceState,
+    Station,
+    build_bundle,
+    publish,
+    render_png,
+)
+from vaxcert.checkpoint import CheckpointSettings, Counter, create_app, new_token
 
 LOOPBACK = "http://127.0.0.1:8080"
 
@@ -198,17 +209,23 @@ def test_counter_window() -> None:
     assert counter.colours == {"GREEN": 2, "RED": 1}
 
 
-def test_state_file(tmp_path: Path) -> None:
-    """The state file records the highest sequence and never lowers it; unreadable files count as none."""
-    path = tmp_path / "state.json"
-    assert read_state_file(path) == 0
-    write_state_file(path, 7)
-    write_state_file(path, 3)
-    assert read_state_file(path) == 7
-    path.write_text("{broken")
-    assert read_state_file(path) == 0
-    path.write_text('{"highest_sequence": true}')
-    assert read_state_file(path) == 0
+def test_state_file(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """checkpoint serve keeps its sequences in a SequenceState file (0600), never lowered; a foreign file stops it."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)  # start and stop at once
+    state = tmp_path / "state.json"
+    done = run("checkpoint", "serve", "--bundle", str(world.bundle), "--csca", str(world.csca), "--country", "VN",
+               "--state-file", str(state), "--at", NOW.isoformat())  # fmt: skip
+    recorded = SequenceState.load(state)
+    key = SequenceState.key_of(Station.open(world.bundle, [world.pki.csca], now=NOW).bundle.document)
+    assert recorded.minimum(key) == 100 and stat.S_IMODE(state.stat().st_mode) == 0o600, done.stderr
+    SequenceState(state, {key: 7}).save()
+    assert SequenceState.load(state).minimum(key) == 100
+    state.write_text('{"highest_sequence": 7}')
+    done = run("checkpoint", "serve", "--bundle", str(world.bundle), "--csca", str(world.csca), "--country", "VN",
+               "--state-file", str(state))  # fmt: skip
+    assert done.returncode == 2 and "not a vaxcert checkpoint state file" in done.stderr
 
 
 class _BundleServer:
@@ -251,16 +268,16 @@ def test_refresh_from_the_bundle_url(world: World, tmp_path: Path, ministry: _Bu
     bundle = tmp_path / "bundle.cose"
     bundle.write_bytes(world.bundle_bytes)
     state = tmp_path / "bundle.cose.state.json"
-    station = Station.open(bundle, [world.pki.csca], now=NOW)
-    settings = CheckpointSettings(bundle_path=bundle, country="VN", bundle_url=ministry.url, state_file=state,
-                                  clock=lambda: NOW)
+    station = Station.open(bundle, [world.pki.csca], now=NOW, state=SequenceState.load(state))
+    key = SequenceState.key_of(station.bundle.document)
+    settings = CheckpointSettings(bundle_path=bundle, country="VN", bundle_url=ministry.url, clock=lambda: NOW)
     app = create_app(station, settings)
     checkpoint = app.state.checkpoint
     newer = world.newer_bundle(sequence=150)
     ministry.data = newer
     assert checkpoint.fetch_once() is True
     assert station.bundle.sequence == 150
-    assert bundle.read_bytes() == newer and read_state_file(state) == 150
+    assert bundle.read_bytes() == newer and SequenceState.load(state).minimum(key) == 150
     assert checkpoint.fetch_once() is False  # the same bundle again
     ministry.data = world.newer_bundle(sequence=120)
     with pytest.raises(DocumentError, match="rollback"):
@@ -287,7 +304,8 @@ def test_refresher_runs_in_the_background(world: World, tmp_path: Path, ministry
 def test_cli_refuses_bad_setups(world: World, tmp_path: Path) -> None:
     """serve exits 2 with a clear message for a rollback, a bad country, a bad URL or a foreign bundle."""
     state = tmp_path / "state.json"
-    write_state_file(state, 999)
+    key = SequenceState.key_of(Station.open(world.bundle, [world.pki.csca], now=NOW).bundle.document)
+    SequenceState(state, {key: 999}).save()
     base = ["checkpoint", "serve", "--bundle", str(world.bundle), "--csca", str(world.csca)]
     done = run(*base, "--country", "VN", "--state-file", str(state))
     assert done.returncode == 2 and "rollback" in done.stderr and "Traceback" not in done.stderr

@@ -40,6 +40,7 @@ from vaxcert import (
     ReadingKind,
     RevocationList,
     RuleBook,
+    SequenceState,
     ShcTrust,
     Station,
     build_bundle,
@@ -56,8 +57,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     return make_world(tmp_path_factory.mktemp("station"), make_pki())
 
 
-def station(world: World, *, grace: dt.timedelta = DEFAULT_GRACE, min_sequence: int = 0) -> Station:
-    return Station.open(world.bundle, [world.pki.csca], now=NOW, grace=grace, min_sequence=min_sequence)
+def station(world: World, *, grace: dt.timedelta = DEFAULT_GRACE, state: SequenceState | None = None) -> Station:
+    return Station.open(world.bundle, [world.pki.csca], now=NOW, grace=grace, state=state)
 
 
 def png(text: str) -> bytes:
@@ -209,10 +210,36 @@ def test_update_refuses_a_foreign_ministry(world: World) -> None:
     assert s.bundle.sequence == 100
 
 
-def test_open_refuses_a_rollback(world: World) -> None:
-    """Opening with a higher recorded sequence refuses the older file."""
+def test_open_refuses_a_rollback(world: World, tmp_path: Path) -> None:
+    """Opening with a state that recorded a newer bundle (saved, reloaded) refuses the older file."""
+    newer = tmp_path / "newer.cose"
+    newer.write_bytes(world.newer_bundle(sequence=101))
+    state = SequenceState(tmp_path / "state.json")
+    Station.open(newer, [world.pki.csca], now=NOW, state=state)
+    state.save()
+    key = SequenceState.key_of(station(world).bundle.document)
+    assert key.startswith("vaxcert.bundle/1:")
+    assert SequenceState.load(tmp_path / "state.json").minimum(key) == 101
     with pytest.raises(DocumentError, match="rollback"):
-        station(world, min_sequence=101)
+        station(world, state=SequenceState.load(tmp_path / "state.json"))
+    assert station(world, state=SequenceState(tmp_path / "other.json")).bundle.sequence == 100
+
+
+def test_update_records_in_the_state(world: World) -> None:
+    """With a state, update records the new bundle's sequences and refuses one older than any recorded."""
+    state = SequenceState()
+    s = station(world, state=state)
+    key = state.key_of(s.bundle.document)
+    assert state.minimum(key) == 100 and len(state.items()) == 3  # the bundle, its trust list, its revocation list
+    assert s.update(world.newer_bundle(sequence=101), now=NOW) is True
+    assert state.minimum(key) == 101
+    elsewhere = SequenceState(None, {**state.items(), key: 150})  # another process saw 150
+    t = station(world, state=SequenceState())
+    t.state = elsewhere
+    before = elsewhere.items()
+    with pytest.raises(DocumentError, match="rollback"):
+        t.update(world.newer_bundle(sequence=120), now=NOW)
+    assert t.bundle.sequence == 100 and elsewhere.items() == before  # nothing taken, nothing recorded
 
 
 @pytest.fixture(scope="module")

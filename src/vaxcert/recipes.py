@@ -169,12 +169,7 @@ def load_verifier(
             raise ConfigurationError("a bundle needs the ministry's CSCA certificate (--csca FILE)")
         loaded_bundle = load_bundle(Path(bundle), cscas, now, max_lifetime=max_lifetime)
         if state is not None:
-            state.admit(loaded_bundle.document, code=FailureCode.TRUST_LIST_INVALID)
-            if loaded_bundle.trust.trust.document is not None:
-                state.admit(loaded_bundle.trust.trust.document, code=FailureCode.TRUST_LIST_INVALID)
-            for inner in loaded_bundle.revocation.lists:
-                if inner.document is not None:
-                    state.admit(inner.document, code=FailureCode.REVOCATION_LIST_INVALID)
+            state.admit_all(loaded_bundle.signed_documents())
         stores.append(loaded_bundle.trust)
         lists.extend(loaded_bundle.revocation.lists)
         valuesets = loaded_bundle.valuesets

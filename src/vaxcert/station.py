@@ -4,7 +4,10 @@ This is the recipe behind ``vaxcert checkpoint serve`` (and any other checkpoint
 
 * :meth:`Station.open` loads a signed offline bundle (:mod:`vaxcert.trust.bundle`) with the ministry's
   CSCA certificates; :meth:`Station.update` replaces it with a newer one (a refresh), refusing
-  one whose sequence is not higher than the highest seen;
+  one whose sequence is not higher than the current one.  With a :class:`~vaxcert.SequenceState`
+  (``state=``, kept in a file across restarts) the station records the sequences of every bundle
+  it takes (the bundle, its trust list and revocation lists) and refuses one older than any seen
+  (a rollback); the caller saves the state (``station.state.save()``);
 * :meth:`Station.status` says how fresh the bundle is (:class:`BundleStatus`): FRESH until its
   freshness limit (the earliest of the bundle's, its trust list's and its revocation lists'),
   GRACE for ``grace`` after it, TOO_OLD afterwards.  Within the grace period verdicts are given as
@@ -47,6 +50,7 @@ from .recipes import Verdict, bundle_rules, bundle_shc_trust, scan
 from .rules import DEFAULT_POLICY, CountryRules, Policy
 from .trust.bundle import Bundle, load_bundle, open_bundle
 from .trust.revocation import RevocationSet
+from .trust.state import SequenceState
 from .trust.store import TrustedSigner
 from .verifier import Verifier, detect_format
 
@@ -193,9 +197,13 @@ class Station:
 
     def __init__(self, bundle: Bundle, cscas: Sequence[x509.Certificate], *, policy: Policy = DEFAULT_POLICY,
                  grace: dt.timedelta = DEFAULT_GRACE, valuesets: ValueSets | None = None,
-                 country: str | None = None, region: str | None = None) -> None:
+                 country: str | None = None, region: str | None = None,
+                 state: SequenceState | None = None) -> None:  # fmt: skip
         if grace < dt.timedelta(0):
             raise ValueError("grace must not be negative")
+        if state is not None:
+            state.admit_all(bundle.signed_documents())  # DocumentError: older than one seen (rollback)
+        self.state = state
         self.policy = policy
         self.grace = grace
         self.country = country
@@ -203,17 +211,18 @@ class Station:
         self._cscas = tuple(cscas)
         self._valuesets = valuesets
         self._key = secrets.token_bytes(32)
-        self._state = self._prepare(bundle)
+        self._in_use = self._prepare(bundle)
 
     @classmethod
     def open(cls, path: str | Path, cscas: Sequence[x509.Certificate], *, now: dt.datetime,
-             min_sequence: int = 0, policy: Policy = DEFAULT_POLICY, grace: dt.timedelta = DEFAULT_GRACE,
+             state: SequenceState | None = None, policy: Policy = DEFAULT_POLICY, grace: dt.timedelta = DEFAULT_GRACE,
              valuesets: ValueSets | None = None, country: str | None = None, region: str | None = None) -> Station:
-        """A station on the bundle file at ``path`` (see :func:`vaxcert.load_bundle`); a bundle whose
-        sequence is below ``min_sequence`` (the highest seen before) is refused as a rollback, one
-        whose rules or SMART Health Card issuers are malformed too (:class:`vaxcert.DocumentError`)."""
-        bundle = load_bundle(path, cscas, now, min_sequence=min_sequence)
-        return cls(bundle, cscas, policy=policy, grace=grace, valuesets=valuesets, country=country, region=region)
+        """A station on the bundle file at ``path`` (see :func:`vaxcert.load_bundle`); a bundle older
+        than one ``state`` has recorded is refused as a rollback, one whose rules or SMART Health
+        Card issuers are malformed too (:class:`vaxcert.DocumentError`)."""
+        bundle = load_bundle(path, cscas, now)
+        return cls(bundle, cscas, policy=policy, grace=grace, valuesets=valuesets, country=country, region=region,
+                   state=state)  # fmt: skip
 
     def _prepare(self, bundle: Bundle) -> _State:
         """Verifier and rules for ``bundle``: its trust list, revocation lists, value sets, SMART Health
@@ -230,17 +239,21 @@ class Station:
     @property
     def bundle(self) -> Bundle:
         """The bundle in use."""
-        return self._state.bundle
+        return self._in_use.bundle
 
     def update(self, data: bytes, *, now: dt.datetime) -> bool:
         """Use a newer bundle: True when ``data`` is properly signed and its sequence is higher than the
-        current one, False when it is not newer.  Raises :class:`vaxcert.DocumentError`
-        when it is not a properly signed bundle."""
+        current one (recorded in :attr:`state`), False when it is not newer.  Raises
+        :class:`vaxcert.DocumentError` when it is not a properly signed bundle, or older than the
+        current one or than one the state has recorded."""
         current = self.bundle.sequence
         bundle = open_bundle(data, self._cscas, now=now, min_sequence=current)
         if bundle.sequence <= current:
             return False
-        self._state = self._prepare(bundle)  # one assignment: readings see the old or the new state
+        prepared = self._prepare(bundle)
+        if self.state is not None:
+            self.state.admit_all(bundle.signed_documents())
+        self._in_use = prepared  # one assignment: readings see the old or the new bundle
         return True
 
     def status(self, now: dt.datetime) -> BundleStatus:
@@ -262,7 +275,7 @@ class Station:
 
     def read_text(self, text: str, *, now: dt.datetime) -> Reading:
         """A scanned text (a scanner's input, or a code decoded in the browser)."""
-        state = self._state
+        state = self._in_use
         status = self._status(state.bundle, now)
         if not isinstance(text, str):
             text = ""
@@ -279,7 +292,7 @@ class Station:
         """
         from .qr import photo  # the [qr] extra: imported when the first frame comes
 
-        state = self._state
+        state = self._in_use
         status = self._status(state.bundle, now)
         try:
             codes = photo.decode_image(image, fallback=fallback)

@@ -22,7 +22,7 @@ try:
 except ImportError:  # exercised by tests/test_checkpoint_server.py with the modules hidden
     raise MissingExtraError("checkpoint", "the checkpoint page") from None
 
-from .server import STATIC_DIR, CheckpointSettings, Counter, create_app, new_token, read_state_file, write_state_file
+from .server import STATIC_DIR, CheckpointSettings, Counter, create_app, new_token
 
 __all__ = [
     "STATIC_DIR",
@@ -30,9 +30,7 @@ __all__ = [
     "Counter",
     "create_app",
     "new_token",
-    "read_state_file",
     "serve",
-    "write_state_file",
 ]
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})

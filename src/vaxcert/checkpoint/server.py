@@ -56,7 +56,7 @@ from .. import (
     match_identity,
 )
 
-__all__ = ["STATIC_DIR", "CheckpointSettings", "Counter", "create_app", "read_state_file", "write_state_file"]
+__all__ = ["STATIC_DIR", "CheckpointSettings", "Counter", "create_app"]
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 MAX_FRAME_BYTES: Final = 6 * 1024 * 1024
@@ -92,7 +92,6 @@ class CheckpointSettings:
     loopback_only: bool = True
     bundle_url: str | None = None
     refresh_every: dt.timedelta = dt.timedelta(minutes=15)
-    state_file: Path | None = None
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -124,18 +123,6 @@ class Counter:
                   red=self.colours["RED"], reasons=[f"{r}={n}" for r, n in sorted(self.reasons.items())])
 
 
-def read_state_file(path: Path) -> int:
-    """The highest bundle sequence recorded in the state file (0 when there is none)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return 0
-    except (OSError, ValueError):
-        return 0
-    value = data.get("highest_sequence") if isinstance(data, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -145,12 +132,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_state_file(path: Path, sequence: int) -> None:
-    """Record ``sequence`` as the highest seen (never lowers it)."""
-    highest = max(sequence, read_state_file(path))
-    _write_atomic(path, json.dumps({"highest_sequence": highest}).encode())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,8 +402,9 @@ class _Checkpoint:
         newer = self.station.update(data, now=self.now())
         if newer:
             _write_atomic(self.settings.bundle_path, data)
-            if self.settings.state_file is not None:
-                write_state_file(self.settings.state_file, self.station.bundle.sequence)
+            state = self.station.state
+            if state is not None and state.path is not None:
+                state.save()  # the sequences the station recorded (vaxcert.SequenceState)
         return newer
 
     async def refresher(self) -> None:

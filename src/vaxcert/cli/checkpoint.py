@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .. import DEFAULT_POLICY, DocumentError, Policy, Station
+from .. import DEFAULT_POLICY, ConfigurationError, DocumentError, Policy, SequenceState, Station
 from ._common import parse_time
 from ._context import load_csca
 from ._logging import LOG_LEVEL_OPTION, long_running
@@ -55,7 +55,8 @@ def _is_loopback(host: str) -> bool:
 @click.option("--refresh-minutes", default=15.0, show_default=True, type=click.FloatRange(0.05, 24 * 60),
               help="How often to try --bundle-url.")
 @click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where the highest bundle sequence seen is kept (default: BUNDLE.state.json).")
+              help="Where the highest sequences seen are kept (vaxcert.SequenceState, as verify/scan --state; "
+                   "default: BUNDLE.state.json).")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Pass policy (JSON or .toml); default: Viet Nam 2021-22 rules.")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -71,7 +72,7 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
               at: str | None, log_level: str) -> None:
     """Serve the checkpoint page on BUNDLE (open http://127.0.0.1:8080/ in a browser)."""
     # the [checkpoint] extra (Starlette, uvicorn): without it the import names the extra to install
-    from ..checkpoint import CheckpointSettings, new_token, read_state_file, serve, write_state_file
+    from ..checkpoint import CheckpointSettings, new_token, serve
 
     if len(country) != 2 or not country.isalpha():
         raise click.BadParameter("use a two-letter country code such as VN", param_hint="--country")
@@ -87,23 +88,23 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
 
     cscas = load_csca(csca) or []
     policy = Policy.from_file(policy_path) if policy_path is not None else DEFAULT_POLICY
-    state = state_file if state_file is not None else bundle_path.with_name(bundle_path.name + ".state.json")
+    state = SequenceState.load(state_file or bundle_path.with_name(bundle_path.name + ".state.json"))
     grace = dt.timedelta(hours=grace_hours)
     try:
-        station = Station.open(bundle_path, cscas, now=clock(), min_sequence=read_state_file(state),
-                               grace=grace, policy=policy, country=country.upper(), region=region)
+        station = Station.open(bundle_path, cscas, now=clock(), state=state, grace=grace, policy=policy,
+                               country=country.upper(), region=region)  # fmt: skip
     except DocumentError as exc:
         raise click.ClickException(f"bundle refused ({exc.code}): {exc.message}") from None
     try:
-        write_state_file(state, station.bundle.sequence)
-    except OSError as exc:
-        click.echo(f"warning: cannot write {state}: {exc.strerror}", err=True)
+        state.save()
+    except ConfigurationError as exc:
+        click.echo(f"warning: {exc}", err=True)
     loopback = _is_loopback(host)
     token = None if loopback else new_token()
     settings = CheckpointSettings(
         bundle_path=bundle_path, country=country.upper(), region=region, lang=lang, clear_after=clear_after,
         grace=grace, token=token, loopback_only=loopback, bundle_url=bundle_url,
-        refresh_every=dt.timedelta(minutes=refresh_minutes), state_file=state, clock=clock)
+        refresh_every=dt.timedelta(minutes=refresh_minutes), clock=clock)
     status = station.status(clock())
 
     def ready() -> None:

@@ -149,6 +149,16 @@ class Bundle:
     def sequence(self) -> int:
         return self.document.sequence
 
+    def signed_documents(self) -> list[tuple[SignedDocument, FailureCode]]:
+        """The bundle's signed documents — itself, its trust list, its revocation lists — each with the
+        code a rollback of it gets (what :meth:`vaxcert.SequenceState.admit_all` records)."""
+        out = [(self.document, FailureCode.TRUST_LIST_INVALID)]
+        if self.trust.trust.document is not None:
+            out.append((self.trust.trust.document, FailureCode.TRUST_LIST_INVALID))
+        out.extend((inner.document, FailureCode.REVOCATION_LIST_INVALID)
+                   for inner in self.revocation.lists if inner.document is not None)  # fmt: skip
+        return out
+
     def problem(self, now: dt.datetime) -> FailureCode | None:
         """TRUST_LIST_STALE / REVOCATION_LIST_STALE when a part is past its limit, else None."""
         code = self.trust.problem(now)

@@ -25,7 +25,7 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ..codes import FailureCode
@@ -108,6 +108,16 @@ class SequenceState:
                                       "this checkpoint has already seen (rollback)")  # fmt: skip
         self._seen[key] = document.sequence
         return previous
+
+    def admit_all(self, documents: Iterable[tuple[SignedDocument, FailureCode]]) -> None:
+        """:meth:`admit` each (document, code) in turn, all or none: after a DocumentError nothing is recorded.
+
+        For documents that come together, e.g. a bundle and its parts (:meth:`vaxcert.Bundle.signed_documents`).
+        """
+        trial = SequenceState(None, self._seen)
+        for document, code in documents:
+            trial.admit(document, code=code)
+        self._seen = trial._seen
 
     def save(self, path: str | os.PathLike[str] | None = None) -> None:
         """Write the state (0600, atomically), merged with what another process may have saved."""
