@@ -223,8 +223,8 @@ def test_state_file(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     SequenceState(state, {key: 7}).save()
     assert SequenceState.load(state).minimum(key) == 100
     state.write_text('{"highest_sequence": 7}')
-    done = run("checkpoint", "serve", "--bundle", str(world.bundle), "--csca", str(world.csca), "--country", "VN",
-               "--state-file", str(state))  # fmt: skip
+    done = run("checkpoint", "serve", "--lang", "en", "--bundle", str(world.bundle), "--csca", str(world.csca),
+               "--country", "VN", "--state-file", str(state))  # fmt: skip
     assert done.returncode == 2 and "not a vaxcert checkpoint state file" in done.stderr
 
 
@@ -306,7 +306,7 @@ def test_cli_refuses_bad_setups(world: World, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     key = SequenceState.key_of(Station.open(world.bundle, [world.pki.csca], now=NOW).bundle.document)
     SequenceState(state, {key: 999}).save()
-    base = ["checkpoint", "serve", "--bundle", str(world.bundle), "--csca", str(world.csca)]
+    base = ["checkpoint", "serve", "--lang", "en", "--bundle", str(world.bundle), "--csca", str(world.csca)]
     done = run(*base, "--country", "VN", "--state-file", str(state))
     assert done.returncode == 2 and "rollback" in done.stderr and "Traceback" not in done.stderr
     done = run(*base, "--country", "Viet Nam")
@@ -314,9 +314,31 @@ def test_cli_refuses_bad_setups(world: World, tmp_path: Path) -> None:
     done = run(*base, "--country", "VN", "--bundle-url", "ftp://x")
     assert done.returncode == 2 and "http" in done.stderr
     other = make_world(tmp_path / "other", make_pki())
-    done = run("checkpoint", "serve", "--bundle", str(world.bundle), "--csca", str(other.csca), "--country", "VN",
-               "--state-file", str(tmp_path / "s2.json"))
+    done = run("checkpoint", "serve", "--lang", "en", "--bundle", str(world.bundle), "--csca", str(other.csca),
+               "--country", "VN", "--state-file", str(tmp_path / "s2.json"))  # fmt: skip
     assert done.returncode == 2 and "bundle refused" in done.stderr
+
+
+def test_cli_messages_in_the_page_language(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console follows --lang (default vi, or VAXCERT_LANG) like the page: address, bundle, pairing code, errors."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)  # start and stop at once
+    base = ["checkpoint", "serve", "--bundle", str(world.bundle), "--csca", str(world.csca), "--country", "VN",
+            "--state-file", str(tmp_path / "state.json"), "--at", NOW.isoformat(), "--host", "0.0.0.0"]  # fmt: skip
+    vi = run(*base)
+    assert vi.returncode == 0, vi.stderr
+    assert "trạm kiểm tra: http://127.0.0.1:8080/" in vi.stdout and "số thứ tự 100" in vi.stdout
+    assert "mã ghép nối: " in vi.stdout and "<địa chỉ máy này>:8080/#token=" in vi.stdout and "camera" in vi.stdout
+    assert "pairing" not in vi.stdout and ": còn mới" in vi.stdout
+    en = run(*base, "--lang", "en")
+    assert "checkpoint: http://127.0.0.1:8080/  (Ctrl+C to stop)" in en.stdout and "pairing code: " in en.stdout
+    assert ": fresh" in en.stdout
+    assert "pairing code: " in run(*base, env={"VAXCERT_LANG": "en"}).stdout
+    bad = run(*base[:-2], "--country", "Viet Nam")
+    assert bad.returncode == 2 and "hai chữ cái" in bad.stderr
+    bad = run(*base, "--bundle-url", "ftp://x", "--lang", "en")
+    assert bad.returncode == 2 and "must be an http:// or https:// URL" in bad.stderr
 
 
 def test_cli_logs_counts_once(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -373,7 +395,7 @@ def test_https_with_pairing(world: World, tmp_path: Path) -> None:
     server = start_server(world, NOW.isoformat(), "--host", "0.0.0.0", "--tls-cert", str(cert), "--tls-key",
                           str(key))
     try:
-        assert any(line.startswith("checkpoint: https://") for line in server.output)
+        assert any("https://127.0.0.1:" in line for line in server.output)
         context = ssl.create_default_context(cafile=str(cert))
         url = server.url.replace("http://", "https://")
         with pytest.raises(urllib.error.HTTPError) as refused:

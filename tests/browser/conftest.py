@@ -65,7 +65,7 @@ class Server:
     @property
     def token(self) -> str | None:
         for line in self.output:
-            match = re.match(r"pairing code: (\S+)", line)
+            match = re.search(r"#token=(\S+)", line)  # the same line in either language
             if match:
                 return match.group(1)
         return None
@@ -87,10 +87,10 @@ def start_server(world: World, at: str, *extra: str, bundle: Path | None = None)
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    wanted = "pairing code:" if "--host" in extra else "checkpoint: http"
+    wanted = "#token=" if "--host" in extra else f"://127.0.0.1:{port}/"  # in either language
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
-        if any(line.startswith(wanted) for line in output):
+        if any(wanted in line for line in output):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 return Server(process, f"http://127.0.0.1:{port}/", output, thread)

@@ -111,13 +111,15 @@ def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value
 
 
-def lang_option(default: str | None = "en", *, expose_value: bool = True) -> Callable[[F], F]:
+def lang_option(default: str | None = "en", *, expose_value: bool = True,
+                what: str = "messages, error messages and rule descriptions") -> Callable[[F], F]:  # fmt: skip
     """``--lang vi|en`` (default from ``VAXCERT_LANG``, else ``default``): messages and errors in that language.
 
-    ``default=None`` keeps the language chosen before (a subcommand under a group's ``--lang``).
+    ``default=None`` keeps the language chosen before (a subcommand under a group's ``--lang``);
+    ``what`` names what the language applies to in the help text.
     """
     return click.option(
         "--lang", type=click.Choice(list(LANGUAGES)), default=default, show_default=default is not None,
         envvar="VAXCERT_LANG", expose_value=expose_value, is_eager=True, callback=_remember,
-        help="Language of messages, error messages and rule descriptions (help stays English); env VAXCERT_LANG.",
+        help=f"Language of {what} (help stays English); env VAXCERT_LANG.",
     )  # fmt: skip

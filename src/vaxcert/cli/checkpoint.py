@@ -12,6 +12,8 @@ from .. import DEFAULT_POLICY, ConfigurationError, DocumentError, Policy, Sequen
 from ._common import parse_time
 from ._context import load_csca
 from ._logging import LOG_LEVEL_OPTION, long_running
+from ._messages import lang_option, translate
+from ._messages import text as message
 
 __all__ = ["checkpoint"]
 
@@ -45,8 +47,7 @@ def _is_loopback(host: str) -> bool:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback requires the pairing code printed at start.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
-              help="Language the page starts in (staff can switch).")
+@lang_option("vi", what="the page at start (staff can switch) and of the messages here")
 @click.option("--clear-after", default=20.0, show_default=True, type=click.FloatRange(1, 600),
               help="Seconds a verdict stays on screen.")
 @click.option("--grace-hours", default=72.0, show_default=True, type=click.FloatRange(0, 24 * 365),
@@ -75,11 +76,11 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
     from ..checkpoint import CheckpointSettings, new_token, serve
 
     if len(country) != 2 or not country.isalpha():
-        raise click.BadParameter("use a two-letter country code such as VN", param_hint="--country")
+        raise click.BadParameter(message("checkpoint.bad_country"), param_hint="--country")
     if bundle_url is not None and not bundle_url.startswith(("http://", "https://")):
-        raise click.BadParameter("must be an http:// or https:// URL", param_hint="--bundle-url")
+        raise click.BadParameter(message("checkpoint.bad_url"), param_hint="--bundle-url")
     if (tls_cert is None) != (tls_key is None):
-        raise click.UsageError("--tls-cert and --tls-key go together")
+        raise click.UsageError(message("checkpoint.tls_pair"))
     tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     fixed = parse_time(at) if at is not None else None
 
@@ -94,11 +95,12 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
         station = Station.open(bundle_path, cscas, now=clock(), state=state, grace=grace, policy=policy,
                                country=country.upper(), region=region)  # fmt: skip
     except DocumentError as exc:
-        raise click.ClickException(f"bundle refused ({exc.code}): {exc.message}") from None
+        raise click.ClickException(message("checkpoint.bundle_refused", code=exc.code,
+                                           detail=translate(exc.message))) from None  # fmt: skip
     try:
         state.save()
     except ConfigurationError as exc:
-        click.echo(f"warning: {exc}", err=True)
+        click.echo(message("cli.warning", detail=translate(str(exc))), err=True)
     loopback = _is_loopback(host)
     token = None if loopback else new_token()
     settings = CheckpointSettings(
@@ -111,15 +113,15 @@ def serve_cmd(bundle_path: Path, csca: tuple[Path, ...], country: str, region: s
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a comparison, not a bind
         where = f"[{shown}]" if ":" in shown else shown
         scheme = "https" if tls else "http"
-        click.echo(f"checkpoint: {scheme}://{where}:{port}/  (Ctrl+C to stop)")
-        click.echo(f"bundle: sequence {status.sequence}, signed {status.issued_at:%Y-%m-%d %H:%M} UTC, "
-                   f"fresh until {status.fresh_until:%Y-%m-%d %H:%M} UTC: {status.state}")
+        click.echo(message("checkpoint.listening", url=f"{scheme}://{where}:{port}/"))
+        click.echo(message("checkpoint.bundle", sequence=status.sequence, signed=f"{status.issued_at:%Y-%m-%d %H:%M}",
+                           fresh_until=f"{status.fresh_until:%Y-%m-%d %H:%M}",
+                           state=message(f"checkpoint.state.{status.state}")))  # fmt: skip
         if token is not None:
-            click.echo(f"pairing code: {token}")
-            click.echo(f"  on other devices open {scheme}://<this machine's address>:{port}/#token={token}")
+            click.echo(message("checkpoint.pairing_code", token=token))
+            click.echo(message("checkpoint.pairing_open", scheme=scheme, port=port, token=token))
             if tls is None:
-                click.echo("  (without --tls-cert/--tls-key, browsers on other devices allow the scanner but not "
-                           "the camera)")
+                click.echo(message("checkpoint.no_tls"))
 
     long_running(log_level, log_format="text", others=("uvicorn",))
     serve(station, settings, host=host, port=port, tls=tls, on_ready=ready)

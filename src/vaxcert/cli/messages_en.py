@@ -2,7 +2,7 @@
 
 Keys:
 
-* ``cli.*``, ``verify.*``, ``scan.*``, ``registry.*`` — texts the commands print themselves;
+* ``cli.*``, ``verify.*``, ``scan.*``, ``checkpoint.*``, ``registry.*`` — texts the commands print themselves;
 * ``failure.<CODE>`` — one sentence per :class:`vaxcert.FailureCode`, the reason ``vaxcert verify
   --lang vi`` prints for an invalid certificate (English keeps the verifier's own, more detailed
   reason);
@@ -37,6 +37,21 @@ MESSAGES: Final[Mapping[str, str]] = {
     # --- vaxcert scan -----------------------------------------------------------------------
     "scan.stdin_once": "'-' (standard input) may be given once",
     "scan.no_pictures": "{path}: no pictures ({suffixes})",
+    # --- vaxcert checkpoint serve -------------------------------------------------------------
+    "checkpoint.listening": "checkpoint: {url}  (Ctrl+C to stop)",
+    "checkpoint.bundle": "bundle: sequence {sequence}, signed {signed} UTC, fresh until {fresh_until} UTC: {state}",
+    "checkpoint.state.fresh": "fresh",
+    "checkpoint.state.grace": "in its grace period: update it",
+    "checkpoint.state.too_old": "too old: no verdicts until it is updated",
+    "checkpoint.pairing_code": "pairing code: {token}",
+    "checkpoint.pairing_open": "  on other devices open {scheme}://<this machine's address>:{port}/#token={token}",
+    "checkpoint.no_tls": (
+        "  (without --tls-cert/--tls-key, browsers on other devices allow the scanner but not the camera)"
+    ),
+    "checkpoint.bad_country": "use a two-letter country code such as VN",
+    "checkpoint.bad_url": "must be an http:// or https:// URL",
+    "checkpoint.tls_pair": "--tls-cert and --tls-key go together",
+    "checkpoint.bundle_refused": "bundle refused ({code}): {detail}",
     # --- vaxcert registry -------------------------------------------------------------------
     "registry.no_person": "no such person in the registry",
     "registry.rejected_row": "  rejected line {line}: {field}: {message}",

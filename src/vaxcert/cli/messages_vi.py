@@ -28,6 +28,24 @@ MESSAGES: Final[Mapping[str, str]] = {
     # --- vaxcert scan -----------------------------------------------------------------------
     "scan.stdin_once": "chỉ được dùng '-' (đầu vào chuẩn) một lần",
     "scan.no_pictures": "{path}: không có ảnh nào ({suffixes})",
+    # --- vaxcert checkpoint serve -------------------------------------------------------------
+    "checkpoint.listening": "trạm kiểm tra: {url}  (Ctrl+C để dừng)",
+    "checkpoint.bundle": (
+        "gói dữ liệu tin cậy: số thứ tự {sequence}, ký lúc {signed} UTC, còn mới đến {fresh_until} UTC: {state}"
+    ),
+    "checkpoint.state.fresh": "còn mới",
+    "checkpoint.state.grace": "đang trong thời gian gia hạn: hãy cập nhật",
+    "checkpoint.state.too_old": "quá cũ: không đưa ra kết quả cho đến khi cập nhật",
+    "checkpoint.pairing_code": "mã ghép nối: {token}",
+    "checkpoint.pairing_open": "  trên thiết bị khác, mở {scheme}://<địa chỉ máy này>:{port}/#token={token}",
+    "checkpoint.no_tls": (
+        "  (không có --tls-cert/--tls-key, trình duyệt trên thiết bị khác dùng được máy quét "
+        "nhưng không dùng được camera)"
+    ),
+    "checkpoint.bad_country": "hãy dùng mã quốc gia hai chữ cái, ví dụ VN",
+    "checkpoint.bad_url": "phải là địa chỉ http:// hoặc https://",
+    "checkpoint.tls_pair": "--tls-cert và --tls-key phải đi cùng nhau",
+    "checkpoint.bundle_refused": "gói dữ liệu tin cậy bị từ chối ({code}): {detail}",
     # --- vaxcert registry -------------------------------------------------------------------
     "registry.no_person": "không có người này trong sổ đăng ký",
     "registry.rejected_row": "  bị từ chối dòng {line}: {field}: {message}",
