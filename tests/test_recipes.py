@@ -146,3 +146,27 @@ def test_missing_extra_names_what_to_install() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "pip install 'vaxcert[qr]'" in out
+
+
+@pytest.mark.parametrize(("hidden", "module", "extra"), [("fpdf", "vaxcert.card", "card"),
+                                                        ("pkcs11", "vaxcert.pki.hsm", "hsm"),
+                                                        ("fastapi", "vaxcert.service", "service"),
+                                                        ("uvicorn", "vaxcert.checkpoint", "checkpoint")])  # fmt: skip
+def test_each_extra_guard_names_its_extra(hidden: str, module: str, extra: str) -> None:
+    """Importing a module of an extra whose library is missing raises MissingExtraError naming that extra."""
+    code = (f"import sys; sys.modules[{hidden!r}] = None\n"
+            "import importlib, vaxcert\n"
+            "try:\n"
+            f"    importlib.import_module({module!r})\n"
+            "except vaxcert.MissingExtraError as exc:\n"
+            "    print(exc.extra, isinstance(exc.__cause__, ImportError), exc)\n")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.startswith(f"{extra} True ") and f"pip install 'vaxcert[{extra}]'" in out
+
+
+def test_needs_extra_passes_other_errors_through() -> None:
+    """needs_extra turns only ImportError into MissingExtraError; a MissingExtraError from inside keeps its extra."""
+    with pytest.raises(vaxcert.MissingExtraError, match="vaxcert\\[qr\\]"), vaxcert.needs_extra("card", "cards"):
+        raise vaxcert.MissingExtraError("qr", "pictures")
+    with pytest.raises(ValueError), vaxcert.needs_extra("card", "cards"):
+        raise ValueError("not an import problem")

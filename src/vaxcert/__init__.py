@@ -49,6 +49,7 @@ from .errors import (
     SigningError,
     StorageError,
     VaxcertError,
+    needs_extra,
 )
 from .events import Holder, NormalisedRecord, PartialDate, VaccinationEvent, events_from_dcc
 from .formats.shc import ShcResult, ShcTrust, ShcTrustError, ShcVerifier, verify_shc, verify_shc_all
@@ -284,6 +285,7 @@ __all__ = [
     "log_event",
     "looks_like_cccd",
     "match_identity",
+    "needs_extra",
     "open_bundle",
     "parse_cccd",
     "pem_from_der",

@@ -48,15 +48,13 @@ from . import qr
 from .dcc.codes import COVID_19, NAAT, RAPID_ANTIGEN_TEST, TEST_DETECTED, TEST_NOT_DETECTED
 from .dcc.model import DoseRecord
 from .dcc.valuesets import ValueSets
-from .errors import ConfigurationError, InputError, MissingExtraError
+from .errors import ConfigurationError, InputError, needs_extra
 from .stages.hc1 import read_unverified
 
-try:
+with needs_extra("card", "printing certificate cards"):
     from fontTools.ttLib import TTFont, TTLibError
     from fpdf import FPDF
     from PIL import Image
-except ImportError as exc:  # pragma: no cover - the lean-install test runs without the extra
-    raise MissingExtraError("card", "printing certificate cards") from exc
 
 __all__ = [
     "CARD_TIMEZONE",

@@ -7,6 +7,9 @@ which the verifier turns into a result.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from .codes import FailureCode, Stage
 
 __all__ = [
@@ -18,6 +21,7 @@ __all__ = [
     "SigningError",
     "StorageError",
     "VaxcertError",
+    "needs_extra",
 ]
 
 
@@ -70,3 +74,15 @@ class MissingExtraError(ConfigurationError, ImportError):
     def __init__(self, extra: str, purpose: str) -> None:
         super().__init__(f"{purpose} needs the '{extra}' extra: pip install 'vaxcert[{extra}]'")
         self.extra = extra
+
+
+@contextlib.contextmanager
+def needs_extra(extra: str, purpose: str) -> Iterator[None]:
+    """Around the module-level imports of an optional extra: an ImportError becomes
+    :class:`MissingExtraError` naming the extra (``with needs_extra("qr", "decoding QR codes in pictures"):``)."""
+    try:
+        yield
+    except MissingExtraError:
+        raise
+    except ImportError as exc:
+        raise MissingExtraError(extra, purpose) from exc

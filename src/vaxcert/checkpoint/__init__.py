@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import MissingExtraError, Station
+from .. import Station, needs_extra
 
-try:
+with needs_extra("checkpoint", "the checkpoint page"):  # tests/test_checkpoint_server.py hides the modules
     import starlette  # noqa: F401
     import uvicorn
-except ImportError:  # exercised by tests/test_checkpoint_server.py with the modules hidden
-    raise MissingExtraError("checkpoint", "the checkpoint page") from None
 
 from .server import STATIC_DIR, CheckpointSettings, Counter, create_app, new_token
 

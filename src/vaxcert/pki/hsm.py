@@ -46,15 +46,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from ..errors import ConfigurationError, MissingExtraError, SigningError
+from ..errors import ConfigurationError, SigningError, needs_extra
 from ..stages.cose import ALG_ES256, ALGORITHMS
 from .certificates import PublicKey
 from .keys import CertificateSigner, KeyKind, algorithm_for_key
 
-try:
+with needs_extra("hsm", "signing with a PKCS#11 HSM"):
     import pkcs11
-except ImportError as exc:  # pragma: no cover - the lean-install test runs without the extra
-    raise MissingExtraError("hsm", "signing with a PKCS#11 HSM") from exc
 
 __all__ = [
     "ENV_MODULE",

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import MissingExtraError
+from .. import needs_extra
 
-try:
+with needs_extra("service", "the signing service"):
+    import fastapi  # noqa: F401 - checked here, used by .app
     import uvicorn
-except ImportError as exc:  # pragma: no cover - the lean-install test runs without the extra
-    raise MissingExtraError("service", "the signing service") from exc
 
 from .app import ApiError, ServiceSettings, create_app
 
