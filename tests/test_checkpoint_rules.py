@@ -152,6 +152,15 @@ def test_rule_book_reads_gateway_rules_and_pass_rule_sets(tmp_path: Path) -> Non
         RuleBook.from_json(b"{\"format\": \"other\"}")
 
 
+@pytest.mark.parametrize("read", [RuleBook.from_json, PassRules.from_json], ids=["rule book", "pass rules"])
+def test_rule_documents_refuse_bad_text_and_other_formats(read: Any) -> None:
+    """Rule books and pass rule sets: text that is not JSON, nests too deeply or has another format is refused."""
+    for text, why in (("{", "not valid JSON"), ("[" * 100_000, "nested too deeply"),
+                      ('{"format": "other"}', "not a vaxcert-"), ("[]", "not a vaxcert-")):  # fmt: skip
+        with pytest.raises(RuleFormatError, match=why):
+            read(text, origin="doc")
+
+
 # -- at the checkpoint ------------------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ from typing import Any, Final
 from ..dcc.valuesets import ValueSets
 from ..errors import ConfigurationError
 from ..verifier import VerificationResult
-from .gateway import RuleFormatError, RuleResult, RuleSet, evaluate_rules
+from .gateway import RuleFormatError, RuleResult, RuleSet, evaluate_rules, format_document
 from .messages import LANGUAGES, Pass, Reason, render
 from .passrules import FORMAT as PASS_FORMAT
 from .passrules import PassRules, PassVerdict, payload_type
@@ -238,13 +238,7 @@ class RuleBook:
     def from_json(cls, document: Any, *, origin: str = "rule book") -> RuleBook:
         """A rule book from its document (or text/bytes): ``{"format": "vaxcert-rules/1", "rules": [...],
         "pass_rules": [...]}``."""
-        if isinstance(document, str | bytes):
-            try:
-                document = json.loads(document)
-            except (ValueError, RecursionError):
-                raise RuleFormatError(f"{origin}: not valid JSON (or nested too deeply)") from None
-        if not isinstance(document, Mapping) or document.get("format") != FORMAT:
-            raise RuleFormatError(f"{origin}: not a {FORMAT} document")
+        document = format_document(document, FORMAT, origin=origin)
         passes = document.get("pass_rules", [])
         if not isinstance(passes, list):
             raise RuleFormatError(f"{origin}: pass_rules must be a list")

@@ -95,6 +95,19 @@ class RuleFormatError(ConfigurationError):
     """A rule (or rule file) is not in the gateway format; the message names the rule and field."""
 
 
+def format_document(document: Any, fmt: str, *, origin: str) -> Mapping[str, Any]:
+    """``document`` (or the JSON text or bytes of it) as a mapping whose ``format`` is ``fmt``
+    (vaxcert's own rule documents: pass rule sets, rule books); :class:`RuleFormatError` otherwise."""
+    if isinstance(document, str | bytes):
+        try:
+            document = json.loads(document)
+        except (ValueError, RecursionError):
+            raise RuleFormatError(f"{origin}: not valid JSON (or nested too deeply)") from None
+    if not isinstance(document, Mapping) or document.get("format") != fmt:
+        raise RuleFormatError(f"{origin}: not a {fmt} document")
+    return document
+
+
 class Outcome(StrEnum):
     """The result of one rule."""
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -52,6 +51,7 @@ from .gateway import (
     RuleSet,
     certificate_type,
     evaluate_one,
+    format_document,
     payload_schema,
     rule_data,
 )
@@ -163,13 +163,7 @@ class PassRules:
     @classmethod
     def from_json(cls, document: Any, *, origin: str = "pass rules") -> PassRules:
         """A pass rule set from its JSON document (or text); raises :class:`RuleFormatError`."""
-        if isinstance(document, str | bytes):
-            try:
-                document = json.loads(document)
-            except (ValueError, RecursionError):
-                raise RuleFormatError(f"{origin}: not valid JSON (or nested too deeply)") from None
-        if not isinstance(document, Mapping) or document.get("format") != FORMAT:
-            raise RuleFormatError(f"{origin}: not a {FORMAT} document")
+        document = format_document(document, FORMAT, origin=origin)
         name, country = document.get("name"), document.get("country")
         if not isinstance(name, str) or not name or not isinstance(country, str) or len(country) != 2:
             raise RuleFormatError(f"{origin}: needs a name and a two-letter country")
