@@ -118,12 +118,17 @@ def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     return callback
 
 
-def max_list_days_option(func: F) -> F:
-    """Add --max-list-days (the longest life a signed list or bundle may have) as ``max_list_days``."""
+def _max_list_days(**kwargs: Any) -> Callable[[F], F]:
+    """--max-list-days: the longest life a signed list or bundle may have (days)."""
     return click.option("--max-list-days", "max_list_days", type=click.FloatRange(min=0.01, max=3650),
                         default=_DEFAULT_DAYS, show_default=True,
                         help="Longest lifetime (exp - iat) of a signed trust list, revocation list or bundle; "
-                             "longer ones are refused.")(func)  # fmt: skip
+                             "longer ones are refused.", **kwargs)  # fmt: skip
+
+
+def max_list_days_option(func: F) -> F:
+    """Add --max-list-days (the longest life a signed list or bundle may have) as ``max_list_days``."""
+    return _max_list_days()(func)
 
 
 def rules_options(func: F) -> F:
@@ -153,9 +158,7 @@ def verification_options(func: F) -> F:
 def trust_options(func: F) -> F:
     """Add --trust / --bundle / --csca / --revocation / --shc-issuers, and --state / --max-list-days:
     what a certificate is verified against."""
-    func = click.option("--max-list-days", type=click.FloatRange(min=0.01, max=3650), default=_DEFAULT_DAYS,
-                        show_default=True, expose_value=False, callback=_remember(_DAYS_KEY),
-                        help="Longest lifetime (exp - iat) accepted for a signed list or bundle.")(func)
+    func = _max_list_days(expose_value=False, callback=_remember(_DAYS_KEY))(func)
     func = click.option("--state", type=click.Path(dir_okay=False, path_type=Path), default=None,
                         expose_value=False, callback=_remember(_STATE_KEY),
                         help="Checkpoint state file: remembers the highest sequence of every signed list and "
