@@ -13,8 +13,9 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -62,6 +63,28 @@ DB_OPTION = click.option("--db", "db", required=True, envvar="VAXCERT_DB", metav
                          help="sqlite:///PATH or postgresql://... (env VAXCERT_DB).")  # fmt: skip
 AT_OPTION = click.option("--at", "at", default=None, help="The time to act at (ISO 8601); default now.")
 QUIET_OPTION = click.option("--quiet", is_flag=True, help="No progress bar.")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _issuance_options(func: F) -> F:
+    """--chunk / --lease / --valid-days / --issuer-name of the commands that issue (issue, worker)."""
+    func = click.option("--issuer-name", default=None, help="DCC 'is' text (default: the DSC's organisation).")(func)
+    func = click.option("--valid-days", type=click.IntRange(1, 3650), default=365, show_default=True)(func)
+    func = click.option("--lease", "lease_seconds", type=click.FloatRange(1, 86_400), default=300, show_default=True,
+                        help="Seconds a claimed chunk stays reserved for its worker.")(func)  # fmt: skip
+    return click.option("--chunk", "chunk_size", type=click.IntRange(1, 100_000), default=1000,
+                        show_default=True)(func)  # fmt: skip
+
+
+def _key_directory(keys_dir: Path, issuer_name: str | None, valid_days: int) -> KeyDirectory:
+    """The facility keys of --keys (password in VAXCERT_KEY_PASSWORD), checked before anything is signed
+    (an --issuer-name the DCC does not allow is refused here)."""
+    keys = KeyDirectory(str(keys_dir.resolve()), issuer_name=issuer_name, validity_days=valid_days,
+                        password=key_password())  # fmt: skip
+    keys.check()
+    return keys
 
 
 def _open(db: str, *, migrate: bool = False) -> Registry:
@@ -193,13 +216,9 @@ def import_cmd(db: str, is_register: bool, is_corrections: bool, encoding: str |
               help="Folder of facility key folders (DIR/<facility>/dsc.pem + dsc.key.pem); "
                    "password in VAXCERT_KEY_PASSWORD.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Worker processes (default: one per core).")
-@click.option("--chunk", "chunk_size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
-@click.option("--lease", "lease_seconds", type=click.FloatRange(1, 86_400), default=300, show_default=True,
-              help="Seconds a claimed chunk stays reserved for its worker.")
 @click.option("--break-leases", is_flag=True,
               help="First release leases left by crashed workers (only when no other worker runs).")
-@click.option("--valid-days", type=click.IntRange(1, 3650), default=365, show_default=True)
-@click.option("--issuer-name", default=None, help="DCC 'is' text (default: the DSC's organisation).")
+@_issuance_options
 @AT_OPTION
 @QUIET_OPTION
 def issue_cmd(db: str, keys_dir: Path, workers: int | None, chunk_size: int, lease_seconds: float,
@@ -207,9 +226,7 @@ def issue_cmd(db: str, keys_dir: Path, workers: int | None, chunk_size: int, lea
               quiet: bool) -> None:  # fmt: skip
     """Issue certificates for every person whose record changed since their last certificate."""
     now = parse_time(at)
-    keys = KeyDirectory(str(keys_dir.resolve()), issuer_name=issuer_name, validity_days=valid_days,
-                        password=key_password())  # fmt: skip
-    keys.check()  # refuse an --issuer-name the DCC does not allow before anything is signed
+    keys = _key_directory(keys_dir, issuer_name, valid_days)
     reg = _open(db)
     try:
         reconcile(reg, now=now)
@@ -582,10 +599,7 @@ def export_cmd(db: str, person_id: str | None, facility: str | None, since: str 
 @click.option("--once", is_flag=True, help="Stop when there is nothing left to do (default: run until stopped).")
 @click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.05, 60),
               help="Seconds to sleep when idle.")
-@click.option("--chunk", "chunk_size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
-@click.option("--lease", "lease_seconds", type=click.FloatRange(1, 86_400), default=300, show_default=True)
-@click.option("--valid-days", type=click.IntRange(1, 3650), default=365, show_default=True)
-@click.option("--issuer-name", default=None, help="DCC 'is' text (default: the DSC's organisation).")
+@_issuance_options
 @LOG_LEVEL_OPTION
 def worker_cmd(db: str, keys_dir: Path | None, once: bool, poll: float, chunk_size: int, lease_seconds: float,
                valid_days: int, issuer_name: str | None, log_level: str) -> None:  # fmt: skip
@@ -593,12 +607,7 @@ def worker_cmd(db: str, keys_dir: Path | None, once: bool, poll: float, chunk_si
 
     Start any number, on any machine, against one PostgreSQL registry.
     """
-    keyring = None
-    if keys_dir is not None:
-        keys = KeyDirectory(str(keys_dir.resolve()), issuer_name=issuer_name, validity_days=valid_days,
-                            password=key_password())  # fmt: skip
-        keys.check()
-        keyring = keys.load()
+    keyring = _key_directory(keys_dir, issuer_name, valid_days).load() if keys_dir is not None else None
     long_running(log_level, log_format="json")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
