@@ -232,3 +232,4 @@ def test_register_rows_validated(registry: Registry, tmp_path: Path) -> None:
     result = load_register(registry, tmp_path / "r.csv", now=NOW)
     assert result.loaded == 0 and [(e.line, e.field) for e in result.errors or []] == [(2, "citizen_id"),
                                                                                         (3, "family_name")]
+    assert (result.rows, result.rejected) == (2, 2)

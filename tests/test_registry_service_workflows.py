@@ -253,11 +253,13 @@ def test_register_correction_list_rechecks_those_people(registry: Registry, tmp_
     reconcile(registry, now=NOW)
     assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE state = 'held_identity'") == 1
     fixes = [register_rows(data)[0], {**register_rows(data)[1], "dob": "1991-01-01"},
-             {"citizen_id": "001090555555", "family_name": "Lê", "given_name": "", "dob": "1980"}]  # fmt: skip
+             {"citizen_id": "001090555555", "family_name": "Lê", "given_name": "", "dob": "1980"},
+             {"citizen_id": "12", "family_name": "Lê", "given_name": "", "dob": "1980"}]  # fmt: skip
     write_csv(tmp_path / "fix.csv", fixes, header=REGISTER_HEADER)
     result = load_register_corrections(registry, tmp_path / "fix.csv", now=NOW, by="MPS list 2021-09")
     assert (result.rows, result.changed, result.released, result.newly_held, result.not_in_registry) == \
-        (3, 3, 1, 1, 1)  # fmt: skip
+        (4, 3, 1, 1, 1)  # fmt: skip
+    assert result.rejected == 1 and [(e.line, e.field) for e in result.errors] == [(5, "citizen_id")]
     assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE state = 'ready'") == 2
     assert registry.audit_trail("population_register")[0].actor == "MPS list 2021-09"
 

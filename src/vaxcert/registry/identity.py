@@ -33,6 +33,7 @@ __all__ = [
     "RegisterLoadResult",
     "RegisterTable",
     "load_register",
+    "register_entries",
     "register_entry",
     "register_rows",
     "same_name",
@@ -102,6 +103,8 @@ class RegisterLoadResult:
 
 
 REGISTER_COLUMNS = ("citizen_id", "family_name", "given_name", "dob")
+#: A checked register entry: citizen ID, family name, given name (or None), birth date.
+RegisterEntry = tuple[str, str, str | None, str]
 
 
 def register_rows(path: str | Path) -> Iterator[tuple[int, dict[str, str]]]:
@@ -136,32 +139,39 @@ def load_register(registry: Registry, path: str | Path, *, now: dt.datetime) -> 
     nothing.  Whole-file problems (not UTF-8, a header without the columns, an empty file) are
     one :class:`InputError` (field ``file``).
     """
-    result = RegisterLoadResult(errors=[])
+    errors: list[RowError] = []
+    result = RegisterLoadResult(errors=errors)
     stamp = int(now.timestamp())
-    batch: list[tuple[str, str, str | None, str]] = []
+    batch: list[RegisterEntry] = []
 
     def flush() -> None:
         registry.put_register_entries(batch, stamp=stamp)
         result.loaded += len(batch)
         batch.clear()
 
-    for line, row in register_rows(path):
-        result.rows += 1
-        try:
-            entry = register_entry(row)
-        except InputError as exc:
-            result.rejected += 1
-            assert result.errors is not None
-            result.errors.append(RowError(line, exc.field, exc.message))
-            continue
+    for entry in register_entries(path, errors):
         batch.append(entry)
         if len(batch) >= 2000:
             flush()
     flush()
+    result.rejected = len(errors)
+    result.rows = result.loaded + result.rejected
     return result
 
 
-def register_entry(row: dict[str, str]) -> tuple[str, str, str | None, str]:
+def register_entries(path: str | Path, errors: list[RowError]) -> Iterator[RegisterEntry]:
+    """The valid entries of a register CSV (see :func:`register_rows`); each rejected row is appended
+    to ``errors`` (line, field, why) instead."""
+    for line, row in register_rows(path):
+        try:
+            entry = register_entry(row)
+        except InputError as exc:
+            errors.append(RowError(line, exc.field, exc.message))
+            continue
+        yield entry
+
+
+def register_entry(row: dict[str, str]) -> RegisterEntry:
     cid = (row.get("citizen_id") or "").strip()
     try:
         IdentityDocument("cccd", cid)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .identity import register_entry, register_rows
+from .identity import RegisterEntry, register_entries
 from .importer import RowError, person_key
 from .protocol import Registry
 from .reconciliation import reconcile
@@ -54,16 +54,12 @@ def load_register_corrections(registry: Registry, path: str | Path, *, now: dt.d
         raise InputError("by", "is required (who loads the list)")
     result = RegisterCorrectionResult()
     stamp = int(now.timestamp())
-    entries: dict[str, tuple[str, str, str | None, str]] = {}
-    for line, row in register_rows(path):
-        result.rows += 1
-        try:
-            entry = register_entry(row)
-        except InputError as exc:
-            result.rejected += 1
-            result.errors.append(RowError(line, exc.field, exc.message))
-            continue
+    entries: dict[str, RegisterEntry] = {}
+    for entry in register_entries(path, result.errors):
         entries[entry[0]] = entry
+        result.rows += 1
+    result.rejected = len(result.errors)
+    result.rows += result.rejected
     keys = [person_key("cccd", cid, "VN") for cid in sorted(entries)]
     before = registry.person_states(keys)
     result.not_in_registry = len(keys) - len(before)
