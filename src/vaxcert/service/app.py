@@ -564,12 +564,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             raise ApiError(404, "not_found", "no such job")
         return job
 
+    def row_errors(registry: Registry, job_id: str, *, offset: int, limit: int) -> list[RowErrorOut]:
+        """A processed job's rejected rows (line, field, why; never the values)."""
+        return [RowErrorOut(line=e.line, field=e.field, message=e.message)
+                for e in job_errors(registry, job_id, offset=offset, limit=limit)]  # fmt: skip
+
     @app.get("/v1/jobs/{job_id}", response_model=JobOut, tags=["jobs"], responses={404: {"model": ErrorBody}})
     def get_job(job_id: str, account: Annotated[Account, Depends(readers)], registry: Reg) -> JobOut:
         """A submission's progress; once processed, its counts and the first rejected rows (line, field)."""
         job = own_job(registry, account, job_id)
-        errors = [RowErrorOut(line=e.line, field=e.field, message=e.message)
-                  for e in job_errors(registry, job_id, limit=100)] if job.rejected else []  # fmt: skip
+        errors = row_errors(registry, job_id, offset=0, limit=100) if job.rejected else []
         return JobOut(job_id=job.job_id, account=job.account, facility=job.facility, status=job.status,
                       records=job.records, attempts=job.attempts, created_at=_iso(job.created_at) or "",
                       started_at=_iso(job.started_at), finished_at=_iso(job.finished_at), rows=job.rows_read,
@@ -583,9 +587,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> JobErrorsOut:  # fmt: skip
         """Every rejected row of a processed submission, by line and field (never the values)."""
         own_job(registry, account, job_id)
-        return JobErrorsOut(job_id=job_id, offset=offset, errors=[
-            RowErrorOut(line=e.line, field=e.field, message=e.message)
-            for e in job_errors(registry, job_id, offset=offset, limit=limit)])  # fmt: skip
+        return JobErrorsOut(job_id=job_id, offset=offset, errors=row_errors(registry, job_id, offset=offset,
+                                                                            limit=limit))  # fmt: skip
 
     # -- reports and correction queues -----------------------------------------------------------
 
@@ -643,16 +646,21 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         if not any(r.request_id == request_id for r in list_requests(registry, facilities=[account.area or ""])):
             raise ApiError(404, "not_found", "no such correction request for this facility")
 
+    def review(decide: Callable[..., Any], registry: Registry, account: Account, request_id: int, body: ReviewIn,
+               request: Request) -> Any:  # fmt: skip
+        """Approve or reject (``decide``) as the reviewing facility, or as the ministry."""
+        ministry = account.role == "ministry"
+        addressed_to(registry, account, request_id)
+        return decide(registry, request_id, reviewer=account.name, reason=body.reason, now=settings.clock(),
+                      facility=None if ministry else account.area, ministry=ministry,
+                      origin=origin_of(request))  # fmt: skip
+
     @app.post("/v1/corrections/{request_id}/approve", response_model=ReviewOut, tags=["corrections"],
               responses={400: {"model": ErrorBody}})  # fmt: skip
     def approve_correction(request_id: int, body: ReviewIn, request: Request,
                            account: Annotated[Account, Depends(reviewers)], registry: Reg) -> ReviewOut:  # fmt: skip
         """Approve (the reviewing facility, or the ministry): revoke and reissue only if the signed content changes."""
-        ministry = account.role == "ministry"
-        addressed_to(registry, account, request_id)
-        result = approve(registry, request_id, reviewer=account.name, reason=body.reason, now=settings.clock(),
-                         facility=None if ministry else account.area, ministry=ministry,
-                         origin=origin_of(request))  # fmt: skip
+        result = review(approve, registry, account, request_id, body, request)
         return ReviewOut(request_id=request_id, status="approved", revoked=result.revoked)
 
     @app.post("/v1/corrections/{request_id}/reject", response_model=ReviewOut, tags=["corrections"],
@@ -660,10 +668,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def reject_correction(request_id: int, body: ReviewIn, request: Request,
                           account: Annotated[Account, Depends(reviewers)], registry: Reg) -> ReviewOut:  # fmt: skip
         """Reject with a reason (the reviewing facility, or the ministry)."""
-        ministry = account.role == "ministry"
-        addressed_to(registry, account, request_id)
-        reject(registry, request_id, reviewer=account.name, reason=body.reason, now=settings.clock(),
-               facility=None if ministry else account.area, ministry=ministry, origin=origin_of(request))
+        review(reject, registry, account, request_id, body, request)
         return ReviewOut(request_id=request_id, status="rejected")
 
     # -- citizens ----------------------------------------------------------------------------------
