@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cli_inprocess import PASSWORD, run
 from conftest import NOW, Pki
 from test_issue_verify import VACCINATION
-from vaxcert import FailureCode, Issuer, SequenceState, load_verifier
+from vaxcert import FailureCode, Issuer, SequenceState, load_verifier, write_atomic
 from vaxcert.errors import ConfigurationError
 from vaxcert.pki import create_list_signer
 from vaxcert.pki.certificates import certificate_pem
@@ -200,6 +200,21 @@ def test_sequence_state_merges_and_refuses_garbage(tmp_path: Path) -> None:
     path.write_text("[" * 100_000)
     with pytest.raises(ConfigurationError, match="not a vaxcert checkpoint state"):
         SequenceState.load(path)
+
+
+def test_write_atomic(tmp_path: Path) -> None:
+    """write_atomic replaces a file (0600); on failure it raises the caller's error and leaves no temporary file."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"old")
+    path.chmod(0o644)
+    write_atomic(path, b"new", fail=ConfigurationError)
+    assert path.read_bytes() == b"new" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(ConfigurationError, match="directory"):
+        write_atomic(tmp_path / "dir", b"x", fail=lambda reason: ConfigurationError(f"cannot write dir: {reason}"))
+    with pytest.raises(ConfigurationError, match="No such file"):
+        write_atomic(tmp_path / "missing" / "f", b"x", fail=ConfigurationError)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "f.bin"]
 
 
 def test_load_verifier_with_state_refuses_older_lists_and_bundles(pki: Pki, tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ from .errors import (
     needs_extra,
 )
 from .events import Holder, NormalisedRecord, PartialDate, VaccinationEvent, events_from_dcc
+from .files import write_atomic
 from .formats.shc import ShcResult, ShcTrust, ShcTrustError, ShcVerifier, verify_shc, verify_shc_all
 from .idcard import CitizenCard, IdentityCheck, Match, looks_like_cccd, match_identity, parse_cccd
 from .issuer import IssuedCertificate, Issuer, issue, issue_record
@@ -313,6 +314,7 @@ __all__ = [
     "verify_image",
     "verify_shc",
     "verify_shc_all",
+    "write_atomic",
 ]
 
 

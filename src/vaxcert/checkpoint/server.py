@@ -22,9 +22,7 @@ import datetime as dt
 import hmac
 import json
 import logging
-import os
 import secrets
-import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -43,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import (
     DEFAULT_GRACE,
     CitizenCard,
+    ConfigurationError,
     DocumentError,
     Holder,
     PartialDate,
@@ -54,6 +53,7 @@ from .. import (
     colour_label,
     log_event,
     match_identity,
+    write_atomic,
 )
 
 __all__ = ["STATIC_DIR", "CheckpointSettings", "Counter", "create_app"]
@@ -121,17 +121,6 @@ class Counter:
         """Log the counts (the ``checkpoint.counts`` event): by colour, and ``REASON=n`` by reason."""
         log_event(log, "checkpoint.counts", green=self.colours["GREEN"], yellow=self.colours["YELLOW"],
                   red=self.colours["RED"], reasons=[f"{r}={n}" for r, n in sorted(self.reasons.items())])
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +390,8 @@ class _Checkpoint:
             raise ValueError("bundle too large")
         newer = self.station.update(data, now=self.now())
         if newer:
-            _write_atomic(self.settings.bundle_path, data)
+            path = self.settings.bundle_path
+            write_atomic(path, data, fail=lambda reason: ConfigurationError(f"cannot write {path}: {reason}"))
             state = self.station.state
             if state is not None and state.path is not None:
                 state.save()  # the sequences the station recorded (vaxcert.SequenceState)

@@ -23,9 +23,7 @@ Key material never appears in ``repr`` or in exception messages.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -38,6 +36,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ..errors import ConfigurationError, KeyLoadError, SigningError
+from ..files import write_atomic
 from ..stages.cose import ALG_ES256, ALG_PS256, ALGORITHMS
 from .encoding import kid_of, load_certificate_file
 
@@ -167,22 +166,7 @@ def save_private_key(key: PrivateKey, path: str | Path, password: bytes) -> None
     if len(password.decode("utf-8", errors="replace")) < MIN_PASSWORD_CHARS:
         raise ConfigurationError(f"the key password must have at least {MIN_PASSWORD_CHARS} characters")
     pem = encrypt_pkcs8(key, password)
-    path = Path(path)
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")  # created 0600
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write key file {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise ConfigurationError(f"cannot write key file {path}: {exc.strerror}") from None
+    write_atomic(path, pem, fail=lambda reason: ConfigurationError(f"cannot write key file {path}: {reason}"))
 
 
 def load_private_key(path: str | Path, password: bytes | None) -> PrivateKey:

@@ -24,12 +24,12 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ..codes import FailureCode
 from ..errors import ConfigurationError
+from ..files import write_atomic
 from ..pki.certificates import country_of
 from .signeddoc import DocumentError, SignedDocument
 
@@ -129,22 +129,11 @@ class SequenceState:
             for key, value in _read(target).items():
                 self._seen[key] = max(value, self._seen.get(key, 0))
             text = json.dumps({"format": STATE_FORMAT, "seen": dict(sorted(self._seen.items()))}, indent=1)
-            try:
-                fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            except OSError as exc:
-                raise ConfigurationError(f"cannot write the checkpoint state {target}: {exc.strerror}") from None
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp creates it 0600
-                    handle.write(text + "\n")
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temporary, target)
-            except BaseException as exc:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                if isinstance(exc, OSError):
-                    raise ConfigurationError(f"cannot write the checkpoint state {target}: {exc.strerror}") from None
-                raise
+
+            def fail(reason: str) -> ConfigurationError:
+                return ConfigurationError(f"cannot write the checkpoint state {target}: {reason}")
+
+            write_atomic(target, (text + "\n").encode("utf-8"), fail=fail)
 
     @staticmethod
     @contextlib.contextmanager
