@@ -292,6 +292,16 @@ _INSTANT: Final = re.compile(
 )
 
 
+def _agrees(value: object, expected: object, name: str, kind: type, *, what: str = "") -> Outcome:
+    """A stage's output against the file's next field ``name``: passed when they agree or the field is
+    absent, failed as ``NAME unreadable`` or ``<what>differs from NAME`` otherwise."""
+    if expected is UNREADABLE:
+        return _unreadable(name)
+    if isinstance(expected, kind) and value != expected:
+        return False, f"{what}differs from {name}"
+    return True, ""
+
+
 def _same_instant(a: str, b: str) -> bool:
     """True when two date-time texts with UTC offsets name the same instant (``Z`` vs ``+00:00``,
     ``+02:00`` vs ``Z``, fractional seconds): the data is the instant, not its spelling."""
@@ -466,11 +476,7 @@ class _Evaluation:
             return False, f"{len(codes)} QR codes found, expected one"
         if not codes[0].alphanumeric:
             return False, "QR code not in alphanumeric mode (rule Q2)"
-        if vf.prefix is UNREADABLE:
-            return _unreadable("PREFIX")
-        if isinstance(vf.prefix, str) and codes[0].text != vf.prefix:
-            return False, "decoded text differs from PREFIX"
-        return True, ""
+        return _agrees(codes[0].text, vf.prefix, "PREFIX", str, what="decoded text ")
 
     def unprefix(self) -> Outcome:
         vf = self.vf
@@ -482,11 +488,7 @@ class _Evaluation:
             text = prefix.strip(vf.prefix)
         except DecodeError as exc:
             return False, str(exc.code)
-        if vf.base45 is UNREADABLE:
-            return _unreadable("BASE45")
-        if isinstance(vf.base45, str) and text != vf.base45:
-            return False, "differs from BASE45"
-        return True, ""
+        return _agrees(text, vf.base45, "BASE45", str)
 
     def b45_decode(self) -> Outcome:
         vf = self.vf
@@ -532,11 +534,7 @@ class _Evaluation:
             inflated = compression.decompress(data)
         except DecodeError as exc:
             return False, str(exc.code)
-        if vf.cose is UNREADABLE:
-            return _unreadable("COSE")
-        if isinstance(vf.cose, bytes) and inflated != vf.cose:
-            return False, "differs from COSE"
-        return True, ""
+        return _agrees(inflated, vf.cose, "COSE", bytes)
 
     def decode(self) -> Outcome:
         vf = self.vf
