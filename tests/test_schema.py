@@ -181,28 +181,28 @@ def test_non_object_payloads_match_official(payload: object) -> None:
 FIELDS = [("ver",), ("dob",), ("nam", "fnt"), ("nam", "gnt"), ("nam", "fn"), ("v", 0, "co"), ("v", 0, "is")]
 
 
-@pytest.mark.parametrize("field", FIELDS, ids=lambda field: ".".join(map(str, field)))
-@pytest.mark.parametrize("text", TRICKY_STRINGS)
-def test_tricky_strings_match_official(field: tuple[str | int, ...], text: str) -> None:
-    """Strings on the edge of the official patterns (newlines, Unicode digits, ...) get its verdict."""
+def payload_with(field: tuple[str | int, ...], value: object) -> Any:
+    """The base payload with the member at path ``field`` set to ``value``."""
     payload = base_payload()
     target: Any = payload
     for key in field[:-1]:
         target = target[key]
-    target[field[-1]] = text
-    assert_same_verdicts(payload)
+    target[field[-1]] = value
+    return payload
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=lambda field: ".".join(map(str, field)))
+@pytest.mark.parametrize("text", TRICKY_STRINGS)
+def test_tricky_strings_match_official(field: tuple[str | int, ...], text: str) -> None:
+    """Strings on the edge of the official patterns (newlines, Unicode digits, ...) get its verdict."""
+    assert_same_verdicts(payload_with(field, text))
 
 
 @COMPARE
 @given(st.sampled_from([*FIELDS, ("v", 0, "dn"), ("v", 0), ("v",), ("nam",)]), exotic_values())
 def test_exotic_values_match_official(field: tuple[str | int, ...], value: object) -> None:
     """Python values outside the JSON model (tuples, Decimal, bytes, subclasses, ...) get the official verdict."""
-    payload = base_payload()
-    target: Any = payload
-    for key in field[:-1]:
-        target = target[key]
-    target[field[-1]] = value
-    assert_same_verdicts(payload)
+    assert_same_verdicts(payload_with(field, value))
 
 
 class Dose(IntEnum):
