@@ -78,12 +78,18 @@ def test_bundled_equals_loading_the_official_directory() -> None:
     assert ValueSets.load(OFFICIAL) == VS
 
 
-def test_bundled_snapshot_is_what_the_script_generates(tmp_path: Path) -> None:
-    """scripts/update_valuesets.py regenerates the committed snapshot byte for byte."""
+def update_script() -> Any:
+    """scripts/update_valuesets.py, loaded as a module."""
     spec = importlib.util.spec_from_file_location("update_valuesets", REPO / "scripts" / "update_valuesets.py")
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_bundled_snapshot_is_what_the_script_generates(tmp_path: Path) -> None:
+    """scripts/update_valuesets.py regenerates the committed snapshot byte for byte."""
+    script = update_script()
     out = tmp_path / "valuesets.json"
     assert script.main([str(OFFICIAL), str(out)]) == 0
     assert out.read_bytes() == SNAPSHOT.read_bytes()
@@ -91,10 +97,7 @@ def test_bundled_snapshot_is_what_the_script_generates(tmp_path: Path) -> None:
 
 def test_update_script_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The update script fails with a message, writing nothing, when the source lacks a set."""
-    spec = importlib.util.spec_from_file_location("update_valuesets", REPO / "scripts" / "update_valuesets.py")
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = update_script()
     out = tmp_path / "out.json"
     assert script.main([str(tmp_path), str(out)]) == 1
     assert "missing value sets" in capsys.readouterr().err
