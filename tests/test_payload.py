@@ -14,6 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from strategies_dcc import TRICKY_STRINGS, exotic_values, json_values, mutated_payloads
+from strategies_dcc import payloads as schema_payloads
 from strategies_records import (
     NOW,
     dose_records,
@@ -477,8 +479,9 @@ def test_custom_valuesets() -> None:
 
 def test_schema_errors_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever the DCC schema still rejects is refused with the schema's field path."""
-    monkeypatch.setattr(schema, "validate", lambda payload, version=None: ["v[0].sd: must be at most 9"])
-    error = refused(vaccination_payload())
+    monkeypatch.setattr(schema, "validate", lambda payload, version=None, **_: ["v[0].sd: must be at most 9"])
+    # a 1.2.1 payload: the quick pass (which does the 1.3.x schemas' work itself) leaves it to the reference
+    error = refused(vaccination_payload() | {"ver": "1.2.1"})
     assert error.field == "v[0].sd"
     assert "schema" in error.message
 
@@ -535,3 +538,89 @@ def test_fast_normalisation_test_is_sound(value: object) -> None:
     payload = {"nam": value} if not isinstance(value, dict) else value
     if _obviously_normalized(payload):
         _check_normalized(payload, "")
+
+
+def _quick_and_full(payload: Any, now: dt.datetime = NOW, allow: bool = False) -> tuple[bool, bool]:
+    """(quick pass accepts, reference checks accept) for one payload."""
+    from vaxcert.dcc.payload import _bundled_valuesets, _check_issuable_fully, _quick_issuable
+
+    vs = _bundled_valuesets()
+    quick = _quick_issuable(payload, now, vs, allow)
+    if quick:  # the quick pass does the schema's work too: the schema must agree
+        assert schema.validate(payload) == []
+    try:
+        _check_issuable_fully(payload, now, vs, allow)
+    except InputError:
+        return quick, False
+    return quick, True
+
+
+def test_quick_pass_knows_its_schemas() -> None:
+    """The quick pass stands in for the 1.3.x schemas as they are: a changed schema needs its review."""
+    import hashlib
+
+    from vaxcert.dcc.payload import _QUICK_VERSIONS
+
+    pinned = {
+        "1.3.0": "890233a6c2d1466a09945edfa0434ab9da885d8ec976eafb1660fb773a7d4537",
+        "1.3.1": "b04ca47334583e966b227e7b89e88b68f07a5f14d28c67b8c97e3817fe890726",
+        "1.3.2": "8d4ba1176efb6800a9af8e5299120a0b5cbaf26e0012f63042db938f36f03986",
+    }
+    root = Path(__file__).resolve().parents[1] / "schemas"
+    assert set(_QUICK_VERSIONS) == set(pinned)
+    for version, digest in pinned.items():
+        text = (root / f"dcc-{version}.schema.json").read_bytes()
+        assert hashlib.sha256(text).hexdigest() == digest, f"review _quick_issuable for schema {version}"
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every location in a payload (members and items), for mutations."""
+    children = list(node.items()) if isinstance(node, dict) else list(enumerate(node)) if isinstance(node, list) else []
+    found = []
+    for key, child in children:
+        found.append((*path, key))
+        found.extend(_leaves(child, (*path, key)))
+    return found
+
+
+_ODD_VALUES = [" x", "x ", "a  b", "Nguye\u0302\u0303n", "ORG-100030215", "2099-01-01", "2019-12-31", "2021-02-30",
+               "2021-09-10T08:00:00", "<ABC", "ABC<", "abc", 0, -1, True, 2.0, None, "URN:UVCI:01:VN:ABC#A",
+               "urn:uvci:01:vn:abc", "x\x00y", "\u0085"]  # fmt: skip
+_REPLACEMENTS = (st.sampled_from(TRICKY_STRINGS) | json_values() | exotic_values() | st.text(max_size=90)
+                 | st.sampled_from(_ODD_VALUES))  # fmt: skip
+
+
+@given(dose_records(), st.sampled_from(["v", "t", "r"]), st.data())
+def test_quick_pass_is_sound_on_mutated_payloads(record: DoseRecord, kind: str, data: st.DataObject) -> None:
+    """The single-pass check accepts real payloads, and never accepts a mutation the reference refuses."""
+    payload = payload_from_record(record, ci=CI, issuer=ISSUER, now=NOW)
+    if kind != "v":
+        payload = (naa_payload if kind == "t" else recovery_payload)() | {"nam": payload["nam"], "dob": payload["dob"]}
+    quick, full = _quick_and_full(payload)
+    assert full and quick
+    for _ in range(data.draw(st.integers(1, 3))):
+        location = data.draw(st.sampled_from(_leaves(payload)))
+        node = payload
+        for key in location[:-1]:
+            node = node[key]
+        if data.draw(st.booleans()) and isinstance(node, dict):
+            del node[location[-1]]
+        else:
+            node[location[-1]] = data.draw(_REPLACEMENTS)
+        if not _leaves(payload):
+            break
+    quick, full = _quick_and_full(payload, allow=data.draw(st.booleans()))
+    assert full or not quick
+
+
+@given(schema_payloads() | mutated_payloads())
+def test_quick_pass_is_sound_on_schema_payloads(payload: dict[str, Any]) -> None:
+    """On the schema tests' payloads and their mutations, whatever the quick pass accepts the reference accepts."""
+    quick, full = _quick_and_full(payload, now=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    assert full or not quick
+
+
+@given(persons(), st.one_of(vaccination_entries(), test_entries(), recovery_entries()))
+def test_quick_pass_takes_built_payloads(person: Person, entry: VaccinationEntry | TestEntry | RecoveryEntry) -> None:
+    """Every payload build_payload makes is accepted by the quick pass (no fallback in the usual case)."""
+    assert _quick_and_full(build_payload(person, entry)) == (True, True)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import random
+import zlib
+
 import base45 as base45_ref  # the independent reference codec
+import cbor2
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
+from zlib_ng import zlib_ng
 
 from vaxcert.codes import FailureCode
 from vaxcert.errors import DecodeError
-from vaxcert.stages import base45, cbor, compression, cwt, prefix
+from vaxcert.stages import base45, cbor, compression, cose, cwt, prefix
 
 
 @given(st.binary(max_size=600))
@@ -153,3 +158,50 @@ def test_sig_structure_matches_cbor2(payload: bytes, protected: bytes) -> None:
     from vaxcert.stages import cose
 
     assert cose.sig_structure(protected, payload) == cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+@given(st.builds(lambda seed, size: random.Random(seed).randbytes(size), st.integers(), st.integers(16, 4096)))
+def test_store_writes_what_zlib_writes_for_incompressible_data(data: bytes) -> None:
+    """compression.store is byte for byte zlib's own level-9 stream when deflate cannot shorten the data."""
+    reference = zlib_ng.compress(data, 9, compression.WINDOW_BITS)
+    assume(len(reference) == len(data) + 11)  # zlib chose a stored block (random data: always)
+    assert compression.store(data) == reference
+
+
+@given(st.dictionaries(st.text(max_size=3), st.text(max_size=20) | st.integers(), max_size=5), st.text(max_size=30),
+       st.integers(0, 2**33), st.integers(0, 2**33))
+def test_cwt_claims_are_cbor2s_bytes(payload: dict[str, object], issuer: str, iat: int, exp: int) -> None:
+    """cwt.encode writes exactly what cbor2 writes for the claims map (the heads are written directly)."""
+    expected = cbor2.dumps({1: issuer, 6: iat, 4: exp, -260: {1: payload}})
+    assert cwt.encode(payload, issuer=issuer, issued_at=iat, expires_at=exp) == expected
+
+
+class _FixedSigner:
+    """A signer whose signature is a fixed byte string (COSE layout only)."""
+
+    algorithm = cose.ALG_ES256
+    kid = b"01234567"
+
+    def __init__(self, signature: bytes) -> None:
+        self.signature = signature
+
+    def sign(self, data: bytes) -> bytes:
+        return self.signature
+
+
+@given(st.binary(max_size=70_000), st.binary(max_size=600), st.booleans())
+def test_cose_message_is_cbor2s_bytes(payload: bytes, signature: bytes, tagged: bool) -> None:
+    """cose.encode writes exactly what cbor2 writes for [protected, {}, payload, signature] (tag 18)."""
+    protected = cose.protected_header(cose.ALG_ES256, _FixedSigner.kid)
+    message = [protected, {}, payload, signature]
+    expected = cbor2.dumps(cbor2.CBORTag(18, message) if tagged else message)
+    assert cose.encode(payload, _FixedSigner(signature), tagged=tagged) == expected
+
+
+@given(st.binary(max_size=3000) | st.sampled_from([b"", b"x" * 65535, b"y" * 65536, bytes(range(256)) * 600]))
+def test_store_round_trips(data: bytes) -> None:
+    """A stored stream starts 78 DA and inflates back with zlib and with the bounded reader."""
+    stream = compression.store(data)
+    assert stream[:2] == compression.HEADER
+    assert zlib.decompress(stream) == data
+    assert compression.decompress(stream, max_size=max(1, len(data))) == data

@@ -266,3 +266,17 @@ def test_generated_round_trip(text: str) -> None:
     assert uvci.is_valid(text.lower(), require_checksum=True)
     assert CANONICAL.fullmatch(text)
     assert len(text) <= uvci.MAX_LENGTH
+
+
+@given(st.text(alphabet=uvci.ALPHABET, min_size=1, max_size=80))
+def test_fast_addends_match_the_reference(body: str) -> None:
+    """The byte-table Luhn sum (quick issuance pass, UvciMaker) equals the reference sum."""
+    assert uvci._fast_addends(body.encode("ascii")[::-1]) == uvci._addends(body[::-1], doubled_first=True)
+
+
+def test_maker_check_characters_hold() -> None:
+    """UvciMaker's check characters are the ones checksum computes."""
+    make = uvci.UvciMaker("VN", "MOH")
+    for _ in range(200):
+        text = make()
+        assert uvci.parse(text).checksum_ok is True

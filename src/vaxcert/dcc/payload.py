@@ -30,7 +30,21 @@ from ..errors import DecodeError, InputError
 from . import schema
 from . import uvci as _uvci
 from .codes import CODED_FIELDS, COVID_19, DCC_VERSION, RAPID_ANTIGEN_TEST, SUPPORTED_VERSIONS
-from .model import Dose, DoseRecord, Person, RecoveryEntry, TestEntry, VaccinationEntry, dob_earliest, parse_dob
+from .model import (
+    _CODE_RE,
+    _CONTROL,
+    _COUNTRY_RE,
+    _DATE_RE,
+    _DATETIME_RE,
+    Dose,
+    DoseRecord,
+    Person,
+    RecoveryEntry,
+    TestEntry,
+    VaccinationEntry,
+    dob_earliest,
+    parse_dob,
+)
 from .translit import ICAO_PATTERN, normalize_name
 from .types import DccNames, DccPayload, RecoveryJson, TestJson, VaccinationJson, vaccination_json
 from .valuesets import ValueSets
@@ -507,6 +521,19 @@ def check_issuable(
     """
     if not isinstance(now, _dt.datetime) or now.tzinfo is None or now.utcoffset() is None:
         raise InputError("now", "must be a time-zone-aware datetime")
+    vs = valuesets if valuesets is not None else _bundled_valuesets()
+    if _quick_issuable(payload, now, vs, allow_dn_over_sd):
+        return
+    _check_issuable_fully(payload, now, vs, allow_dn_over_sd)
+
+
+def _check_issuable_fully(payload: Mapping[str, Any], now: _dt.datetime, vs: ValueSetLookup,
+                          allow_dn_over_sd: bool) -> None:
+    """The reference checks of :func:`check_issuable`, one rule at a time, naming the first failure.
+
+    :func:`_quick_issuable` is a single pass that accepts only what this accepts (a property test
+    compares the two); this one runs when the quick pass has a doubt, and explains the refusal.
+    """
     if not isinstance(payload, Mapping):
         raise InputError("$", "must be a JSON object")
     today = _latest_local_date(now)
@@ -552,7 +579,6 @@ def check_issuable(
     else:
         _check_day(entry.fr, f"{path}.fr", earliest, today)
 
-    vs = valuesets if valuesets is not None else _bundled_valuesets()
     raw = entries[0]
     for key, name in CODED_FIELDS[kind]:
         if key not in raw:
@@ -574,3 +600,162 @@ def _check_day(day: _dt.date, field: str, earliest: _dt.date, today: _dt.date) -
         raise InputError(field, "is in the future")
     if day < earliest:
         raise InputError(field, "is before 2020 or before the date of birth")
+
+
+# --------------------------------------------------------------------------- the quick pass
+
+_QUICK_VERSIONS = frozenset(SUPPORTED_VERSIONS)  # 1.3.x: names, is, ci, nm, tc up to 80 characters
+_NAME_LIMIT = 80
+_V_KEYS = VaccinationEntry.KEYS
+_T_KEYS = TestEntry.KEYS
+_T_REQUIRED = TestEntry.REQUIRED
+_R_KEYS = RecoveryEntry.KEYS
+_MIDNIGHT = _dt.time()
+
+
+def _quick_text(value: object) -> bool:
+    """A free-text field (``is``, ``ci``, ``nm``, ``tc``) as signed: normalised, non-empty, no controls."""
+    if type(value) is not str or not value or len(value) > _NAME_LIMIT or value.strip() != value:
+        return False
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+        return False
+    return _CONTROL.search(value) is None
+
+
+def _quick_name(value: object) -> bool:
+    """``fn`` / ``gn``: a non-empty NFC string of single-spaced words, at most 80 characters."""
+    if type(value) is not str or not value or len(value) > _NAME_LIMIT:
+        return False
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+        return False
+    return " ".join(value.split()) == value
+
+
+def _quick_icao(value: object) -> bool:
+    """``fnt`` / ``gnt``: A-Z and '<', not starting or ending with '<', at most 80 characters."""
+    return (type(value) is str and 0 < len(value) <= _NAME_LIMIT and ICAO_PATTERN.fullmatch(value) is not None
+            and value[0] != "<" and value[-1] != "<")  # fmt: skip
+
+
+def _quick_code(value: object) -> bool:
+    return type(value) is str and _CODE_RE.fullmatch(value) is not None
+
+
+def _quick_date(value: object) -> _dt.date | None:
+    if type(value) is not str or _DATE_RE.fullmatch(value) is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _quick_uvci(ci: str) -> bool:
+    """What :func:`_check_uvci` accepts, for a UVCI written in upper case (anything else: False)."""
+    match = _uvci._UVCI.fullmatch(ci)
+    if match is None or match["version"] != _uvci.VERSION:
+        return False
+    if match["country"] != "VN":
+        return True
+    check = match["check"]
+    if check is None:
+        return False
+    # the body (everything before "#") matched the pattern: upper-case ASCII in the alphabet
+    return _uvci._check_character(_uvci._fast_addends(ci.encode("ascii")[-3::-1])) == check
+
+
+def _quick_issuable(payload: object, now: _dt.datetime, vs: ValueSetLookup, allow_dn_over_sd: bool) -> bool:
+    """One pass over the payload: True only when :func:`_check_issuable_fully` accepts it.
+
+    It checks each value once, with every rule that applies to it: the schema's (type, pattern,
+    length, required members) and the issuance rules (normalisation, dates against ``now`` and the
+    birth date, dose numbers, value sets, the UVCI's check character) together, so the schema
+    validator need not walk the payload again.  It knows the usual shape only: exact JSON types,
+    DCC 1.3.x, an upper-case UVCI.  Anything else returns False, and the reference checks decide
+    and name the field.
+    """
+    if type(payload) is not dict or not payload.keys() <= _KEYS["top"]:
+        return False
+    version = payload.get("ver")
+    if type(version) is not str or version not in _QUICK_VERSIONS:
+        return False
+    nam = payload.get("nam")
+    if type(nam) is not dict or not nam.keys() <= _KEYS["nam"]:
+        return False
+    if not _quick_name(nam.get("fn")) or not _quick_icao(nam.get("fnt")):
+        return False
+    if ("gn" in nam or "gnt" in nam) and not (_quick_name(nam.get("gn")) and _quick_icao(nam.get("gnt"))):
+        return False
+    dob = payload.get("dob")
+    if type(dob) is not str or not dob:
+        return False
+    try:
+        earliest = dob_earliest(dob)
+    except InputError:
+        return False
+    today = _latest_local_date(now)
+    if earliest > today:
+        return False
+    earliest = max(EARLIEST_EVENT, earliest)
+    if ("v" in payload) + ("t" in payload) + ("r" in payload) != 1:
+        return False
+    kind = "v" if "v" in payload else "t" if "t" in payload else "r"
+    entries = payload[kind]
+    if type(entries) is not list or len(entries) != 1:
+        return False
+    entry = entries[0]
+    if type(entry) is not dict:
+        return False
+    if kind == "v":
+        if entry.keys() != _V_KEYS:
+            return False
+        dn, sd = entry["dn"], entry["sd"]
+        if type(dn) is not int or type(sd) is not int or dn < 1 or sd < 1 or (dn > sd and not allow_dn_over_sd):
+            return False
+        if not (_quick_code(entry["tg"]) and _quick_code(entry["vp"]) and _quick_code(entry["mp"])
+                and _quick_code(entry["ma"])):  # fmt: skip
+            return False
+        day = _quick_date(entry["dt"])
+        if day is None or not earliest <= day <= today:
+            return False
+    elif kind == "t":
+        keys = entry.keys()
+        if not keys <= _T_KEYS or not keys >= _T_REQUIRED:
+            return False
+        if not (_quick_code(entry["tg"]) and _quick_code(entry["tt"]) and _quick_code(entry["tr"])):
+            return False
+        if "ma" in entry:
+            if not _quick_code(entry["ma"]):
+                return False
+        elif entry["tt"] == RAPID_ANTIGEN_TEST:
+            return False
+        if ("nm" in entry and not _quick_text(entry["nm"])) or ("tc" in entry and not _quick_text(entry["tc"])):
+            return False
+        sc = entry["sc"]
+        if type(sc) is not str or _DATETIME_RE.fullmatch(sc) is None:
+            return False
+        try:
+            collected = _dt.datetime.fromisoformat(sc)
+        except ValueError:
+            return False
+        if collected > now or collected < _dt.datetime.combine(earliest, _MIDNIGHT, _dt.UTC) - _LATEST_OFFSET:
+            return False
+    else:
+        if entry.keys() != _R_KEYS or not _quick_code(entry["tg"]):
+            return False
+        fr, df, du = _quick_date(entry["fr"]), _quick_date(entry["df"]), _quick_date(entry["du"])
+        if fr is None or df is None or du is None or df < fr or du < df or not earliest <= fr <= today:
+            return False
+    co, ci = entry["co"], entry["ci"]
+    if type(co) is not str or _COUNTRY_RE.fullmatch(co) is None:
+        return False
+    if not _quick_text(entry["is"]) or not _quick_text(ci) or not _quick_uvci(ci):
+        return False
+    for key, name in CODED_FIELDS[kind]:
+        if key in entry and not (vs.contains(name, entry[key]) and vs.is_active(name, entry[key])):
+            return False
+    # Nothing is left for the schema of a 1.3.x version to refuse: every member it reads was
+    # checked above, as tightly or more (types, required members, one group of one entry, the
+    # name and birth-date patterns, dn/sd >= 1, co, lengths up to 80).  tests/test_payload.py pins
+    # those schema files and checks, on generated and mutated payloads, that the schema agrees.
+    return True

@@ -13,12 +13,15 @@ stream are refused, because nothing signs them and two verifiers could read them
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 from zlib_ng import zlib_ng
 
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 
-__all__ = ["HEADER", "MAX_DECOMPRESSED", "WINDOW_BITS", "compress", "decompress", "looks_compressed"]
+__all__ = ["HEADER", "MAX_DECOMPRESSED", "WINDOW_BITS", "compress", "decompress", "looks_compressed", "store"]
 
 #: The largest COSE message accepted after decompression (QR codes hold < 3 KiB).
 MAX_DECOMPRESSED = 64 * 1024
@@ -35,6 +38,38 @@ def compress(data: bytes, level: int = 9) -> bytes:
     ``78 9C``.  The window must stay at 32 KiB whatever the input size (see the module note).
     """
     return zlib_ng.compress(data, level, WINDOW_BITS)
+
+
+#: The largest stored block deflate allows (RFC 1951, section 3.2.4: LEN is 16 bits).
+_STORED_MAX = 0xFFFF
+
+
+def store(data: bytes) -> bytes:
+    """The zlib stream of ``data`` in stored deflate blocks: header ``78 DA``, blocks, Adler-32.
+
+    This is what zlib itself writes at level 9 when deflate cannot make the data shorter (the
+    header's level bits are the encoder's, and say nothing to a reader: RFC 1950, section 2.2).
+    A signed DCC is such data: a COSE_Sign1 of 300-600 bytes holds a signature, a kid, a random
+    UVCI and short distinct texts, and zlib at level 9 writes it stored for v and t certificates
+    of vaxcert (a recovery certificate comes out 9 bytes shorter).  Writing the stored blocks
+    directly costs under a microsecond where running deflate costs about one ES256 signature,
+    because deflate on short, varied input is dominated by setting up its state
+    (benchmarks/bench_pipeline.py).  Every inflater reads stored blocks: they are the part of
+    RFC 1951 every decoder implements first.  :func:`compress` stays for real compression.
+    """
+    size = len(data)
+    if size <= _STORED_MAX:  # one final block: BFINAL=1, BTYPE=00, LEN, NLEN
+        return b"".join((HEADER, struct.pack("<BHH", 1, size, size ^ 0xFFFF), data,
+                         struct.pack(">I", zlib.adler32(data))))  # fmt: skip
+    parts = [HEADER]
+    view = memoryview(data)
+    for start in range(0, size, _STORED_MAX):
+        block = view[start : start + _STORED_MAX]
+        final = 1 if start + _STORED_MAX >= size else 0
+        parts.append(struct.pack("<BHH", final, len(block), len(block) ^ 0xFFFF))
+        parts.append(block.tobytes())
+    parts.append(struct.pack(">I", zlib.adler32(data)))
+    return b"".join(parts)
 
 
 def looks_compressed(data: bytes) -> bool:
