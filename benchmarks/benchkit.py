@@ -15,10 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
+import shutil
+import socket
 import statistics
+import subprocess
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 NOW = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
@@ -123,3 +130,78 @@ def machine_note() -> str:
     except OSError:
         return f"{os.cpu_count()} cores"
     return f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"
+
+
+# -- a durable PostgreSQL of the benchmark's own -------------------------------------------------------------
+
+
+def _pg_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda path: [int(x) for x in path.parts[-3].split(".") if x.isdigit()])  # fmt: skip
+    if not found:
+        raise SystemExit("PostgreSQL server binaries not found: run scripts/start-services.sh once (it installs them)")
+    return found[-1].parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _as_postgres(args: list[str]) -> None:
+    """Run a server command as the postgres user when we are root (initdb and postgres refuse root)."""
+    if os.geteuid() == 0:
+        args = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(shlex.quote(a) for a in args)]
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextmanager
+def durable_postgres(settings: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
+    """Start a PostgreSQL server of our own (own data directory, free port); yield its DSN and data directory.
+
+    Durable by default: ``fsync=on``, ``synchronous_commit=on``, ``full_page_writes=on`` (the
+    settings a registry must run with).  Stopped and deleted on exit.
+    """
+    options = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on", "max_connections": "50",
+               "shared_buffers": "256MB", "listen_addresses": "127.0.0.1"} | (settings or {})  # fmt: skip
+    pg = _pg_bin()
+    data = Path(tempfile.mkdtemp(prefix="vaxcert-bench-pg-"))
+    port = _free_port()
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres")
+    try:
+        _as_postgres([str(pg / "initdb"), "-D", str(data), "-U", "vaxcert", "--auth=trust", "-E", "UTF8",
+                      "--no-locale"])  # fmt: skip
+        flags = f"-p {port} -k /tmp " + " ".join(f"-c {k}={v}" for k, v in options.items())
+        _as_postgres([str(pg / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w", "-t", "60",
+                      "-o", flags, "start"])  # fmt: skip
+        try:
+            subprocess.run([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "vaxcert", "bench"],
+                           check=True)  # fmt: skip
+            yield f"postgresql://vaxcert@127.0.0.1:{port}/bench", data
+        finally:
+            _as_postgres([str(pg / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def postgres_server_cpu(data_dir: str | Path) -> float:
+    """CPU seconds used so far by a PostgreSQL server: its postmaster, live children and reaped ones."""
+    tick = os.sysconf("SC_CLK_TCK")
+    postmaster = (Path(data_dir) / "postmaster.pid").read_text().split()[0]
+
+    def stat(pid: str) -> list[str]:
+        return (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()
+
+    fields = stat(postmaster)
+    total = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime (reaped children)
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                child = stat(proc.name)
+            except (OSError, IndexError):
+                continue
+            if child[1] == postmaster:
+                total += int(child[11]) + int(child[12])
+    return total / tick

@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from registry_support import NOW, dose_row, fresh_registry, register_rows, rows, scalar, write_csv
 from vaxcert.cli._progress import Progress
+from vaxcert.errors import InputError
 from vaxcert.registry import Registry
 from vaxcert.registry.identity import load_register, same_name
 from vaxcert.registry.importer import import_file
@@ -233,3 +236,46 @@ def test_register_rows_validated(registry: Registry, tmp_path: Path) -> None:
     assert result.loaded == 0 and [(e.line, e.field) for e in result.errors or []] == [(2, "citizen_id"),
                                                                                         (3, "family_name")]
     assert (result.rows, result.rejected) == (2, 2)
+
+
+_CELLS = st.sampled_from(["", " ", "Nguyễn", "Nguye\u0302\u0303n", "Văn  Đức", "O'Brien", "Σοφία", "Ж", "9", "x\u0301",
+                          "1990", "1990-02", "1990-02-30", "2099-01-01", "2021-08-10", "2019-12-31", "0", "1", "2", "3",
+                          "1.0", "EU/1/20/1528", "EU/1/21/1529", "Sputnik-V", "ZZZ", "VN", "FR", "vn", "ORG-100030215",
+                          "29061000087103", "840539006", "VN-HN-001", "vn-hn-001", "001090000001",
+                          "079190000001"])  # fmt: skip
+
+
+@given(st.integers(0, 10_000), st.dictionaries(st.sampled_from(["family_name", "given_name", "dob", "facility",
+       "dose_number", "series_total", "date", "product", "manufacturer", "prophylaxis", "country", "disease",
+       "nationality", "citizen_id"]), _CELLS | st.text(max_size=12), max_size=4))  # fmt: skip
+def test_quick_row_path_matches_the_checked_path(i: int, changes: dict[str, str]) -> None:
+    """The quick single pass of an import row gives the checked path's row, or leaves the row to it."""
+    from vaxcert.registry import importer
+
+    obj = {k: v for k, v in (dose_row(i) | changes).items() if v.strip()}
+    try:
+        person, dose = importer._person_from_row(obj), importer._dose_from_row(obj)
+    except InputError:
+        return
+    quick = importer._quick_payload(person, dose, NOW)
+    original = importer._quick_payload
+    importer._quick_payload = lambda *args: None  # type: ignore[assignment]
+    try:
+        checked: object = importer._validated(7, person, dose, NOW)
+    except InputError as exc:
+        checked = exc
+    finally:
+        importer._quick_payload = original
+    if not changes:  # an ordinary row takes the quick path
+        assert quick is not None
+    if quick is not None:
+        assert isinstance(checked, importer.DoseRow)
+        assert importer._validated(7, person, dose, NOW) == checked
+
+
+@given(st.lists(st.none() | st.integers(-10**20, 10**20) | st.text(max_size=20), max_size=14))
+def test_row_hash_text_is_json_dumps(values: list[str | int | None]) -> None:
+    """The row hash's JSON text is exactly json.dumps(ensure_ascii=False) (stored hashes stay valid)."""
+    from vaxcert.registry.importer import _json_array
+
+    assert _json_array(values) == json.dumps(values, ensure_ascii=False)

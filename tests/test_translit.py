@@ -282,3 +282,24 @@ def test_max_length_respected(name: str, limit: int) -> None:
     cut = to_icao(name, max_length=limit)
     assert len(cut) <= limit
     assert full.startswith(cut)
+
+
+_MIXED_CHARS = [*"aăâbdđeêghiklmnoôơpqrstuưvxyAĐ '-.,", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "\u0308",
+                "ß", "Σ", "ς", "Α", "Υ", "Γ", "Κ", "Ж", "Щ", "ё", "1", "\t", "\u00a0", "@", "Ø", "Æ"]  # fmt: skip
+_MIXED = st.text(alphabet=st.sampled_from(_MIXED_CHARS), max_size=40)
+
+
+def _outcome(fn: object, name: str, max_length: int) -> tuple[str, str]:
+    """("ok", result) or ("error", field: message) of one transliteration."""
+    try:
+        return "ok", fn(name, field="family", max_length=max_length)  # type: ignore[operator]
+    except InputError as exc:
+        return "error", str(exc)
+
+
+@given(_MIXED | vn_name_strings() | st.text(max_size=40), st.integers(1, 90))
+def test_word_path_matches_the_whole_name_reading(name: str, max_length: int) -> None:
+    """Transliterating word by word (remembered per word) gives the whole-name reading's result or error."""
+    from vaxcert.dcc.translit import _to_icao_whole
+
+    assert _outcome(to_icao, name, max_length) == _outcome(_to_icao_whole, name, max_length)

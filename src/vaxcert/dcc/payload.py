@@ -67,6 +67,7 @@ __all__ = [
     "names_json",
     "normalize_payload",
     "payload_from_record",
+    "quick_issuable",
 ]
 
 DEFAULT_VERSION = DCC_VERSION
@@ -416,7 +417,14 @@ def _bundled_valuesets() -> ValueSetLookup:
 
 def _latest_local_date(now: _dt.datetime) -> _dt.date:
     """The latest calendar date anywhere on Earth at ``now`` (UTC+14)."""
-    return (now.astimezone(_dt.UTC) + _LATEST_OFFSET).date()
+    seen, today = _LAST_TODAY[0]  # one tuple, read at once: safe across threads
+    if seen is not now:  # a batch or an import checks many payloads at one ``now``
+        today = (now.astimezone(_dt.UTC) + _LATEST_OFFSET).date()
+        _LAST_TODAY[0] = (now, today)
+    return today
+
+
+_LAST_TODAY: list[tuple[_dt.datetime | None, _dt.date]] = [(None, _dt.date.min)]
 
 
 def _unknown_keys(obj: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
@@ -525,6 +533,23 @@ def check_issuable(
     if _quick_issuable(payload, now, vs, allow_dn_over_sd):
         return
     _check_issuable_fully(payload, now, vs, allow_dn_over_sd)
+
+
+def quick_issuable(
+    payload: Mapping[str, Any],
+    *,
+    now: _dt.datetime,
+    valuesets: ValueSetLookup | None = None,
+    allow_dn_over_sd: bool = False,
+) -> bool:
+    """A single pass that says True only when :func:`check_issuable` accepts ``payload``.
+
+    False means "not sure": the usual shape (exact JSON types, DCC 1.3.x, an upper-case UVCI)
+    was not met or a rule failed; :func:`check_issuable` then decides and names the field.
+    For callers that build a payload on a fast path and fall back to their checked path.
+    """
+    vs = valuesets if valuesets is not None else _bundled_valuesets()
+    return _quick_issuable(payload, now, vs, allow_dn_over_sd)
 
 
 def _check_issuable_fully(payload: Mapping[str, Any], now: _dt.datetime, vs: ValueSetLookup,
@@ -751,8 +776,9 @@ def _quick_issuable(payload: object, now: _dt.datetime, vs: ValueSetLookup, allo
         return False
     if not _quick_text(entry["is"]) or not _quick_text(ci) or not _quick_uvci(ci):
         return False
+    exact = type(vs) is ValueSets  # its is_active implies contains; another lookup may differ
     for key, name in CODED_FIELDS[kind]:
-        if key in entry and not (vs.contains(name, entry[key]) and vs.is_active(name, entry[key])):
+        if key in entry and not (vs.is_active(name, entry[key]) and (exact or vs.contains(name, entry[key]))):
             return False
     # Nothing is left for the schema of a 1.3.x version to refuse: every member it reads was
     # checked above, as tightly or more (types, required members, one group of one entry, the

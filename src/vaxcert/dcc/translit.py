@@ -37,6 +37,7 @@ Error messages name the field and, for an unsupported character, its code point 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -209,12 +210,59 @@ def to_icao(name: str, *, field: str = "name", max_length: int = MAX_LENGTH) -> 
     Raises :class:`InputError` naming ``field`` for a character with no transliteration.
     The result may be empty when ``name`` has no letters (callers decide whether that is
     acceptable).  See the module docstring for the rules.
+
+    Words are transliterated one at a time and remembered (:func:`_word`): every rule works
+    inside a word (a space is its own cluster and ends any run of Greek letters), so a name's
+    transliteration is its words' joined by ``<``, and the words of names repeat far more than
+    names do (Vietnamese names are made of a few thousand syllables).  A word that starts with a
+    combining mark (which the whole-name reading attaches to the space before it) takes the
+    whole-name path, which stays the reference (tests compare the two).
     """
     if not isinstance(name, str):
         raise InputError(field, "must be a string")
     if max_length < 1:
         raise ValueError("max_length must be positive")
-    text = unicodedata.normalize("NFD", normalize_name(name).upper())
+    words = normalize_name(name).split(" ")
+    parts: list[str] = []
+    for word in words:
+        if word and word[0] >= "\u0300" and unicodedata.category(word[0]).startswith("M"):
+            return _finish(_transliterate(unicodedata.normalize("NFD", " ".join(words).upper()), field), max_length)
+        raw = _word(word)
+        if type(raw) is tuple:
+            raise InputError(field, raw[0])
+        parts.append(raw)  # type: ignore[arg-type]
+    return _finish("<".join(parts), max_length)
+
+
+def _to_icao_whole(name: str, *, field: str = "name", max_length: int = MAX_LENGTH) -> str:
+    """:func:`to_icao` reading the whole name at once (the reference the word path is tested against)."""
+    if not isinstance(name, str):
+        raise InputError(field, "must be a string")
+    return _finish(_transliterate(unicodedata.normalize("NFD", normalize_name(name).upper()), field), max_length)
+
+
+def _finish(raw: str, max_length: int) -> str:
+    """Collapse runs of ``<``, strip them at both ends, and cut to ``max_length``."""
+    result = _FILLER_RUN.sub("<", raw).strip("<") if "<<" in raw or raw[:1] == "<" or raw[-1:] == "<" else raw
+    if len(result) > max_length:
+        result = result[:max_length].rstrip("<")
+    return result
+
+
+_FILLER_RUN = re.compile("<+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _word(word: str) -> str | tuple[str]:
+    """The uncollapsed transliteration of one word, or ``(message,)`` when it has none."""
+    try:
+        return _transliterate(unicodedata.normalize("NFD", word.upper()), "name")
+    except InputError as exc:
+        return (exc.message,)
+
+
+def _transliterate(text: str, field: str) -> str:
+    """Map upper-case NFD text cluster by cluster (separators give ``<``), uncollapsed."""
     clusters = _clusters(text)
     out: list[str] = []
     i = 0
@@ -247,7 +295,4 @@ def to_icao(name: str, *, field: str = "name", max_length: int = MAX_LENGTH) -> 
                 raise InputError(field, "contains a digit, which ICAO 9303 names cannot hold")
             raise InputError(field, f"contains a character with no ICAO 9303 transliteration (U+{ord(base):04X})")
         out.append(mapped)
-    result = re.sub("<+", "<", "".join(out)).strip("<")
-    if len(result) > max_length:
-        result = result[:max_length].rstrip("<")
-    return result
+    return "".join(out)

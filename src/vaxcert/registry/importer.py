@@ -60,6 +60,7 @@ from typing import Any, BinaryIO
 from .. import jsonio
 from ..dcc import payload as payload_mod
 from ..dcc.model import FORMAT, Dose, DoseRecord, IdentityDocument, Name, Person
+from ..dcc.types import DccPayload, vaccination_json
 from ..dcc.valuesets import ValueSets
 from ..errors import InputError
 from ..logs import log_event
@@ -98,6 +99,7 @@ COLUMNS = (
     "citizen_id", "passport_number", "nationality", "family_name", "given_name", "dob", "facility",
     "dose_number", "series_total", "date", "product", "manufacturer", "prophylaxis", "country", "disease",
 )  # fmt: skip
+_COLUMN_SET = frozenset(COLUMNS)
 
 
 # Where a model or payload field comes from in a flat row.
@@ -135,14 +137,27 @@ class DoseRow:
         """Hash of everything the row says."""
         p, d = self.person, self.dose
         values = (p.person_key, p.fn, p.gn, p.dob, d.facility, d.dn, d.sd, d.date, d.tg, d.vp, d.mp, d.ma, d.co)
-        return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
+        return hashlib.sha256(_json_array(values).encode()).hexdigest()[:32]
 
-    def new_dose(self, source: str | None, line: int | None) -> NewDose:
-        """The dose to insert for this row."""
-        return NewDose(self.dose, self.person.person_key, self.row_hash, source, line)
+    def new_dose(self, source: str | None, line: int | None, row_hash: str | None = None) -> NewDose:
+        """The dose to insert for this row (``row_hash`` when already computed)."""
+        return NewDose(self.dose, self.person.person_key, row_hash or self.row_hash, source, line)
 
     def __repr__(self) -> str:
         return f"DoseRow(line={self.line}, facility={self.dose.facility!r}, <redacted>)"
+
+
+def _json_array(values: Sequence[str | int | None]) -> str:
+    """``json.dumps(values, ensure_ascii=False)`` for text, integers and None, without the encoder's set-up.
+
+    The same text (a test compares them): json.dumps builds a new encoder on every call, which
+    costs more than hashing the row.
+    """
+    return "[" + ", ".join(_JSON_STR(v) if type(v) is str else "null" if v is None else int.__repr__(v)
+                           for v in values) + "]"  # fmt: skip
+
+
+_JSON_STR = json.encoder.encode_basestring  # ensure_ascii=False: escapes quotes, backslashes and controls
 
 
 def dose_key(person_key: str, dn: int, date: str, facility: str) -> str:
@@ -214,6 +229,15 @@ def _name(family: str, given: str | None) -> Name:
     return Name(family, given)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _icao_names(name: Name) -> tuple[str, str | None] | None:
+    """``fnt`` and ``gnt`` of a (remembered) name, or None when they cannot be made."""
+    try:
+        return name.fnt(), name.gnt()
+    except InputError:
+        return None
+
+
 def _person_from_row(obj: Mapping[str, Any]) -> Person:
     citizen = _text(obj, "citizen_id")
     passport = _text(obj, "passport_number")
@@ -262,18 +286,46 @@ def _dose_from_row(obj: Mapping[str, Any]) -> Dose:
     )  # fmt: skip
 
 
+def _quick_payload(person: Person, dose: Dose, now: dt.datetime) -> DccPayload | None:
+    """The payload :func:`_validated` checks, built and checked in one quick pass; None if unsure.
+
+    It is the payload ``entry_from_dose`` + ``build_payload`` make, and the quick pass
+    (:func:`vaxcert.dcc.payload.quick_issuable`) accepts only what ``check_issuable`` (and the
+    entry's own checks, which it covers) accept; any doubt takes the checked path, which names
+    the field.
+    """
+    known = payload_mod.PRODUCTS.get(dose.product)
+    ma = dose.manufacturer or (known.ma if known else None)
+    vp = dose.prophylaxis or (known.vp if known else None)
+    if ma is None or vp is None:
+        return None
+    name = person.name
+    icao = _icao_names(name)
+    if icao is None:
+        return None
+    fnt, gnt = icao
+    given = (name.given, gnt) if name.given is not None and gnt is not None else None
+    entry = vaccination_json(tg=dose.disease, vp=vp, mp=dose.product, ma=ma, dn=dose.dose_number,
+                             sd=dose.series_total, dt=dose.date.isoformat(), co=dose.country,
+                             is_=payload_mod.PLACEHOLDER_ISSUER, ci=payload_mod.PLACEHOLDER_UVCI)  # fmt: skip
+    payload = payload_mod.assemble_payload(payload_mod.names_json(name.family, fnt, given), person.dob, v=entry)
+    return payload if payload_mod.quick_issuable(payload, now=now, allow_dn_over_sd=True) else None
+
+
 def _validated(line: int, person: Person, dose: Dose, now: dt.datetime, prefix: str = "") -> DoseRow:
     """Check a person and dose as issuance would; raise InputError naming a row column."""
     if not ValueSets.bundled().contains("vaccine-medicinal-product", dose.product):
         raise InputError(f"{prefix}product", "is not in the value set vaccine-medicinal-product")
-    try:
-        placeholders = {"ci": payload_mod.PLACEHOLDER_UVCI, "issuer": payload_mod.PLACEHOLDER_ISSUER}
-        entry = payload_mod.entry_from_dose(dose, **placeholders)
-        payload = payload_mod.build_payload(person, entry)
-        payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=True)
-    except InputError as exc:
-        column = _FIELD_TO_COLUMN.get(exc.field, exc.field)
-        raise InputError(f"{prefix}{column}", exc.message) from None
+    payload = _quick_payload(person, dose, now)
+    if payload is None:
+        try:
+            placeholders = {"ci": payload_mod.PLACEHOLDER_UVCI, "issuer": payload_mod.PLACEHOLDER_ISSUER}
+            entry = payload_mod.entry_from_dose(dose, **placeholders)
+            payload = payload_mod.build_payload(person, entry)
+            payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=True)
+        except InputError as exc:
+            column = _FIELD_TO_COLUMN.get(exc.field, exc.field)
+            raise InputError(f"{prefix}{column}", exc.message) from None
     identity = person.identity
     assert identity is not None and identity.nationality is not None
     if identity.kind == "passport":
@@ -300,7 +352,7 @@ def parse_row(line: int, obj: Mapping[str, Any], *, now: dt.datetime) -> list[Do
             _validated(line, record.person, dose, now, prefix=f"doses[{i}].")
             for i, dose in enumerate(record.doses)
         ]
-    unknown = [i for i, k in enumerate(obj, start=1) if k not in COLUMNS]
+    unknown = [i for i, k in enumerate(obj, start=1) if k not in _COLUMN_SET]
     if unknown:
         raise InputError(f"column {unknown[0]}", _unknown_column(list(obj)[unknown[0] - 1]))
     person = _person_from_row(obj)
@@ -710,7 +762,7 @@ def _store_chunk(
                                                          "dose number, date and facility"), max_errors)  # fmt: skip
                 continue
             stored[d.key] = DoseHash(digest, d.sd, d.mp, d.ma, d.vp, d.co, d.tg)
-            new_doses.append(r.new_dose(source, r.line))
+            new_doses.append(r.new_dose(source, r.line, digest))
             touched.add(p.person_key)
             facilities.add(d.facility)
         if new_persons:
