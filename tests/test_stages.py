@@ -205,3 +205,41 @@ def test_store_round_trips(data: bytes) -> None:
     assert stream[:2] == compression.HEADER
     assert zlib.decompress(stream) == data
     assert compression.decompress(stream, max_size=max(1, len(data))) == data
+
+
+@given(st.binary(min_size=64, max_size=64))
+def test_der_signature_is_encode_dss_signatures(raw: bytes) -> None:
+    """The hand-written DER of an r‖s signature is what cryptography's encode_dss_signature writes."""
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    expected = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    assert cose._der_signature(raw) == expected
+
+
+def _general_or_error(data: bytes) -> object:
+    try:
+        return cose._general_layout(data)
+    except DecodeError as exc:
+        return exc.code
+
+
+@given(st.binary(max_size=300), st.binary(max_size=70_000) | st.binary(max_size=40), st.binary(max_size=300),
+       st.data())  # fmt: skip
+def test_usual_layout_reads_what_cbor2_reads(protected: bytes, payload: bytes, signature: bytes,
+                                             data: st.DataObject) -> None:  # fmt: skip
+    """The COSE reader's fast path gives cbor2's items, and leaves every other byte string to the general path."""
+    message = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
+    assert cose._usual_layout(message) == (protected, payload, signature)
+    assert _general_or_error(message) == (protected, {}, payload, signature)
+    edit = data.draw(st.sampled_from(["flip", "cut", "append", "none"]))
+    if edit == "flip" and message:
+        index = data.draw(st.integers(0, min(len(message), 400) - 1))
+        message = message[:index] + bytes((message[index] ^ data.draw(st.integers(1, 255)),)) + message[index + 1:]
+    elif edit == "cut":
+        message = message[: data.draw(st.integers(0, len(message)))]
+    elif edit == "append":
+        message += data.draw(st.binary(min_size=1, max_size=3))
+    quick = cose._usual_layout(message)
+    if quick is not None:
+        general = _general_or_error(message)
+        assert general == (quick[0], {}, quick[1], quick[2])

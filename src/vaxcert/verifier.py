@@ -381,7 +381,9 @@ class Verifier:
     def _verify(self, data: Presentation, now: dt.datetime, run: _Run) -> VerificationResult:
         if now.tzinfo is None:
             raise DecodeError(FailureCode.INTERNAL_ERROR, Stage.INPUT, "now must be timezone-aware")
-        if isinstance(data, bytes | bytearray | memoryview):
+        if type(data) is str:
+            pass
+        elif isinstance(data, bytes | bytearray | memoryview):
             data = bytes(data)
             if data.startswith(prefix.PREFIX.encode()):
                 data = _ascii(data)

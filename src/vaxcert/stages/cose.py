@@ -16,7 +16,6 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
@@ -207,28 +206,60 @@ def _check_crit(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any]) ->
         raise _fail(FailureCode.CRITICAL_HEADER_UNKNOWN, "critical header parameter not understood")
 
 
+_NO_HEADERS: Mapping[Any, Any] = MappingProxyType({})
+
+
+def _bstr_at(data: bytes, pos: int) -> tuple[bytes, int] | None:
+    """The byte string at ``pos`` written with the shortest head, and the position after it."""
+    head = data[pos]
+    if 0x40 <= head < 0x58:
+        start, size = pos + 1, head - 0x40
+    elif head == 0x58:
+        start, size = pos + 2, data[pos + 1]
+        if size < 24:
+            return None
+    elif head == 0x59:
+        start, size = pos + 3, data[pos + 1] << 8 | data[pos + 2]
+        if size < 0x100:
+            return None
+    else:
+        return None
+    end = start + size
+    return (data[start:end], end) if end <= len(data) else None
+
+
+def _usual_layout(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(protected, payload, signature) of the message every issuer writes, read without cbor2.
+
+    Tag 18, an array of four, a byte string, an empty map, two byte strings, every head the
+    shortest, and nothing after: what cbor2 would decode to the same items, with nothing
+    following.  Anything else returns None and takes the general path.
+    """
+    try:
+        if data[0] != 0xD2 or data[1] != 0x84:
+            return None
+        prot = _bstr_at(data, 2)
+        if prot is None or data[prot[1]] != 0xA0:
+            return None
+        payload = _bstr_at(data, prot[1] + 1)
+        if payload is None:
+            return None
+        signature = _bstr_at(data, payload[1])
+    except IndexError:
+        return None
+    if signature is None or signature[1] != len(data):
+        return None
+    return prot[0], payload[0], signature[0]
+
+
 def decode(data: bytes) -> CoseSign1:
     """Parse COSE_Sign1 (untagged, tag 18, or tag 61 wrapping 18) and its header parameters."""
-    obj, tag_heads = _untag(cbor.loads(data, Stage.COSE))
-    if type(obj) not in _ARRAY or len(obj) != 4:
-        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "COSE_Sign1 must be an array of four items")
-    prot_bytes, unprotected, payload, signature = obj
-    if type(prot_bytes) is not bytes or type(unprotected) not in _MAP:
-        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "bad protected or unprotected header")
-    if type(payload) is not bytes or type(signature) is not bytes:
-        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "payload and signature must be byte strings")
-    # cbor2 ignores what follows the first item.  The usual message (shortest heads, an empty
-    # unprotected map) cannot be shorter than the sum of its parts nor longer than ``data``, so
-    # when the two sizes agree nothing follows; anything else is decoded again (below).
-    lp, lpay, lsig = len(prot_bytes), len(payload), len(signature)
-    if unprotected or len(data) != (
-        tag_heads + 2 + lp + lpay + lsig
-        + (1 if lp < 24 else 2 if lp < 0x100 else 3)
-        + (1 if lpay < 24 else 2 if lpay < 0x100 else 3)
-        + (1 if lsig < 24 else 2 if lsig < 0x100 else 3)
-    ):
-        if _has_trailing_bytes(data, tag_heads, obj):
-            raise _fail(FailureCode.COSE_TRAILING_DATA, "bytes after the COSE_Sign1 item")
+    usual = _usual_layout(data) if type(data) is bytes else None
+    if usual is not None:
+        prot_bytes, payload, signature = usual
+        unprotected: Mapping[Any, Any] = _NO_HEADERS
+    else:
+        prot_bytes, unprotected, payload, signature = _general_layout(data)
     protected = _protected_header(prot_bytes)
     if HDR_CRIT in protected or HDR_CRIT in unprotected:
         _check_crit(protected, unprotected)
@@ -253,6 +284,31 @@ def decode(data: bytes) -> CoseSign1:
     return CoseSign1(prot_bytes, protected, unprotected, payload, signature, alg, kid, kid_in_protected)
 
 
+def _general_layout(data: bytes) -> tuple[bytes, Mapping[Any, Any], bytes, bytes]:
+    """The four items of any COSE_Sign1 cbor2 can read (tags 61 / 18 or none), trailing bytes refused."""
+    obj, tag_heads = _untag(cbor.loads(data, Stage.COSE))
+    if type(obj) not in _ARRAY or len(obj) != 4:
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "COSE_Sign1 must be an array of four items")
+    prot_bytes, unprotected, payload, signature = obj
+    if type(prot_bytes) is not bytes or type(unprotected) not in _MAP:
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "bad protected or unprotected header")
+    if type(payload) is not bytes or type(signature) is not bytes:
+        raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "payload and signature must be byte strings")
+    # cbor2 ignores what follows the first item.  The usual message (shortest heads, an empty
+    # unprotected map) cannot be shorter than the sum of its parts nor longer than ``data``, so
+    # when the two sizes agree nothing follows; anything else is decoded again (below).
+    lp, lpay, lsig = len(prot_bytes), len(payload), len(signature)
+    if unprotected or len(data) != (
+        tag_heads + 2 + lp + lpay + lsig
+        + (1 if lp < 24 else 2 if lp < 0x100 else 3)
+        + (1 if lpay < 24 else 2 if lpay < 0x100 else 3)
+        + (1 if lsig < 24 else 2 if lsig < 0x100 else 3)
+    ):
+        if _has_trailing_bytes(data, tag_heads, obj):
+            raise _fail(FailureCode.COSE_TRAILING_DATA, "bytes after the COSE_Sign1 item")
+    return prot_bytes, unprotected, payload, signature
+
+
 # The kind of each public key seen, by identity: ``isinstance`` against cryptography's abstract
 # key classes costs about a microsecond on every verification, and a trust store holds few keys.
 # A key object is kept alive by the entry, so its identity cannot be reused by another object.
@@ -274,6 +330,20 @@ def _key_kind(public_key: object) -> str:
     return kind
 
 
+def _der_integer(value: bytes) -> bytes:
+    """A DER INTEGER of a big-endian unsigned number (minimal: leading zeros dropped, 00 before a high bit)."""
+    value = value.lstrip(b"\x00") or b"\x00"
+    if value[0] & 0x80:
+        value = b"\x00" + value
+    return b"\x02" + bytes((len(value),)) + value
+
+
+def _der_signature(raw: bytes) -> bytes:
+    """The DER ECDSA-Sig-Value of a raw r‖s ES256 signature (what encode_dss_signature writes)."""
+    body = _der_integer(raw[:32]) + _der_integer(raw[32:])
+    return b"\x30" + bytes((len(body),)) + body
+
+
 def verify_signature(message: CoseSign1, public_key: object) -> None:
     """Check the signature with ``public_key``; raise DecodeError at Stage.SIGNATURE on failure."""
     data = message.to_be_signed()
@@ -286,8 +356,7 @@ def verify_signature(message: CoseSign1, public_key: object) -> None:
                 raise DecodeError(
                     FailureCode.SIGNATURE_MALFORMED, Stage.SIGNATURE, "ES256 signature must be 64 bytes (r‖s)"
                 )
-            der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
-            public_key.verify(der, data, _ECDSA_SHA256)  # type: ignore[attr-defined]
+            public_key.verify(_der_signature(sig), data, _ECDSA_SHA256)  # type: ignore[attr-defined]
         else:
             if _key_kind(public_key) != "RSA":
                 raise DecodeError(FailureCode.ALGORITHM_KEY_MISMATCH, Stage.SIGNATURE, "PS256 needs an RSA key")

@@ -252,9 +252,13 @@ class RevocationList:
         """True once ``now`` is past the freshness limit."""
         return self.expires_at is not None and now > self.expires_at
 
+    def has_entries(self) -> bool:
+        """True when the list revokes anything (a list of no entries needs no hashes)."""
+        return any(map(len, self.sets.values()))
+
     def check(self, message: cose.CoseSign1, payload: Mapping[str, Any], now: dt.datetime) -> FailureCode | None:
         """REVOKED, REVOCATION_LIST_STALE, or None (the RevocationChecker protocol)."""
-        if self.is_revoked(certificate_hashes(message, payload)):
+        if self.has_entries() and self.is_revoked(certificate_hashes(message, payload)):
             return FailureCode.REVOKED
         if self.is_stale(now):
             return FailureCode.REVOCATION_LIST_STALE
@@ -327,9 +331,11 @@ class RevocationSet:
 
     def check(self, message: cose.CoseSign1, payload: Mapping[str, Any], now: dt.datetime) -> FailureCode | None:
         """REVOKED if any list holds the certificate; else the first list problem; else None."""
-        hashes = certificate_hashes(message, payload)
-        if any(lst.is_revoked(hashes) for lst in self.lists):
-            return FailureCode.REVOKED
+        holding = [lst for lst in self.lists if lst.has_entries()]
+        if holding:
+            hashes = certificate_hashes(message, payload)
+            if any(lst.is_revoked(hashes) for lst in holding):
+                return FailureCode.REVOKED
         if any(lst.is_stale(now) for lst in self.lists):
             return FailureCode.REVOCATION_LIST_STALE
         return None
