@@ -59,7 +59,19 @@ from typing import Any, BinaryIO
 
 from .. import jsonio
 from ..dcc import payload as payload_mod
-from ..dcc.model import FORMAT, Dose, DoseRecord, IdentityDocument, Name, Person
+from ..dcc.codes import COVID_19
+from ..dcc.model import (
+    _CCCD_PROVINCES,
+    _CCCD_RE,
+    _FACILITY_RE,
+    FORMAT,
+    Dose,
+    DoseRecord,
+    IdentityDocument,
+    Name,
+    Person,
+    parse_dob,
+)
 from ..dcc.types import DccPayload, vaccination_json
 from ..dcc.valuesets import ValueSets
 from ..errors import InputError
@@ -153,8 +165,8 @@ def _json_array(values: Sequence[str | int | None]) -> str:
     The same text (a test compares them): json.dumps builds a new encoder on every call, which
     costs more than hashing the row.
     """
-    return "[" + ", ".join(_JSON_STR(v) if type(v) is str else "null" if v is None else int.__repr__(v)
-                           for v in values) + "]"  # fmt: skip
+    return "[" + ", ".join([_JSON_STR(v) if type(v) is str else "null" if v is None else int.__repr__(v)
+                            for v in values]) + "]"  # fmt: skip
 
 
 _JSON_STR = json.encoder.encode_basestring  # ensure_ascii=False: escapes quotes, backslashes and controls
@@ -229,9 +241,14 @@ def _name(family: str, given: str | None) -> Name:
     return Name(family, given)
 
 
-@functools.lru_cache(maxsize=65_536)
 def _icao_names(name: Name) -> tuple[str, str | None] | None:
-    """``fnt`` and ``gnt`` of a (remembered) name, or None when they cannot be made."""
+    """``fnt`` and ``gnt`` of a name, or None when they cannot be made (remembered per name text)."""
+    return _icao_of(name.family, name.given)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _icao_of(family: str, given: str | None) -> tuple[str, str | None] | None:
+    name = _name(family, given)
     try:
         return name.fnt(), name.gnt()
     except InputError:
@@ -286,7 +303,7 @@ def _dose_from_row(obj: Mapping[str, Any]) -> Dose:
     )  # fmt: skip
 
 
-def _quick_payload(person: Person, dose: Dose, now: dt.datetime) -> DccPayload | None:
+def _quick_payload(name: Name, dob: str, dose: Dose, now: dt.datetime) -> DccPayload | None:
     """The payload :func:`_validated` checks, built and checked in one quick pass; None if unsure.
 
     It is the payload ``entry_from_dose`` + ``build_payload`` make, and the quick pass
@@ -294,21 +311,28 @@ def _quick_payload(person: Person, dose: Dose, now: dt.datetime) -> DccPayload |
     entry's own checks, which it covers) accept; any doubt takes the checked path, which names
     the field.
     """
-    known = payload_mod.PRODUCTS.get(dose.product)
-    ma = dose.manufacturer or (known.ma if known else None)
-    vp = dose.prophylaxis or (known.vp if known else None)
+    return _quick_payload_of(name, dob, dose.product, dose.manufacturer, dose.prophylaxis, dose.dose_number,
+                             dose.series_total, dose.date, dose.country, dose.disease, now)  # fmt: skip
+
+
+def _quick_payload_of(name: Name, dob: str, product: str, manufacturer: str | None, prophylaxis: str | None,
+                      dn: int, sd: int, date: dt.date, country: str, disease: str,
+                      now: dt.datetime) -> DccPayload | None:  # fmt: skip
+    """:func:`_quick_payload` from a dose's values.  The quick pass checks every value a
+    :class:`~vaxcert.dcc.model.Dose` checks (codes, dose numbers, country) except the facility."""
+    known = payload_mod.PRODUCTS.get(product)
+    ma = manufacturer or (known.ma if known else None)
+    vp = prophylaxis or (known.vp if known else None)
     if ma is None or vp is None:
         return None
-    name = person.name
     icao = _icao_names(name)
     if icao is None:
         return None
     fnt, gnt = icao
     given = (name.given, gnt) if name.given is not None and gnt is not None else None
-    entry = vaccination_json(tg=dose.disease, vp=vp, mp=dose.product, ma=ma, dn=dose.dose_number,
-                             sd=dose.series_total, dt=dose.date.isoformat(), co=dose.country,
+    entry = vaccination_json(tg=disease, vp=vp, mp=product, ma=ma, dn=dn, sd=sd, dt=date.isoformat(), co=country,
                              is_=payload_mod.PLACEHOLDER_ISSUER, ci=payload_mod.PLACEHOLDER_UVCI)  # fmt: skip
-    payload = payload_mod.assemble_payload(payload_mod.names_json(name.family, fnt, given), person.dob, v=entry)
+    payload = payload_mod.assemble_payload(payload_mod.names_json(name.family, fnt, given), dob, v=entry)
     return payload if payload_mod.quick_issuable(payload, now=now, allow_dn_over_sd=True) else None
 
 
@@ -316,7 +340,7 @@ def _validated(line: int, person: Person, dose: Dose, now: dt.datetime, prefix: 
     """Check a person and dose as issuance would; raise InputError naming a row column."""
     if not ValueSets.bundled().contains("vaccine-medicinal-product", dose.product):
         raise InputError(f"{prefix}product", "is not in the value set vaccine-medicinal-product")
-    payload = _quick_payload(person, dose, now)
+    payload = _quick_payload(person.name, person.dob, dose, now)
     if payload is None:
         try:
             placeholders = {"ci": payload_mod.PLACEHOLDER_UVCI, "issuer": payload_mod.PLACEHOLDER_ISSUER}
@@ -340,8 +364,68 @@ def _validated(line: int, person: Person, dose: Dose, now: dt.datetime, prefix: 
     return DoseRow(line, row, StoredDose(dose_key(key, v["dn"], v["dt"], dose.facility), *dose_fields))
 
 
+#: The columns the quick pass reads (a passport row, or a dose record, takes the checked path).
+_QUICK_COLUMNS = _COLUMN_SET - {"passport_number"}
+
+
+def _quick_row(line: int, obj: dict[str, Any], now: dt.datetime) -> DoseRow | None:
+    """One pass over a flat row of text cells: the row :func:`parse_row` makes, or None when unsure.
+
+    It reads each cell once and checks it with the rules the checked path applies to it (the
+    identity number, name, birth date, facility, dose numbers, date and codes: the model's rules),
+    then builds the payload and runs the issuance checks' quick pass on it
+    (:func:`_quick_payload`).  The usual row only: a citizen of Viet Nam, every cell text.  Any
+    doubt returns None and the checked path (which names the column) decides; a property test
+    compares the two.
+    """
+    if not obj.keys() <= _QUICK_COLUMNS:
+        return None
+    for value in obj.values():
+        if type(value) is not str:
+            return None
+    get = obj.get
+    number = get("citizen_id", "").strip()
+    if _CCCD_RE.fullmatch(number) is None or number[:3] not in _CCCD_PROVINCES:
+        return None
+    if get("nationality", "").strip() not in ("", "VN"):
+        return None
+    family, given, dob = get("family_name", "").strip(), get("given_name", "").strip() or None, get("dob", "").strip()
+    product, facility = get("product", "").strip(), get("facility", "").strip().upper()
+    if not (family and dob and product and facility) or len(facility) > 40 or _FACILITY_RE.fullmatch(facility) is None:
+        return None
+    day, dn, sd = get("date", "").strip(), get("dose_number", "").strip(), get("series_total", "").strip()
+    if len(day) != 10 or not dn.isdigit() or not sd.isdigit():
+        return None
+    try:
+        name = _name(family, given)
+        year = parse_dob(dob)[0]
+        date = dt.date.fromisoformat(day)
+    except (InputError, ValueError):
+        return None
+    if year != 1900 + 100 * (int(number[3]) // 2) + int(number[4:6]):  # the number encodes the birth year
+        return None
+    if not ValueSets.bundled().contains("vaccine-medicinal-product", product):
+        return None
+    # the dose's values as a Dose would hold them (defaults VN and COVID-19); the quick pass checks
+    # each of them as the Dose would (the facility was checked above)
+    payload = _quick_payload_of(name, dob, product, get("manufacturer", "").strip() or None,
+                                get("prophylaxis", "").strip() or None, int(dn), int(sd), date,
+                                get("country", "").strip() or "VN", get("disease", "").strip() or COVID_19, now)
+    if payload is None:
+        return None
+    nam, v = payload["nam"], payload["v"][0]
+    key = f"cccd:{number}"
+    row = PersonRow(key, "cccd", number, "VN", nam["fn"], nam.get("gn"), nam["fnt"], nam.get("gnt"), dob)
+    dose_fields = (facility, v["dn"], v["sd"], v["dt"], v["tg"], v["vp"], v["mp"], v["ma"], v["co"])
+    return DoseRow(line, row, StoredDose(dose_key(key, v["dn"], v["dt"], facility), *dose_fields))
+
+
 def parse_row(line: int, obj: Mapping[str, Any], *, now: dt.datetime) -> list[DoseRow]:
     """Validate one row (or one dose-record line); raise InputError naming the field."""
+    if type(obj) is dict:
+        quick = _quick_row(line, obj, now)
+        if quick is not None:
+            return [quick]
     if not isinstance(obj, Mapping):
         raise InputError("$", "must be a JSON object")
     if obj.get("format") == FORMAT:
