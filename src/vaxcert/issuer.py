@@ -99,6 +99,7 @@ class Issuer:
         self.facility_override = facility_override
         self._ministry = is_ministry_signer(signer.certificate)
         self._facility = facility_id_of(signer.certificate)
+        self._last_times: tuple[dt.datetime | None, dt.timedelta, tuple[int, int]] = (None, validity, (0, 0))
 
     def issue(
         self,
@@ -136,17 +137,28 @@ class Issuer:
             raise InputError("payload", "needs exactly one of v, t, r with one entry") from exc
         if kind not in self._types:
             raise InputError(f"{kind}", "the signer's certificate may not sign this certificate type")
-        if not self._not_before <= now <= self._not_after:
-            raise ConfigurationError("the signer certificate is not valid at the issuing time")
-        if self._signing_period is not None:
-            check_signing_period(self.signer.certificate, now)
-        iat = int(now.timestamp())
-        exp = int(min(now + (validity or self.validity), self._not_after).timestamp())
+        iat, exp = self._times(now, validity or self.validity)
         claims = cwt.encode(payload, issuer=self.country, issued_at=iat, expires_at=exp)
         message = cose.encode(claims, self.signer, protected=self._protected)
         text = hc1.wrap(message)
         uvci = str(payload[kind][0].get("ci", ""))
         return IssuedCertificate(text, uvci, kind, self.signer.kid, iat, exp, message)
+
+    def _times(self, now: dt.datetime, validity: dt.timedelta) -> tuple[int, int]:
+        """``iat`` and ``exp`` at ``now``, after checking the signer may sign then.
+
+        Remembered for the last ``now`` (a batch signs many certificates at one ``now``).
+        """
+        last = self._last_times
+        if last[0] is now and last[1] == validity:
+            return last[2]
+        if not self._not_before <= now <= self._not_after:
+            raise ConfigurationError("the signer certificate is not valid at the issuing time")
+        if self._signing_period is not None:
+            check_signing_period(self.signer.certificate, now)
+        times = int(now.timestamp()), int(min(now + validity, self._not_after).timestamp())
+        self._last_times = (now, validity, times)
+        return times
 
 
     def issue_record(
