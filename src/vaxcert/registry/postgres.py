@@ -177,6 +177,13 @@ class PostgresRegistry(SqlRegistry):
         # as a hash join over a sequential scan; = ANY(ARRAY(...)) as index probes).
         return "= ANY(ARRAY(SELECT person_key FROM staged_certs))"
 
+    def _clear_staging(self, tx: Tx) -> None:
+        # TRUNCATE, not DELETE: autovacuum never visits temporary tables, so deleted chunks would
+        # pile up as dead rows that every later chunk's statements scan (a worker's stores grew
+        # from 0.1 s to 0.5 s per chunk of 2,000 over 100,000 certificates).  Truncating a
+        # temporary table touches only this session's files.
+        tx.execute("TRUNCATE staged_certs")
+
     def _skip_locked(self) -> str:
         return " FOR UPDATE SKIP LOCKED"
 

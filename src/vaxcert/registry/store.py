@@ -131,6 +131,10 @@ class SqlRegistry:
     def _new_staging_table(self, tx: Tx) -> bool:
         return False
 
+    def _clear_staging(self, tx: Tx) -> None:
+        """Empty the session's staging table before a chunk is copied in."""
+        tx.execute("DELETE FROM staged_certs")
+
     def _skip_locked(self) -> str:
         """A row-locking suffix for claims (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite writes are serial)."""
         return ""
@@ -341,7 +345,7 @@ class SqlRegistry:
                 " facility_id TEXT NOT NULL, cert_type TEXT NOT NULL, dn BIGINT, sd BIGINT,"
                 " issued_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)"
             )
-            tx.execute("DELETE FROM staged_certs")
+            self._clear_staging(tx)
             tx.copy_rows("staged_certs", _STAGE_COLUMNS, staged)
             self._prepare_staged(tx, new_table)
             keys = self._staged_keys()
