@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import inspect
 import io
 import shutil
 import statistics
@@ -78,10 +79,12 @@ def setup(pkg: ModuleType, key_mod: ModuleType, pki_mod: ModuleType, uvci: Calla
     verifier = pkg.Verifier(pkg.TrustList.from_certificates(certs))
     for signer in signers:
         issuer = pkg.Issuer(signer, check=False)
+        # the facility rule (issue 10): the dose's facility is the DSC's own (older revisions take no facility)
+        where = {"facility": "VN-HN-001"} if "facility" in inspect.signature(issuer.issue).parameters else {}
         for content in payloads(uvci, ROTATION // len(signers)):
-            hc1 = issuer.issue(content, now=NOW).hc1
+            hc1 = issuer.issue(content, now=NOW, **where).hc1
             assert verifier.verify(hc1, now=NOW).valid
-            issues.append(lambda issuer=issuer, content=content: issuer.issue(content, now=NOW))
+            issues.append(lambda issuer=issuer, content=content, where=where: issuer.issue(content, now=NOW, **where))
             verifies.append(lambda hc1=hc1: verifier.verify(hc1, now=NOW))
     return issues, verifies
 

@@ -57,7 +57,7 @@ def frames(count: int) -> tuple[list[np.ndarray], list[np.ndarray], Verifier]:
     key = generate_private_key("ec")
     dsc = create_dsc(key, csca=csca, csca_key=csca_key, facility_id="VN-HN-001", facility_name="Bench", now=start)
     issuer = Issuer(KeySigner(key, dsc))
-    texts = [issuer.issue(p, now=NOW).hc1 for p in rotating_payloads(generate, count)]
+    texts = [issuer.issue(p, now=NOW, facility="VN-HN-001").hc1 for p in rotating_payloads(generate, count)]
     with_code, empty = [], []
     for index, text in enumerate(texts):
         rng = np.random.default_rng([15, index])

@@ -35,6 +35,11 @@ from vaxcert.stages import base45, cbor, compression, cose, cwt, prefix
 from vaxcert.trust.revocation import RevocationList
 
 SIGNERS = 16
+
+
+def facility(index: int) -> str:
+    """The facility of the DSC that signs input ``index`` (the facility rule: the dose's own)."""
+    return f"VN-HN-{index % SIGNERS:03d}"
 ECDSA = ec.ECDSA(hashes.SHA256())
 
 
@@ -50,12 +55,12 @@ def setup() -> dict[str, Any]:
         dscs.append(create_dsc(key, csca=csca, csca_key=csca_key, facility_id=f"VN-HN-{index:03d}",
                                facility_name=f"Facility {index}", now=start))  # fmt: skip
     signers = [KeySigner(key, dsc) for key, dsc in zip(keys, dscs, strict=True)]
-    checked = [Issuer(s, facility_override=True) for s in signers]
-    unchecked = [Issuer(s, check=False, facility_override=True) for s in signers]
+    checked = [Issuer(s) for s in signers]
+    unchecked = [Issuer(s, check=False) for s in signers]
     payloads = rotating_payloads(generate)
     revocation = RevocationList(expires_at=NOW + dt.timedelta(days=1))
     verifier = Verifier(TrustList.from_certificates(dscs), revocation=revocation)
-    certs = [checked[i % SIGNERS].issue(p, now=NOW) for i, p in enumerate(payloads)]
+    certs = [checked[i % SIGNERS].issue(p, now=NOW, facility=facility(i)) for i, p in enumerate(payloads)]
     assert all(verifier.verify(c.hc1, now=NOW).valid for c in certs)
     messages = random_messages()
     raw_sigs = [(keys[i % SIGNERS].public_key(), keys[i % SIGNERS].sign(m, ECDSA), m) for i, m in enumerate(messages)]
@@ -76,8 +81,10 @@ def main() -> None:
 
     ops = {
         "raw ES256 sign": (lambda im: keys[im[0] % SIGNERS].sign(im[1], ECDSA), signing),
-        "issue, with checks": (lambda ip: checked[ip[0] % SIGNERS].issue(ip[1], now=NOW), indexed),
-        "issue, no checks": (lambda ip: unchecked[ip[0] % SIGNERS].issue(ip[1], now=NOW), indexed),
+        "issue, with checks": (lambda ip: checked[ip[0] % SIGNERS].issue(ip[1], now=NOW, facility=facility(ip[0])),
+                               indexed),
+        "issue, no checks": (lambda ip: unchecked[ip[0] % SIGNERS].issue(ip[1], now=NOW, facility=facility(ip[0])),
+                             indexed),
         "raw ES256 verify": (lambda ksm: ksm[0].verify(ksm[1], ksm[2], ECDSA), s["raw_sigs"]),
         "verify HC1 → verdict": (lambda text: verifier.verify(text, now=NOW), hc1s),
     }
@@ -102,7 +109,7 @@ def main() -> None:
     one = [s["payloads"][0]] * ROTATION
     same = {
         "raw ES256 sign": (lambda m: keys[0].sign(m, ECDSA), [s["messages"][0]] * ROTATION),
-        "issue, with checks": (lambda p: checked[0].issue(p, now=NOW), one),
+        "issue, with checks": (lambda p: checked[0].issue(p, now=NOW, facility=facility(0)), one),
         "raw ES256 verify": (lambda ksm: ksm[0].verify(ksm[1], ksm[2], ECDSA), [s["raw_sigs"][0]] * ROTATION),
         "verify HC1 → verdict": (lambda text: verifier.verify(text, now=NOW), [hc1s[0]] * ROTATION),
     }
