@@ -242,7 +242,7 @@ _CELLS = st.sampled_from(["", " ", "Nguyễn", "Nguye\u0302\u0303n", "Văn  Đ�
                           "1990", "1990-02", "1990-02-30", "2099-01-01", "2021-08-10", "2019-12-31", "0", "1", "2", "3",
                           "1.0", "EU/1/20/1528", "EU/1/21/1529", "Sputnik-V", "ZZZ", "VN", "FR", "vn", "ORG-100030215",
                           "29061000087103", "840539006", "VN-HN-001", "vn-hn-001", "001090000001",
-                          "079190000001"])  # fmt: skip
+                          "079190000001", "1234567", "9" * 5000])  # fmt: skip
 
 
 @given(st.integers(0, 10_000), st.dictionaries(st.sampled_from(["family_name", "given_name", "dob", "facility",

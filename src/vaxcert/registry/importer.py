@@ -394,7 +394,7 @@ def _quick_row(line: int, obj: dict[str, Any], now: dt.datetime) -> DoseRow | No
     if not (family and dob and product and facility) or len(facility) > 40 or _FACILITY_RE.fullmatch(facility) is None:
         return None
     day, dn, sd = get("date", "").strip(), get("dose_number", "").strip(), get("series_total", "").strip()
-    if len(day) != 10 or not dn.isdigit() or not sd.isdigit():
+    if len(day) != 10 or not dn.isdigit() or not sd.isdigit() or max(len(dn), len(sd)) > _MAX_INT_DIGITS:
         return None
     try:
         name = _name(family, given)
