@@ -126,7 +126,8 @@ def main() -> None:
     claims = [cose.decode(m).payload for m in messages]
     stages = {
         "cbor encode CWT claims": (lambda p: cwt.encode(p, issuer="VN", issued_at=1, expires_at=2), s["payloads"]),
-        "zlib stream, stored blocks (issue)": (compression.store, messages),
+        "zlib stream as issued (pack: deflate_quick or stored)": (compression.pack, messages),
+        "zlib stream, stored blocks only": (compression.store, messages),
         "zlib deflate level 9 (compress)": (compression.compress, messages),
         "base45 encode": (base45.encode, packed),
         "base45 decode": (base45.decode, texts),

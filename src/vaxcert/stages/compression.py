@@ -21,7 +21,7 @@ from zlib_ng import zlib_ng
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 
-__all__ = ["HEADER", "MAX_DECOMPRESSED", "WINDOW_BITS", "compress", "decompress", "looks_compressed", "store"]
+__all__ = ["HEADER", "MAX_DECOMPRESSED", "WINDOW_BITS", "compress", "decompress", "looks_compressed", "pack", "store"]
 
 #: The largest COSE message accepted after decompression (QR codes hold < 3 KiB).
 MAX_DECOMPRESSED = 64 * 1024
@@ -47,15 +47,9 @@ _STORED_MAX = 0xFFFF
 def store(data: bytes) -> bytes:
     """The zlib stream of ``data`` in stored deflate blocks: header ``78 DA``, blocks, Adler-32.
 
-    This is what zlib itself writes at level 9 when deflate cannot make the data shorter (the
-    header's level bits are the encoder's, and say nothing to a reader: RFC 1950, section 2.2).
-    A signed DCC is such data: a COSE_Sign1 of 300-600 bytes holds a signature, a kid, a random
-    UVCI and short distinct texts, and zlib at level 9 writes it stored for v and t certificates
-    of vaxcert (a recovery certificate comes out 9 bytes shorter).  Writing the stored blocks
-    directly costs under a microsecond where running deflate costs about one ES256 signature,
-    because deflate on short, varied input is dominated by setting up its state
-    (benchmarks/bench_pipeline.py).  Every inflater reads stored blocks: they are the part of
-    RFC 1951 every decoder implements first.  :func:`compress` stays for real compression.
+    This is what zlib itself writes at level 9 when deflate cannot make the data shorter.
+    Every inflater reads stored blocks: they are the part of RFC 1951 every decoder implements
+    first.  :func:`pack` uses it when compressing would not save a byte.
     """
     size = len(data)
     if size <= _STORED_MAX:  # one final block: BFINAL=1, BTYPE=00, LEN, NLEN
@@ -70,6 +64,28 @@ def store(data: bytes) -> bytes:
         parts.append(block.tobytes())
     parts.append(struct.pack(">I", zlib.adler32(data)))
     return b"".join(parts)
+
+
+def pack(data: bytes) -> bytes:
+    """The shortest of a fast deflate and stored blocks, framed ``78 DA``: what HC1 text holds.
+
+    A signed DCC (300-600 bytes: a signature, a kid, a random UVCI, short texts) barely
+    compresses, yet a few bytes matter: each byte is 1.5 Base45 characters in the QR code, and
+    a denser code is harder to scan on a cheap phone.  Full deflate (level 9) costs about one
+    ES256 signature on such input, mostly setting up its state; zlib-ng's level 1
+    (``deflate_quick``, static Huffman codes) costs about a quarter of that and comes within
+    0.3 % of level 9 in size over the published and vaxcert's own certificates, and stored
+    blocks win where even that does not shorten the data (measured in
+    ``benchmarks/bench_pipeline.py`` and ``tests/test_stages.py``).
+
+    The header is always ``78 DA`` (32 KiB window): the start every issuer writes and every
+    verifier inflates.  Its level bits are informational only (RFC 1950, section 2.2: "not
+    needed for decompression"), so the same header fronts either body.
+    """
+    deflated = zlib_ng.compress(data, 1, WINDOW_BITS)
+    if len(deflated) < len(data) + 11:  # a stored stream: 2 header + 5 block + data + 4 Adler-32
+        return HEADER + deflated[2:]
+    return store(data)
 
 
 def looks_compressed(data: bytes) -> bool:
