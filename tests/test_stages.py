@@ -14,11 +14,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from zlib_ng import zlib_ng
 
+from conftest import SHARED
 from vaxcert.codes import FailureCode
 from vaxcert.errors import DecodeError
 from vaxcert.stages import base45, cbor, compression, cose, cwt, prefix
-
-from conftest import SHARED
 
 
 @given(st.binary(max_size=600))
