@@ -217,3 +217,68 @@ def test_cli_hsm_dsc_and_issue(tmp_path: Path, token: HsmToken, label: str) -> N
     assert r.returncode == 0, r.stderr
     r = run("verify", "--trust", str(tmp_path / "f" / "dsc.pem"), r.stdout.strip())
     assert r.returncode == 0 and r.stdout.startswith("VALID")
+
+
+def _hsm_key_folder(tmp_path: Path, label: str, facility: str = "VN-HN-001") -> Path:
+    """A ministry and a registry key folder whose facility key is generated in the token (dsc.hsm)."""
+    assert run("keys", "init-ministry", "--country", "VN", "--out", str(tmp_path / "m")).returncode == 0
+    r = run("keys", "issue-dsc", "--ministry", str(tmp_path / "m"), "--facility-id", facility,
+            "--name", "HSM Hospital", "--out", str(tmp_path / "keys" / facility), "--hsm", label)
+    assert r.returncode == 0, r.stderr
+    return tmp_path / "keys"
+
+
+def _registry_with_doses(tmp_path: Path, people: int) -> str:
+    """A SQLite registry holding ``people`` citizens with two doses each at VN-HN-001, register loaded."""
+    from registry_support import dose_row, register_rows, write_csv
+
+    db = f"sqlite:///{tmp_path}/registry.db"
+    rows = [dose_row(i, d) for i in range(people) for d in (1, 2)]
+    write_csv(tmp_path / "doses.csv", rows)
+    write_csv(tmp_path / "register.csv", register_rows(rows), header=("citizen_id", "family_name", "given_name", "dob"))
+    assert run("registry", "init", "--db", db).returncode == 0
+    for args in (["--register", str(tmp_path / "register.csv")], [str(tmp_path / "doses.csv")]):
+        r = run("registry", "import", "--db", db, *args, "--quiet")
+        assert r.returncode == 0, r.stderr
+    return db
+
+
+def test_hsm_key_folder_issues_and_works_in_registry_workers(tmp_path: Path, token: HsmToken, label: str) -> None:
+    """keys issue-dsc --hsm writes dsc.hsm; registry issue (2 processes) and registry worker sign with the token."""
+    keys = _hsm_key_folder(tmp_path, label)
+    assert (keys / "VN-HN-001" / "dsc.hsm").read_text(encoding="utf-8").strip() == label
+    assert not (keys / "VN-HN-001" / "dsc.key.pem").exists()
+    db = _registry_with_doses(tmp_path, 6)
+    r = run("registry", "issue", "--db", db, "--keys", str(keys), "--workers", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "issued 6" in r.stdout, r.stdout
+    r = run("registry", "export", "--db", db, "--facility", "VN-HN-001", "--format", "hc1",
+            "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    exported = sorted((tmp_path / "out").glob("*.txt"))
+    assert len(exported) == 6
+    dsc = tmp_path / "keys" / "VN-HN-001" / "dsc.pem"
+    verifier = Verifier(TrustList.from_certificates([x509.load_pem_x509_certificate(dsc.read_bytes())]))
+    for path in exported:
+        result = verifier.verify(path.read_text(encoding="utf-8").strip(), now=dt.datetime.now(dt.UTC))
+        assert result.valid, result.code
+    # the long-running worker loads the same folder (a third dose for one person: one reissue)
+    from registry_support import dose_row, write_csv
+
+    write_csv(tmp_path / "third.csv", [dose_row(0, 3, series=3)])
+    assert run("registry", "import", "--db", db, str(tmp_path / "third.csv"), "--quiet").returncode == 0
+    r = run("registry", "worker", "--db", db, "--keys", str(keys), "--once")
+    assert r.returncode == 0, r.stderr
+    assert "1 certificate(s) issued" in r.stderr, r.stderr
+
+
+def test_hsm_key_folder_without_hsm_settings_is_a_clear_error(tmp_path: Path, token: HsmToken, label: str) -> None:
+    """A dsc.hsm folder with no HSM configured: exit 2 naming the settings; a folder with both keys is refused."""
+    keys = _hsm_key_folder(tmp_path, label)
+    db = _registry_with_doses(tmp_path, 1)
+    unset = {"VAXCERT_PKCS11_MODULE": None, "VAXCERT_HSM_TOKEN": None, "VAXCERT_HSM_PIN": None}
+    r = run("registry", "issue", "--db", db, "--keys", str(keys), "--quiet", env=unset)
+    assert r.returncode == 2 and "VAXCERT_PKCS11_MODULE" in r.stderr and "Traceback" not in r.stderr
+    (keys / "VN-HN-001" / "dsc.key.pem").write_text("not a key", encoding="utf-8")
+    r = run("registry", "issue", "--db", db, "--keys", str(keys), "--quiet")
+    assert r.returncode == 2 and "both dsc.key.pem and dsc.hsm" in r.stderr, r.stderr

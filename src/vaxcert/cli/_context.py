@@ -24,7 +24,7 @@ from ._common import environment, key_password
 from ._messages import text, translate
 
 if TYPE_CHECKING:
-    from .. import HsmToken
+    from .. import HsmConfig, HsmToken
 
 __all__ = [
     "load_certificate_files",
@@ -197,11 +197,18 @@ def signer_options(func: F) -> F:
     return func
 
 
+def hsm_config() -> HsmConfig:
+    """The HSM named by VAXCERT_PKCS11_MODULE, VAXCERT_HSM_TOKEN and VAXCERT_HSM_PIN."""
+    from .. import HsmConfig  # the [hsm] extra, loaded when an HSM is used
+
+    return HsmConfig.from_env(environment())
+
+
 def hsm_token() -> HsmToken:
     """A session on the HSM named by VAXCERT_PKCS11_MODULE, VAXCERT_HSM_TOKEN and VAXCERT_HSM_PIN."""
-    from .. import HsmConfig, HsmToken  # the [hsm] extra, loaded when an HSM is used
+    from .. import HsmToken  # the [hsm] extra, loaded when an HSM is used
 
-    return HsmToken(HsmConfig.from_env(environment()))
+    return HsmToken(hsm_config())
 
 
 def load_signer(key_path: Path | None, cert_path: Path | None, hsm_label: str | None, *,

@@ -28,6 +28,7 @@ from .. import (
     load_private_key,
     save_private_key,
 )
+from ..registry import HSM_LABEL_FILE
 from ._common import key_password, parse_time, read_file_arg
 from ._context import hsm_token
 
@@ -106,6 +107,9 @@ def issue_dsc(ministry: Path, facility_id: str | None, name: str, types: str, ou
               hsm_label: str | None, csr_path: Path | None, at: str | None, force: bool) -> None:
     """Create a Document Signer Certificate: OUT/dsc.pem and (for a file key) OUT/dsc.key.pem.
 
+    With --hsm, OUT/dsc.hsm names the key's label, so OUT can be a facility folder of
+    'registry issue --keys' / 'registry worker --keys'.
+
     The key is a new encrypted key file, a new key inside the HSM (--hsm), or the key of a
     certificate request (--csr).  With --signing-days the DSC records its signing period and
     stays valid for --max-cert-days after it (key rotation, see docs/trust.md).
@@ -131,7 +135,7 @@ def _issue_dsc(ministry: Path, out: Path, *, facility_id: str | None, name: str,
     csca = load_certificate_file(ministry / "csca.pem")[0]
     csca_key = load_private_key(ministry / "csca.key.pem", password)
     file_key = hsm_label is None and csr_path is None
-    _prepare_out(out, ["dsc.pem", "dsc.key.pem"] if file_key else ["dsc.pem"], force)
+    _prepare_out(out, ["dsc.pem", "dsc.key.pem"] if file_key else ["dsc.pem", HSM_LABEL_FILE], force)
     if valid_days is None:
         valid_days = signing_days + max_cert_days if signing_days is not None else 730
     key: PrivateKey | PublicKey
@@ -150,7 +154,8 @@ def _issue_dsc(ministry: Path, out: Path, *, facility_id: str | None, name: str,
         save_private_key(key, out / "dsc.key.pem", password)
         click.echo(f"wrote {out / 'dsc.pem'} and {out / 'dsc.key.pem'}")
     elif hsm_label is not None:
-        click.echo(f"wrote {out / 'dsc.pem'}; the key is in the HSM under label {hsm_label}")
+        (out / HSM_LABEL_FILE).write_text(hsm_label + "\n", encoding="utf-8")  # registry key folders read it
+        click.echo(f"wrote {out / 'dsc.pem'} and {out / HSM_LABEL_FILE}; the key is in the HSM under label {hsm_label}")
     else:
         click.echo(f"wrote {out / 'dsc.pem'} for the key of {csr_path}")
 

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,7 +54,7 @@ from ..registry import (
     write_row_errors,
 )
 from ._common import EXIT_INVALID, key_password, parse_time, read_file_arg, read_text_arg
-from ._context import load_verification, trust_options
+from ._context import hsm_config, load_verification, trust_options
 from ._logging import LOG_LEVEL_OPTION, long_running
 from ._messages import lang_option, translate
 from ._messages import text as message
@@ -84,6 +85,8 @@ def _key_directory(keys_dir: Path, issuer_name: str | None, valid_days: int) -> 
     keys = KeyDirectory(str(keys_dir.resolve()), issuer_name=issuer_name, validity_days=valid_days,
                         password=key_password())  # fmt: skip
     keys.check()
+    if keys.uses_hsm():  # some facility's key is in the HSM (dsc.hsm): its token from the environment
+        keys = replace(keys, hsm=hsm_config())
     return keys
 
 
@@ -213,8 +216,9 @@ def import_cmd(db: str, is_register: bool, is_corrections: bool, encoding: str |
 @registry.command("issue")
 @DB_OPTION
 @click.option("--keys", "keys_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Folder of facility key folders (DIR/<facility>/dsc.pem + dsc.key.pem); "
-                   "password in VAXCERT_KEY_PASSWORD.")
+              help="Folder of facility key folders (DIR/<facility>/dsc.pem + dsc.key.pem, password in "
+                   "VAXCERT_KEY_PASSWORD; or dsc.pem + dsc.hsm for a key in the HSM: VAXCERT_PKCS11_MODULE, "
+                   "VAXCERT_HSM_TOKEN, VAXCERT_HSM_PIN).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Worker processes (default: one per core).")
 @click.option("--break-leases", is_flag=True,
               help="First release leases left by crashed workers (only when no other worker runs).")
@@ -594,7 +598,7 @@ def export_cmd(db: str, person_id: str | None, facility: str | None, since: str 
 @registry.command("worker")
 @DB_OPTION
 @click.option("--keys", "keys_dir", default=None, type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Facility key folders (as for 'issue'; password in VAXCERT_KEY_PASSWORD). Without keys the "
+              help="Facility key folders (as for 'issue': key files, or keys in the HSM). Without keys the "
                    "worker imports and reconciles only.")
 @click.option("--once", is_flag=True, help="Stop when there is nothing left to do (default: run until stopped).")
 @click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.05, 60),

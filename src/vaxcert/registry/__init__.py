@@ -54,7 +54,7 @@ from .export import EXPORT_FORMATS, ExportResult, certificate_file, export_certi
 from .identity import RegisterLoadResult, load_register
 from .importer import EXPECTED_COLUMNS, LEGACY_ENCODINGS, ImportResult, RowError, import_file, person_key
 from .jobs import MAX_RECORDS, Overloaded, ProcessedJob, job_errors, job_status, process_next_job, submit_job
-from .keyring import KeyDirectory, KeyRing
+from .keyring import HSM_LABEL_FILE, KeyDirectory, KeyRing
 from .limits import RateDecision, RateLimit, RateLimiter
 from .opening import check_schema, open_registry
 from .protocol import Backend, ProgressCallback, Registry, RegistrySpec
@@ -85,6 +85,7 @@ __all__ = [
     "DEADLINE",
     "EXPECTED_COLUMNS",
     "EXPORT_FORMATS",
+    "HSM_LABEL_FILE",
     "IDENTITY_FIELDS",
     "KINDS",
     "LEGACY_ENCODINGS",

@@ -6,6 +6,11 @@ ministry DSC.  The fields the batch adds to every payload (the DCC ``is`` text a
 each signer) are checked once here too, with the same check as every other field
 (:func:`vaxcert.dcc.payload.check_issuer_fields`): a key ring that would sign certificates its own
 verifier rejects is refused before anything is signed.
+
+A key directory may keep facility keys in a PKCS#11 HSM: a folder holding ``dsc.pem`` and
+``dsc.hsm`` (the key's label in the token, as ``vaxcert keys issue-dsc --hsm LABEL`` writes it)
+is signed for by the token named in :attr:`KeyDirectory.hsm`; each worker process opens its own
+session when it loads the keys.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..dcc.payload import check_issuer_fields
 from ..dcc.uvci import UvciMaker
@@ -24,7 +30,13 @@ from ..pki.certificates import facility_id_of, is_ministry_signer, issuer_name_o
 from ..pki.encoding import load_certificate_file
 from ..pki.keys import KeySigner, Signer
 
-__all__ = ["DEFAULT_ISSUER_NAME", "FacilitySigner", "KeyDirectory", "KeyRing"]
+if TYPE_CHECKING:  # the [hsm] extra; imported when a folder's key is in the HSM
+    from ..pki.hsm import HsmConfig, HsmToken
+
+__all__ = ["DEFAULT_ISSUER_NAME", "HSM_LABEL_FILE", "FacilitySigner", "KeyDirectory", "KeyRing"]
+
+#: The file of a facility folder naming its key's label in the HSM (instead of ``dsc.key.pem``).
+HSM_LABEL_FILE = "dsc.hsm"
 
 #: The DCC ``is`` text when neither ``issuer_name`` nor the DSC's organisation gives one.
 DEFAULT_ISSUER_NAME = "Ministry of Health"
@@ -105,28 +117,55 @@ class KeyRing:
 
 @dataclass(frozen=True, slots=True)
 class KeyDirectory:
-    """Facility keys on disk, as ``vaxcert keys issue-dsc --out DIR/<facility>`` writes them.
+    """Facility keys, as ``vaxcert keys issue-dsc --out DIR/<facility>`` writes them.
 
-    Every sub-folder of ``path`` holding ``dsc.pem`` and ``dsc.key.pem`` is one facility; its
-    id is read from the DSC (subject serialNumber).  A folder holding a ministry DSC (``keys
-    issue-dsc --ministry``) is the ministry's signer, used for facilities without a key of their
-    own.  Keys are decrypted with ``password`` (the caller reads it; ``repr`` hides it).  Picklable,
-    so worker processes load the keys themselves.
+    Every sub-folder of ``path`` holding ``dsc.pem`` and either ``dsc.key.pem`` (an encrypted key
+    file) or ``dsc.hsm`` (the label of a key in the HSM) is one facility; its id is read from the
+    DSC (subject serialNumber).  A folder holding a ministry DSC (``keys issue-dsc --ministry``)
+    is the ministry's signer, used for facilities without a key of their own.  Key files are
+    decrypted with ``password``; HSM keys are used through the token of ``hsm`` (the caller reads
+    both; ``repr`` hides them).  Picklable, so worker processes load the keys themselves.
     """
 
     path: str
     issuer_name: str | None = None
     validity_days: int = 365
     password: bytes | None = field(default=None, repr=False)
+    hsm: HsmConfig | None = field(default=None, repr=False)
 
     def _folders(self) -> Iterator[tuple[Path, Path]]:
+        """(certificate, key) of each facility folder: the key file, or the HSM label file."""
         root = Path(self.path)
         if not root.is_dir():
             raise ConfigurationError(f"key directory {root} does not exist")
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-            cert_path, key_path = folder / "dsc.pem", folder / "dsc.key.pem"
-            if cert_path.is_file() and key_path.is_file():
+            cert_path, key_path, label_path = folder / "dsc.pem", folder / "dsc.key.pem", folder / HSM_LABEL_FILE
+            if not cert_path.is_file():
+                continue
+            if key_path.is_file() and label_path.is_file():
+                raise ConfigurationError(f"{folder}: both dsc.key.pem and {HSM_LABEL_FILE}; keep the one in use")
+            if key_path.is_file():
                 yield cert_path, key_path
+            elif label_path.is_file():
+                yield cert_path, label_path
+
+    def uses_hsm(self) -> bool:
+        """True when some facility's key is in the HSM (no key is read)."""
+        return any(key.name == HSM_LABEL_FILE for _, key in self._folders())
+
+    def _signer(self, cert_path: Path, key_path: Path, token: list[HsmToken]) -> Signer:
+        if key_path.name != HSM_LABEL_FILE:
+            return KeySigner.from_files(key_path, cert_path, self.password)
+        if self.hsm is None:
+            raise ConfigurationError(f"{key_path.parent}: the key is in an HSM ({HSM_LABEL_FILE}); "
+                                     "no HSM is configured (VAXCERT_PKCS11_MODULE, VAXCERT_HSM_TOKEN, "
+                                     "VAXCERT_HSM_PIN)")  # fmt: skip
+        label = key_path.read_text(encoding="utf-8").strip()
+        if not token:
+            from ..pki.hsm import HsmToken  # the [hsm] extra: needed only when a key is in the HSM
+
+            token.append(HsmToken(self.hsm))  # open for the key ring's life (the process's)
+        return token[0].signer(label, load_certificate_file(cert_path)[0])
 
     def claimable(self) -> list[str] | None:
         """The facility ids of the DSCs, or None when a ministry DSC signs for all (no private key is read)."""
@@ -152,16 +191,17 @@ class KeyDirectory:
             raise ConfigurationError(f"key directory {root} does not exist")
         signers: dict[str, Signer] = {}
         ministry: Signer | None = None
+        token: list[HsmToken] = []
         for cert_path, key_path in self._folders():
             certificate = load_certificate_file(cert_path)[0]
             if is_ministry_signer(certificate):
-                ministry = KeySigner.from_files(key_path, cert_path, self.password)
+                ministry = self._signer(cert_path, key_path, token)
                 continue
             facility = facility_id_of(certificate)
             if facility is None:
                 raise ConfigurationError(f"{cert_path}: the DSC names no facility and is not a ministry DSC")
-            signers[facility] = KeySigner.from_files(key_path, cert_path, self.password)
+            signers[facility] = self._signer(cert_path, key_path, token)
         if not signers and ministry is None:
-            raise ConfigurationError(f"{root}: no facility folders with dsc.pem and dsc.key.pem")
+            raise ConfigurationError(f"{root}: no facility folders with dsc.pem and dsc.key.pem or {HSM_LABEL_FILE}")
         return KeyRing(signers, ministry=ministry, issuer_name=self.issuer_name,
                        validity=dt.timedelta(days=self.validity_days))  # fmt: skip
