@@ -40,6 +40,35 @@ def test_base45_rfc9285_examples() -> None:
     assert base45.decode("QED8WEX0") == b"ietf!"
 
 
+@given(st.text(alphabet=base45.ALPHABET + "ab!é", max_size=400) | st.text(alphabet="VWXYZ $%*+-./:", max_size=12))
+def test_base45_decode_matches_reference_codec(text: str) -> None:
+    """Decoding accepts exactly what the base45 package accepts, and gives the same bytes."""
+    try:
+        expected: bytes | None = base45_ref.b45decode(text)
+    except ValueError:
+        expected = None
+    try:
+        decoded: bytes | None = base45.decode(text)
+    except DecodeError as exc:
+        assert exc.code == FailureCode.BASE45_INVALID
+        decoded = None
+    assert decoded == expected
+
+
+def test_base45_every_group_of_three() -> None:
+    """All 91,125 three-character groups decode to c0 + 45·c1 + 2025·c2, or are refused above 65535."""
+    alphabet = base45.ALPHABET
+    groups = [(a, b, c) for c in range(45) for b in range(45) for a in range(45)]
+    valid = [g for g in groups if g[0] + 45 * g[1] + 2025 * g[2] <= 0xFFFF]
+    text = "".join(alphabet[a] + alphabet[b] + alphabet[c] for a, b, c in valid)
+    expected = b"".join((a + 45 * b + 2025 * c).to_bytes(2, "big") for a, b, c in valid)
+    assert base45.decode(text) == expected
+    for a, b, c in groups[::97]:
+        if a + 45 * b + 2025 * c > 0xFFFF:
+            with pytest.raises(DecodeError):
+                base45.decode("AAA" + alphabet[a] + alphabet[b] + alphabet[c] + "AA")
+
+
 @pytest.mark.parametrize(
     "text",
     ["A", "ABCD", "abc", "GGW", "ZZZZ", "::::", "QED8WEX0!", "QE\u00e9"],
