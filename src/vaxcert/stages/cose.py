@@ -252,14 +252,28 @@ def _usual_layout(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     return prot[0], payload[0], signature[0]
 
 
+# The outcome of reading a protected header when nothing is unprotected (the usual layout):
+# every certificate of one DSC repeats it, so each is worked out once.
+_USUAL_HEADERS: dict[bytes, tuple[Mapping[Any, Any], int, bytes, bool]] = {}
+
+
 def decode(data: bytes) -> CoseSign1:
     """Parse COSE_Sign1 (untagged, tag 18, or tag 61 wrapping 18) and its header parameters."""
     usual = _usual_layout(data) if type(data) is bytes else None
     if usual is not None:
         prot_bytes, payload, signature = usual
-        unprotected: Mapping[Any, Any] = _NO_HEADERS
-    else:
-        prot_bytes, unprotected, payload, signature = _general_layout(data)
+        known = _USUAL_HEADERS.get(prot_bytes)
+        if known is not None:
+            return CoseSign1(prot_bytes, known[0], _NO_HEADERS, payload, signature, known[1], known[2], known[3])
+        message = _read_headers(prot_bytes, _NO_HEADERS, payload, signature)
+        if prot_bytes in _PROTECTED_CACHE and len(_USUAL_HEADERS) < _PROTECTED_CACHE_MAX:
+            _USUAL_HEADERS[prot_bytes] = (message.protected, message.algorithm, message.kid, message.kid_in_protected)
+        return message
+    return _read_headers(*_general_layout(data))
+
+
+def _read_headers(prot_bytes: bytes, unprotected: Mapping[Any, Any], payload: bytes, signature: bytes) -> CoseSign1:
+    """The message with its header parameters checked (algorithm, kid, crit)."""
     protected = _protected_header(prot_bytes)
     if HDR_CRIT in protected or HDR_CRIT in unprotected:
         _check_crit(protected, unprotected)
@@ -338,8 +352,18 @@ def _der_integer(value: bytes) -> bytes:
     return b"\x02" + bytes((len(value),)) + value
 
 
+# The DER INTEGER head of a 32-byte number by its first byte: 02 20 below 0x80, 02 21 00 (a
+# zero before a high bit) from 0x80; None for a leading zero byte (the general path strips it).
+_INTEGER_HEADS: tuple[bytes | None, ...] = (None, *(b"\x02\x20" if first < 0x80 else b"\x02\x21\x00"
+                                                    for first in range(1, 256)))
+_SEQUENCE_HEADS = {4: b"\x30\x44", 5: b"\x30\x45", 6: b"\x30\x46"}
+
+
 def _der_signature(raw: bytes) -> bytes:
     """The DER ECDSA-Sig-Value of a raw r‖s ES256 signature (what encode_dss_signature writes)."""
+    head_r, head_s = _INTEGER_HEADS[raw[0]], _INTEGER_HEADS[raw[32]]
+    if head_r is not None and head_s is not None:  # both 32 bytes long, no leading zero
+        return b"".join((_SEQUENCE_HEADS[len(head_r) + len(head_s)], head_r, raw[:32], head_s, raw[32:]))
     body = _der_integer(raw[:32]) + _der_integer(raw[32:])
     return b"\x30" + bytes((len(body),)) + body
 
