@@ -44,7 +44,7 @@ import jsonschema_rs
 
 from ..errors import ConfigurationError
 
-__all__ = ["UNSUPPORTED_VERSION", "format_problems", "resolve_version", "validate", "versions"]
+__all__ = ["UNSUPPORTED_VERSION", "format_problems", "is_valid_plain", "resolve_version", "validate", "versions"]
 
 _SCHEMA_GLOB = "dcc-*.schema.json"
 _SCHEMA_NAME = re.compile(r"dcc-([0-9]+\.[0-9]+\.[0-9]+)\.schema\.json")
@@ -598,6 +598,24 @@ def validate(
     sample = _coerce(payload, compiled.shape, _EXPLAINED_ITEMS)
     messages = [_message(error, compiled.schema) for error in compiled.validator.iter_errors(sample)]
     return list(dict.fromkeys(messages)) or [_BEYOND_SAMPLE]
+
+
+def is_valid_plain(payload: object, version: str) -> bool:
+    """``not validate(payload, version, plain_json=True)``, without building any message.
+
+    The verifier's question on every certificate: the compiled validator is looked up directly.
+    """
+    compiled = _PLAIN.get(version)
+    if compiled is None:
+        compiled = _PLAIN[version] = _compiled(version)
+    try:
+        return compiled.validator.is_valid(payload)
+    except _CONVERSION_ERRORS:  # e.g. a lone surrogate in a string
+        return compiled.validator.is_valid(_coerce(payload, compiled.shape))
+
+
+#: The full schemas' compiled validators by version, for :func:`is_valid_plain`.
+_PLAIN: dict[str, _Compiled] = {}
 
 
 def _is_valid(compiled: _Compiled, payload: object, plain_json: bool = False) -> bool:

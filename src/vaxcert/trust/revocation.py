@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import hashlib
+import operator
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -212,6 +213,8 @@ class HashSet:
 
 
 _EMPTY = HashSet(array("Q"))
+#: A set's entries (an array, whose truth is its length) without a Python-level ``__len__`` call.
+_ENTRIES = operator.attrgetter("_values")
 
 
 # ----------------------------------------------------------------------------- lists
@@ -254,7 +257,7 @@ class RevocationList:
 
     def has_entries(self) -> bool:
         """True when the list revokes anything (a list of no entries needs no hashes)."""
-        return any(map(len, self.sets.values()))
+        return any(map(_ENTRIES, self.sets.values()))  # each set's array of entries (C-level truth test)
 
     def check(self, message: cose.CoseSign1, payload: Mapping[str, Any], now: dt.datetime) -> FailureCode | None:
         """REVOKED, REVOCATION_LIST_STALE, or None (the RevocationChecker protocol)."""
