@@ -491,6 +491,36 @@ def test_quick_paths_agree_with_the_general_reading(content: dict[str, Any]) -> 
     assert None not in [v for v in reading.payload.values()]
 
 
+def _tidy_kind_agrees(content: dict[str, Any]) -> None:
+    if cbor._plain_state(content) != 2:  # tidy_kind is asked about tidy payloads only
+        return
+    try:
+        kind: str | None = certificate_type(content)
+    except DecodeError:
+        kind = None
+    expected = kind if kind is not None and lenient.tidy_as_written(content, kind) else None
+    assert lenient.tidy_kind(content) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(quirky_payloads())
+def test_tidy_kind_is_type_and_tidy_as_written(content: dict[str, Any]) -> None:
+    """The verifier's one look (tidy_kind) answers what certificate_type and tidy_as_written answer together."""
+    _tidy_kind_agrees(content)
+
+
+@settings(max_examples=300, deadline=None)
+@given(strategies_dcc.mutated_payloads())
+def test_tidy_kind_on_mutated_payloads(content: dict[str, Any]) -> None:
+    """tidy_kind agrees with certificate_type + tidy_as_written on broken payloads too (several types, no entry)."""
+    try:
+        plain = cbor.to_json_compatible(content)
+    except DecodeError:
+        return
+    if isinstance(plain, dict):
+        _tidy_kind_agrees(plain)
+
+
 @settings(max_examples=200, deadline=None)
 @given(strategies_dcc.mutated_payloads())
 def test_reading_never_raises(content: dict[str, Any]) -> None:

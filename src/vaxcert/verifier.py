@@ -250,6 +250,10 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+_fromtimestamp = dt.datetime.fromtimestamp
+_UTC = dt.UTC
+
+
 def _epoch(ts: float) -> dt.datetime | None:
     try:
         return dt.datetime.fromtimestamp(ts, dt.UTC)
@@ -404,49 +408,54 @@ class Verifier:
             run.cose_bytes = data
             run.message = cose.decode(run.cose_bytes)
         self._check_signature(run, now)
-        assert run.message is not None and run.signer is not None
-        run.claims = cwt.decode(run.message.payload)
+        message, signer = run.message, run.signer
+        assert message is not None and signer is not None
+        run.claims = claims = cwt.decode(message.payload)
         self._check_times(run, now)
-        content = run.claims.payload
+        content = claims.payload
         # Null members and empty lists do not count as types, so the reading (which drops
-        # them) cannot change the type: it is read from the payload as signed.
-        run.type = kind = certificate_type(content)
-        if not self.strict and not (lenient.tidy_as_written(content, kind) if run.claims.tidy
-                                    else lenient.reads_as_written(content)):
-            reading = lenient.read_payload(content)
-            content = reading.payload
-            run.warnings.extend(reading.warnings)
+        # them) cannot change the type: it is read from the payload as signed.  The usual
+        # certificate (tidy, one entry, standard dates) is recognised in one look.
+        kind = lenient.tidy_kind(content) if claims.tidy else None
+        if kind is None:
+            run.type = kind = certificate_type(content)
+            if not self.strict and not (lenient.tidy_as_written(content, kind) if claims.tidy
+                                        else lenient.reads_as_written(content)):
+                reading = lenient.read_payload(content)
+                content = reading.payload
+                run.warnings.extend(reading.warnings)
+        else:
+            run.type = kind
         run.payload = content
         # iss / co naming another country than the signer's: reported, not refused (a country
         # may sign for doses given abroad; the trust list, not iss, says who is trusted).
-        country = run.signer.country
+        country = signer.country
         if country:
-            if run.claims.issuer is not None and run.claims.issuer != country:
+            if claims.issuer is not None and claims.issuer != country:
                 run.warnings.append("iss: issuing country differs from the signer certificate's country")
             entry = content[kind][0]
             if type(entry) is dict and entry.get("co", country) != country and type(entry["co"]) is str:
                 run.warnings.append(f"{kind}[0].co: country differs from the signer certificate's country")
-        if run.type not in run.signer.types:
-            raise DecodeError(
-                FailureCode.KEY_USAGE_MISMATCH, Stage.KEY_USAGE, f"signer may not sign type {run.type}"
-            )
+        if kind not in signer.types:
+            raise DecodeError(FailureCode.KEY_USAGE_MISMATCH, Stage.KEY_USAGE, f"signer may not sign type {kind}")
         version = schema.resolve_version(content.get("ver"))
         if version is None:
             raise DecodeError(FailureCode.SCHEMA_VERSION_UNKNOWN, Stage.SCHEMA, "unsupported schema version")
-        errors = [] if schema.is_valid_plain(content, version) else schema.validate(content, version, plain_json=True)
-        if self.strict and not errors:
-            errors = schema.format_problems(content, version)
-        if errors:
-            tolerated = None if self.strict else schema.validate(content, version, plain_json=True, lenient=True)
-            if tolerated is None or tolerated:
-                raise DecodeError(FailureCode.SCHEMA_INVALID, Stage.SCHEMA, (tolerated or errors)[0])
-            run.warnings.extend(f"{error} (tolerated; the full schema refuses it)" for error in errors)
+        if self.strict or not schema.is_valid_plain(content, version):
+            errors = schema.validate(content, version, plain_json=True)
+            if self.strict and not errors:
+                errors = schema.format_problems(content, version)
+            if errors:
+                tolerated = None if self.strict else schema.validate(content, version, plain_json=True, lenient=True)
+                if tolerated is None or tolerated:
+                    raise DecodeError(FailureCode.SCHEMA_INVALID, Stage.SCHEMA, (tolerated or errors)[0])
+                run.warnings.extend(f"{error} (tolerated; the full schema refuses it)" for error in errors)
         if self.revocation is not None:
             # Revocation lists identify certificates by what their issuer signed.
-            code = self.revocation.check(run.message, run.claims.payload, now)
+            code = self.revocation.check(message, claims.payload, now)
             if code is not None:
                 raise DecodeError(code, Stage.REVOCATION, "revoked" if code == FailureCode.REVOKED else str(code))
-        result = self._result(run, True, FailureCode.OK, Stage.DONE, "valid", version)
+        result = self._valid(run, message, claims, signer, kind, content, version)
         if self.valuesets is not None:
             problems = check_payload(content, self.valuesets)
             if problems:
@@ -490,6 +499,23 @@ class Verifier:
                 raise DecodeError(FailureCode.DSC_EXPIRED, Stage.TRUST, "signer certificate expired")
 
     # -- results ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _valid(run: _Run, message: CoseSign1, claims: cwt.Claims, signer: TrustedSigner, kind: str,
+               payload: dict[str, Any], version: str) -> VerificationResult:
+        """:meth:`_result` of a valid certificate (the path of every valid one, written out)."""
+        try:
+            issued_at: dt.datetime | None = _fromtimestamp(claims.issued_at, _UTC)
+            expires_at: dt.datetime | None = _fromtimestamp(claims.expires_at, _UTC)
+        except (OverflowError, OSError, ValueError):
+            issued_at, expires_at = _epoch(claims.issued_at), _epoch(claims.expires_at)
+        # positional, in field order (see _result)
+        return VerificationResult(
+            True, FailureCode.OK, Stage.DONE, "valid", message.kid, cose.ALGORITHMS.get(message.algorithm),
+            claims.issuer, issued_at, expires_at, kind, version, payload, signer,
+            tuple(run.warnings) if run.warnings else (),
+            Trace(run.text, run.compressed, run.cose_bytes, message, claims),
+        )  # fmt: skip
 
     def _failure(self, run: _Run, code: FailureCode, stage: Stage, reason: str) -> VerificationResult:
         log.debug("verification failed: code=%s stage=%s", code, stage)

@@ -30,7 +30,7 @@ import datetime as dt
 import re
 from typing import Any, Final, NamedTuple
 
-__all__ = ["Reading", "read_payload", "reads_as_written", "tidy_as_written"]
+__all__ = ["Reading", "read_payload", "reads_as_written", "tidy_as_written", "tidy_kind"]
 
 _TYPES: Final = ("v", "t", "r")
 #: Members holding a date (``YYYY-MM-DD``) or a date-time (RFC 3339), per certificate type.
@@ -180,6 +180,46 @@ def tidy_as_written(payload: dict[str, Any], kind: str) -> bool:
         if type(text) is str and not (len(text) == 10 and text[4] == "-" and text[7] == "-"):
             return False
     return True
+
+
+def tidy_kind(payload: dict[str, Any]) -> str | None:
+    """The certificate type of a *tidy* payload that reads as written, in one look; else None.
+
+    For a tidy payload (:attr:`vaxcert.stages.cwt.Claims.tidy`): ``kind`` when
+    :func:`vaxcert.dcc.payload.certificate_type` gives ``kind`` and :func:`tidy_as_written`
+    holds for it, None in every other case (the caller then asks those two, which explain).
+    The usual certificate on every verification: one type member holding one entry.
+    """
+    v, t, r = payload.get("v"), payload.get("t"), payload.get("r")
+    if t is None and r is None:
+        kind, entries = "v", v
+    elif v is None and r is None:
+        kind, entries = "t", t
+    elif v is None and t is None:
+        kind, entries = "r", r
+    else:
+        return None
+    if type(entries) is not list or len(entries) != 1:
+        return None
+    dob = payload.get("dob")
+    if type(dob) is str:
+        size = len(dob)
+        if not (size in (0, 4) or (size == 7 and dob[4] == "-") or (size == 10 and dob[4] == "-" and dob[7] == "-")):
+            return None
+    entry = entries[0]
+    if type(entry) is not dict:
+        return kind
+    if kind == "t":
+        text = entry.get("sc")
+        if type(text) is str and not _datetime_shaped(text):
+            return None
+        text = entry.get("dr")
+        return kind if type(text) is not str or _datetime_shaped(text) else None
+    for name in _DATES[kind]:
+        text = entry.get(name)
+        if type(text) is str and not (len(text) == 10 and text[4] == "-" and text[7] == "-"):
+            return None
+    return kind
 
 
 # Standard spellings, recognised by shape alone (cheap: this runs on every verification).  A

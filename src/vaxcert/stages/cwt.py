@@ -72,8 +72,12 @@ def decode(data: bytes) -> Claims:
     issuer = claims.get(CLAIM_ISS)
     if issuer is not None and not isinstance(issuer, str):
         raise DecodeError(FailureCode.CWT_INVALID, Stage.CWT, "claim iss is not text")
-    iat = _time_claim(claims, CLAIM_IAT, "iat")
-    exp = _time_claim(claims, CLAIM_EXP, "exp")
+    iat = claims.get(CLAIM_IAT)
+    if type(iat) is not int:  # vaxcert and most issuers write integers; anything else is looked at
+        iat = _time_claim(claims, CLAIM_IAT, "iat")
+    exp = claims.get(CLAIM_EXP)
+    if type(exp) is not int:
+        exp = _time_claim(claims, CLAIM_EXP, "exp")
     hcert = claims.get(CLAIM_HCERT)
     if type(hcert) is not dict or HCERT_EU_DCC not in hcert:
         raise DecodeError(FailureCode.PAYLOAD_MISSING, Stage.CWT, "no hcert claim (-260 / 1)")
