@@ -182,6 +182,18 @@ def test_cwt_accepts_float_numeric_dates() -> None:
     assert (claims.issued_at, claims.expires_at) == (1.25, 2.5)
 
 
+@pytest.mark.parametrize("payload_size", [0, 23, 24, 255, 256, 400, 65535, 65536])
+@pytest.mark.parametrize("protected_size", [0, 13, 23, 24])
+def test_sig_structure_matches_cbor2_at_head_boundaries(payload_size: int, protected_size: int) -> None:
+    """The Sig_structure's quick heads (short protected header, 2-byte payload length) match cbor2's."""
+    import cbor2
+
+    from vaxcert.stages import cose
+
+    protected, payload = bytes(range(protected_size)), bytes(payload_size)
+    assert cose.sig_structure(protected, payload) == cbor2.dumps(["Signature1", protected, b"", payload])
+
+
 @given(st.binary(max_size=70000), st.binary(max_size=300))
 def test_sig_structure_matches_cbor2(payload: bytes, protected: bytes) -> None:
     """The hand-written Sig_structure is exactly cbor2's encoding of the array."""
@@ -294,6 +306,18 @@ def _general_or_error(data: bytes) -> object:
 def test_usual_layout_reads_what_cbor2_reads(protected: bytes, payload: bytes, signature: bytes,
                                              data: st.DataObject) -> None:  # fmt: skip
     """The COSE reader's fast path gives cbor2's items, and leaves every other byte string to the general path."""
+    _check_usual_layout(protected, payload, signature, data)
+
+
+@given(st.binary(max_size=30), st.binary(min_size=250, max_size=1200), st.binary(min_size=63, max_size=65),
+       st.data())  # fmt: skip
+def test_usual_es256_layout_reads_what_cbor2_reads(protected: bytes, payload: bytes, signature: bytes,
+                                                   data: st.DataObject) -> None:  # fmt: skip
+    """The quickest look (short protected header, 2-byte payload length, 64-byte signature) agrees with cbor2 too."""
+    _check_usual_layout(protected, payload, signature, data)
+
+
+def _check_usual_layout(protected: bytes, payload: bytes, signature: bytes, data: st.DataObject) -> None:
     message = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
     assert cose._usual_layout(message) == (protected, payload, signature)
     assert _general_or_error(message) == (protected, {}, payload, signature)

@@ -116,8 +116,16 @@ def sig_structure(protected_bytes: bytes, payload: bytes) -> bytes:
     Written directly (a fixed array head, the text "Signature1", three byte strings): it is on
     the path of every signature and every verification.
     """
+    size = len(payload)
+    if len(protected_bytes) < 24 and 0x100 <= size < 0x10000:  # the usual certificate's sizes
+        return b"".join((b"\x84\x6aSignature1", _SHORT_BSTR_HEADS[len(protected_bytes)], protected_bytes,
+                         b"\x40\x59", size.to_bytes(2, "big"), payload))
     return b"".join((b"\x84\x6aSignature1", _bstr_head(len(protected_bytes)), protected_bytes,
-                     b"\x40", _bstr_head(len(payload)), payload))
+                     b"\x40", _bstr_head(size), payload))
+
+
+#: The one-byte heads of byte strings of 0-23 bytes.
+_SHORT_BSTR_HEADS = tuple(bytes((0x40 | length,)) for length in range(24))
 
 
 def encode(payload: bytes, signer: SignerLike, *, protected: bytes | None = None, tagged: bool = True) -> bytes:
@@ -238,6 +246,15 @@ def _usual_layout(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     try:
         if data[0] != 0xD2 or data[1] != 0x84:
             return None
+        head = data[2]
+        if 0x40 <= head < 0x58 and data[head - 0x3D] == 0xA0 and data[head - 0x3C] == 0x59:
+            # The most usual of all: a short protected header, a payload of 256 B-64 KiB and an
+            # ES256 signature (58 40), in one look; anything else goes on below.
+            start = head - 0x39
+            size = data[start - 2] << 8 | data[start - 1]
+            end = start + size
+            if size >= 0x100 and data[end] == 0x58 and data[end + 1] == 64 and end + 66 == len(data):
+                return data[3 : head - 0x3D], data[start:end], data[end + 2 :]
         prot = _bstr_at(data, 2)
         if prot is None or data[prot[1]] != 0xA0:
             return None
