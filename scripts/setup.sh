@@ -12,3 +12,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         | grep -v "^WARNING: Location" || true
     .venv/bin/python -c "import vaxcert" && touch "$stamp"
 fi
+# The optional C shortcuts of the verification path (src/vaxcert/stages/_speedups.c, with the
+# machine's C compiler); the pure-Python code stays the reference (tests/test_speedups.py).
+.venv/bin/python scripts/build_speedups.py

@@ -18,7 +18,12 @@ import numpy as np
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 
-__all__ = ["ALPHABET", "decode", "encode"]
+try:
+    from ._speedups import b45decode as _compiled_decode
+except ImportError:  # not built (a wheel, no C compiler): pure Python (scripts/build_speedups.py)
+    _compiled_decode = None  # type: ignore[assignment]
+
+__all__ = ["ALPHABET", "decode", "decode_python", "encode"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _ALPHA = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
@@ -77,6 +82,20 @@ _MASKS_MAX = 256
 
 def decode(text: str) -> bytes:
     """Decode Base45 text; raise DecodeError(BASE45_INVALID) for anything not canonical Base45.
+
+    The compiled shortcut (:mod:`vaxcert.stages._speedups`, when built) decodes canonical
+    Base45; anything else, and every text when it is not built, goes to :func:`decode_python`,
+    the reference, which names the problem.
+    """
+    if _compiled_decode is not None:
+        out = _compiled_decode(text)
+        if out is not None:
+            return out
+    return decode_python(text)
+
+
+def decode_python(text: str) -> bytes:
+    """:func:`decode` in pure Python (the reference the compiled shortcut is tested against).
 
     The character values, read as one big-endian integer, hold each group (c0 c1 c2) in a
     3-byte slot; masks and shifts take out the c0, c1 and c2 of every slot at once, and one

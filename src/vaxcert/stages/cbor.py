@@ -22,7 +22,13 @@ import cbor2
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 
-__all__ = ["MAX_BIGNUM_BYTES", "MAX_DEPTH", "dumps", "loads", "to_json_checked", "to_json_compatible"]
+try:
+    from ._speedups import cbor_loads as _compiled_loads
+    from ._speedups import plain_state as _compiled_plain_state
+except ImportError:  # not built (a wheel, no C compiler): pure Python (scripts/build_speedups.py)
+    _compiled_loads = _compiled_plain_state = None  # type: ignore[assignment]
+
+__all__ = ["MAX_BIGNUM_BYTES", "MAX_DEPTH", "dumps", "loads", "loads_cbor2", "to_json_checked", "to_json_compatible"]
 
 #: DCC structures nest about six levels deep; anything much deeper is hostile.
 MAX_DEPTH = 16
@@ -56,7 +62,21 @@ def dumps(obj: object) -> bytes:
 
 
 def loads(data: bytes, stage: Stage = Stage.COSE) -> Any:
-    """Decode exactly one CBOR item from ``data`` or raise DecodeError."""
+    """Decode exactly one CBOR item from ``data`` or raise DecodeError.
+
+    Plain CBOR (definite lengths; maps, arrays, text, bytes, 64-bit integers, true, false,
+    null; no duplicate key) is read by the compiled shortcut when it is built, which gives
+    what cbor2 gives; everything else, and everything when it is not built, by cbor2.
+    """
+    if _compiled_loads is not None:
+        quick = _compiled_loads(data)
+        if quick is not None:
+            return quick[0]
+    return loads_cbor2(data, stage)
+
+
+def loads_cbor2(data: bytes, stage: Stage = Stage.COSE) -> Any:
+    """:func:`loads` by cbor2 alone (the reference the compiled shortcut is tested against)."""
     try:
         return cbor2.loads(data, max_depth=MAX_DEPTH, allow_duplicate_keys=False, semantic_decoders=_DECODERS)
     except cbor2.CBORDecodeError as exc:
@@ -145,7 +165,9 @@ def _plain_state(obj: object) -> int:
 
 def to_json_checked(obj: object, path: str = "$") -> tuple[Any, bool]:
     """:func:`to_json_compatible`, and whether the result is tidy (see :func:`_plain_state`)."""
-    state = _plain_state(obj)
+    state = _compiled_plain_state(obj) if _compiled_plain_state is not None else -1
+    if state < 0:  # not built, or nested deeper than the compiled walk goes
+        state = _plain_state(obj)
     if state != _NOT_PLAIN:
         return obj, state == _TIDY
     converted = _convert(obj, path)
