@@ -411,7 +411,17 @@ class Verifier:
         message, signer = run.message, run.signer
         assert message is not None and signer is not None
         run.claims = claims = cwt.decode(message.payload)
-        self._check_times(run, now)
+        # the claims' times, then the signer's validity
+        ts = now.timestamp()
+        if ts + self.clock_skew < claims.issued_at:
+            raise DecodeError(FailureCode.NOT_YET_VALID, Stage.TIME, "issued after the validation time")
+        if ts - self.clock_skew > claims.expires_at:
+            raise DecodeError(FailureCode.EXPIRED, Stage.TIME, "expired")
+        if self.check_signer_validity:
+            if now < signer.not_before:
+                raise DecodeError(FailureCode.DSC_NOT_YET_VALID, Stage.TRUST, "signer certificate not yet valid")
+            if now > signer.not_after:
+                raise DecodeError(FailureCode.DSC_EXPIRED, Stage.TRUST, "signer certificate expired")
         content = claims.payload
         # Null members and empty lists do not count as types, so the reading (which drops
         # them) cannot change the type: it is read from the payload as signed.  The usual
@@ -484,19 +494,6 @@ class Verifier:
             return
         assert failure is not None
         raise failure
-
-    def _check_times(self, run: _Run, now: dt.datetime) -> None:
-        assert run.claims is not None and run.signer is not None
-        ts = now.timestamp()
-        if ts + self.clock_skew < run.claims.issued_at:
-            raise DecodeError(FailureCode.NOT_YET_VALID, Stage.TIME, "issued after the validation time")
-        if ts - self.clock_skew > run.claims.expires_at:
-            raise DecodeError(FailureCode.EXPIRED, Stage.TIME, "expired")
-        if self.check_signer_validity:
-            if now < run.signer.not_before:
-                raise DecodeError(FailureCode.DSC_NOT_YET_VALID, Stage.TRUST, "signer certificate not yet valid")
-            if now > run.signer.not_after:
-                raise DecodeError(FailureCode.DSC_EXPIRED, Stage.TRUST, "signer certificate expired")
 
     # -- results ---------------------------------------------------------------------------
 

@@ -159,9 +159,19 @@ def resolve_version(ver: object) -> str | None:
     4. Anything else (not a string, malformed, unknown major, a minor between bundled ones):
        ``None``.
     """
+    if type(ver) is str:
+        known = _RESOLVED.get(ver)  # the handful of versions certificates carry, looked up first
+        if known is not None:
+            return known
     if not isinstance(ver, str):
         return None
-    return _resolve_str(str.__str__(ver))
+    resolved = _resolve_str(str.__str__(ver))
+    if resolved is not None and type(ver) is str and len(_RESOLVED) < 64:
+        _RESOLVED[ver] = resolved
+    return resolved
+
+
+_RESOLVED: dict[str, str] = {}
 
 
 @functools.lru_cache(maxsize=64)
