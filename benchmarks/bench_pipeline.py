@@ -91,6 +91,9 @@ def main() -> None:
     figures = interleaved(ops, rounds)
     print(f"{ROTATION} rotating inputs, {SIGNERS} ES256 DSCs; thread CPU time per call, best (median) of {rounds} "
           f"interleaved passes; {machine_note()}")  # fmt: skip
+    print("compiled shortcuts (vaxcert.stages._speedups): "
+          + ("built (scripts/build_speedups.py)" if cbor._compiled_loads is not None
+             else "NOT built: pure Python (a wheel, or no C compiler)"))  # fmt: skip
     print(f"{'operation':28} {'best µs':>9} {'median µs':>10} {'ratio':>7}")
     raw = {"sign": figures["raw ES256 sign"].best, "verify": figures["raw ES256 verify"].best}
     for name, figure in figures.items():
@@ -131,10 +134,12 @@ def main() -> None:
         "zlib deflate level 9 (compress)": (compression.compress, messages),
         "base45 encode": (base45.encode, packed),
         "base45 decode": (base45.decode, texts),
+        "base45 decode, pure Python": (base45.decode_python, texts),
         "zlib decompress": (compression.decompress, packed),
         "COSE parse": (cose.decode, messages),
         "CWT decode (CBOR + JSON walk)": (cwt.decode, claims),
         "cbor loads (claims)": (cbor.loads, claims),
+        "cbor loads (claims), cbor2": (cbor.loads_cbor2, claims),
     }
     parts = interleaved(stages, max(3, rounds // 3))
     print("\nextra — stage costs over the rotating inputs (µs per call, and as a share of a raw sign/verify):")
