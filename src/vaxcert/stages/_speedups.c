@@ -27,8 +27,16 @@ static signed char b45_values[256];
 static PyObject *
 b45decode(PyObject *module, PyObject *text)
 {
-    if (!PyUnicode_Check(text) || PyUnicode_READY(text) < 0 || !PyUnicode_IS_ASCII(text)) {
+    if (!PyUnicode_Check(text)) {
+        Py_RETURN_NONE;
+    }
+#if PY_VERSION_HEX < 0x030C0000 /* strings are always ready from 3.12 on (and the call is deprecated) */
+    if (PyUnicode_READY(text) < 0) {
         PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+#endif
+    if (!PyUnicode_IS_ASCII(text)) {
         Py_RETURN_NONE;
     }
     Py_ssize_t size = PyUnicode_GET_LENGTH(text);
