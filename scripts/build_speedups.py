@@ -1,8 +1,9 @@
-"""Compile vaxcert's optional C shortcuts (src/vaxcert/stages/_speedups.c) in place, with the machine's C compiler.
+"""Compile vaxcert's optional C shortcuts (src/vaxcert/stages/_speedups.c) with the machine's C compiler.
 
-Run by scripts/setup.sh.  The module is optional: without it (a wheel, a machine without a C
-compiler) vaxcert runs its pure-Python code, which stays the reference (tests/test_speedups.py
-compares the two).  Rebuilds only when the source is newer than the module.
+Run by scripts/setup.sh (in place, next to the source) and by the wheel build (hatch_build.py,
+into the wheel).  The module is optional: without it (no C compiler, ``VAXCERT_PURE_PYTHON=1`` at
+build time) vaxcert runs its pure-Python code, which stays the reference (tests/test_speedups.py
+compares the two).  In place, it rebuilds only when the source is newer than the module.
 
 Run:  .venv/bin/python scripts/build_speedups.py
 """
@@ -17,19 +18,32 @@ import sysconfig
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "vaxcert" / "stages" / "_speedups.c"
+#: The module's file name for this interpreter (e.g. _speedups.cpython-311-x86_64-linux-gnu.so).
+MODULE_NAME = "_speedups" + str(sysconfig.get_config_var("EXT_SUFFIX"))
+
+
+def compile_to(target: Path) -> str | None:
+    """Compile the extension into ``target``; None on success, else the compiler's complaint."""
+    compiler = os.environ.get("CC") or str(sysconfig.get_config_var("CC") or "cc").split()[0]
+    command = [compiler, "-O2", "-shared", "-fPIC", "-std=c99", "-Wall",
+               f"-I{sysconfig.get_paths()['include']}", str(SOURCE), "-o", str(target)]  # fmt: skip
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own command line
+    except OSError as exc:  # no compiler at all
+        return f"{shlex.join(command)}: {exc}"
+    if result.returncode != 0:
+        return f"{shlex.join(command)}:\n{result.stderr}"
+    return None
 
 
 def main() -> int:
     """Build the extension next to its source; 0 on success (or nothing to do), 1 on failure."""
-    target = SOURCE.with_name("_speedups" + str(sysconfig.get_config_var("EXT_SUFFIX")))
+    target = SOURCE.with_name(MODULE_NAME)
     if target.exists() and target.stat().st_mtime >= SOURCE.stat().st_mtime:
         return 0
-    compiler = os.environ.get("CC") or str(sysconfig.get_config_var("CC") or "cc").split()[0]
-    command = [compiler, "-O2", "-shared", "-fPIC", "-std=c99", "-Wall",
-               f"-I{sysconfig.get_paths()['include']}", str(SOURCE), "-o", str(target)]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own command line
-    if result.returncode != 0:
-        print(f"building the optional C shortcuts failed ({shlex.join(command)}):\n{result.stderr}", file=sys.stderr)
+    problem = compile_to(target)
+    if problem is not None:
+        print(f"building the optional C shortcuts failed ({problem})", file=sys.stderr)
         return 1
     return 0
 

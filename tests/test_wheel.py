@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -42,19 +43,23 @@ try:
 except vaxcert.MissingExtraError as exc:
     postgres = str(exc)
 print(json.dumps({"valid": result.valid, "code": str(result.code), "extras": extras, "missing": missing,
-                  "postgres": postgres, "generator": importlib.util.find_spec("vaxcert.vectors.generate") is not None}))
+                  "postgres": postgres, "generator": importlib.util.find_spec("vaxcert.vectors.generate") is not None,
+                  "compiled": importlib.util.find_spec("vaxcert.stages._speedups") is not None}))
 """
 
 
 @pytest.mark.slow
 def test_wheel_without_extras_verifies(tmp_path: Path, pki: Pki) -> None:
-    """pip wheel . --no-deps; install it bare in a fresh venv; it verifies HC1 and pulls in no extra."""
+    """pip wheel . --no-deps; install it bare in a fresh venv; it verifies HC1 (with the compiled shortcuts
+    built into the wheel) and pulls in no extra."""
     wheels = tmp_path / "wheels"
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
                             "-q", "-w", str(wheels)], capture_output=True, text=True, check=False)  # fmt: skip
     assert built.returncode == 0, built.stderr[-2000:]
     [wheel] = wheels.glob("vaxcert-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    assert "-none-any" not in wheel.name, wheel.name  # hatch_build.py compiled the C shortcuts (gcc is set up)
+    assert any(name.startswith("vaxcert/stages/_speedups.") and name.endswith(".so") for name in names)
     for asset in ("index.html", "app.js", "app.css", "icon.svg", "fonts/vx-sans.woff", "fonts/vx-sans-bold.woff",
                   "fonts/DEJAVU-LICENSE"):
         assert f"vaxcert/checkpoint/static/{asset}" in names, asset  # the page is package data
@@ -79,6 +84,7 @@ def test_wheel_without_extras_verifies(tmp_path: Path, pki: Pki) -> None:
     assert "pip install 'vaxcert[qr]'" in report["missing"]
     assert "pip install 'vaxcert[registry]'" in report["postgres"]
     assert report["generator"] is False
+    assert report["compiled"] is True
 
     cli = subprocess.run([str(env_dir / "bin" / "vaxcert"), "verify", "--trust", str(dsc), "--at", at, cert.hc1],
                          capture_output=True, text=True, cwd=tmp_path, check=False)  # fmt: skip
@@ -87,3 +93,15 @@ def test_wheel_without_extras_verifies(tmp_path: Path, pki: Pki) -> None:
     page = subprocess.run([str(env_dir / "bin" / "vaxcert"), "checkpoint", "serve", "--bundle", "b.cose", "--csca",
                            str(dsc), "--country", "VN"], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert page.returncode == 2 and "pip install 'vaxcert[checkpoint]'" in page.stderr, page.stderr
+
+
+@pytest.mark.slow
+def test_pure_python_wheel_on_request(tmp_path: Path) -> None:
+    """VAXCERT_PURE_PYTHON=1 at build time gives a py3-none-any wheel without the compiled module."""
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+                            "-q", "-w", str(tmp_path)], capture_output=True, text=True, check=False,
+                           env={**os.environ, "VAXCERT_PURE_PYTHON": "1"})  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    [wheel] = tmp_path.glob("vaxcert-*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl"), wheel.name
+    assert not [name for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".so")]
