@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cli_inprocess import run as run_cli
-from conftest import Pki
+from conftest import Pki, make_pki
 from registry_support import (
     BACKENDS,
     NOW,
@@ -49,11 +49,16 @@ from vaxcert.dcc import payload as payload_mod
 from vaxcert.dcc import uvci
 from vaxcert.dcc.model import Dose, DoseRecord, IdentityDocument, Name, Person
 from vaxcert.dcc.uvci import UvciMaker
+from vaxcert.errors import ConfigurationError
+from vaxcert.issuer import Issuer, wrap_many
 from vaxcert.registry import ClaimedPerson, KeyDirectory, KeyRing, Registry, issue_pending
+from vaxcert.registry.batch import sign_chunk
 from vaxcert.registry.identity import IdentityVerdict, load_register
 from vaxcert.registry.importer import import_file
 from vaxcert.registry.reconciliation import reconcile
 from vaxcert.registry.workers import run
+from vaxcert.stages import compression
+from vaxcert.stages.hc1 import wrap as hc1_wrap
 from vaxcert.verifier import Verifier
 
 REGISTER_HEADER = ("citizen_id", "family_name", "given_name", "dob")
@@ -118,6 +123,65 @@ def test_fast_payload_matches_the_core_builder() -> None:
     built = row.payload(issuer="Ministry of Health", ci=ci, version="1.3.0")
     assert built == expected
     payload_mod.check_issuable(built, now=NOW)
+
+
+def _claimed(i: int, facility: str = "VN-HN-001") -> ClaimedPerson:
+    """A claimed person whose names, birth date and dose vary with ``i`` (so HC1 lengths vary)."""
+    given = ("Văn Đức", "VAN<DUC") if i % 3 else (None, None)
+    return ClaimedPerson(f"cccd:{i:012d}", 1 + i % 3, "Nguyễn" + "x" * (i % 5), "NGUYEN" + "X" * (i % 5), given[0],
+                         given[1], f"19{50 + i % 40}-0{1 + i % 9}-1{i % 10}", "840539006", "1119349007",
+                         "EU/1/20/1528", "ORG-100030215", 1 + i % 2, 2, f"2021-0{1 + i % 9}-2{i % 8}", "VN",
+                         facility)  # fmt: skip
+
+
+def test_issue_many_gives_the_certificates_of_issue_one_by_one(pki: Pki) -> None:
+    """Issuer.issue_many signs exactly what Issuer.issue signs for each payload (deterministic ES256: same bytes)."""
+    signer = KeySigner(pki.dsc_key, pki.dsc, deterministic=True)
+    issuer = Issuer(signer, check=False)
+    payloads = [_claimed(i).payload(issuer="Ministry of Health", ci=UvciMaker("VN", "VNHN001")(), version="1.3.0")
+                for i in range(60)]  # fmt: skip
+    many = issuer.issue_many(payloads, now=NOW, facility="VN-HN-001")
+    one_by_one = [issuer.issue(p, now=NOW, facility="VN-HN-001") for p in payloads]
+    assert many == one_by_one
+    assert {len(compression.pack(c.cose)) % 2 for c in many} == {0, 1}  # both Base45 tails were exercised
+    assert issuer.issue_many([], now=NOW, facility="VN-HN-001") == []
+
+
+def test_wrap_many_equals_wrap() -> None:
+    """wrap_many (Base45 over a whole list) gives hc1.wrap of each message, for odd and even stream lengths."""
+    messages = [bytes(range(n % 256)) * (1 + n // 256) + os.urandom(n % 7) for n in range(0, 700, 7)]
+    assert wrap_many(messages) == [hc1_wrap(m) for m in messages]
+    assert {len(compression.pack(m)) % 2 for m in messages} == {0, 1}
+    assert wrap_many([]) == []
+
+
+def test_issue_many_refuses_as_issue_does(pki: Pki) -> None:
+    """issue_many refuses a payload issue refuses (type the DSC may not sign, another facility's dose)."""
+    issuer = Issuer(pki.signer, check=False)
+    payload = _claimed(1).payload(issuer="Ministry of Health", ci=UvciMaker("VN", "VNHN001")(), version="1.3.0")
+    for bad, facility in ((payload, "VN-SG-002"), ({**payload, "v": []}, "VN-HN-001")):
+        with pytest.raises(InputError) as one:
+            issuer.issue(bad, now=NOW, facility=facility)
+        with pytest.raises(InputError) as many:
+            issuer.issue_many([payload, bad], now=NOW, facility=facility)
+        assert (one.value.field, one.value.message) == (many.value.field, many.value.message)
+    with pytest.raises(ConfigurationError):
+        issuer.issue_many([payload], now=NOW.replace(tzinfo=None), facility="VN-HN-001")
+
+
+def test_sign_chunk_tells_each_refusal_against_its_person() -> None:
+    """A facility whose DSC may not sign vaccinations: every person of that facility is refused, by name of the
+    field, and the other facility's persons are signed."""
+    limited = make_pki(types=("t",))
+    other = make_pki()
+    ring = KeyRing({"VN-HN-001": KeySigner(limited.dsc_key, limited.dsc),
+                    "VN-SG-002": KeySigner(other.rsa_key, other.rsa_dsc)})  # fmt: skip
+    chunk = [_claimed(i, "VN-HN-001" if i % 2 else "VN-SG-002") for i in range(10)]
+    staged, failures = sign_chunk(ring, chunk, NOW)
+    assert sorted(k for k, _ in failures) == sorted(r.person_key for r in chunk if r.last_facility == "VN-HN-001")
+    assert {reason for _, reason in failures} == {"cannot issue: v: the signer's certificate may not sign this "
+                                                  "certificate type"}  # fmt: skip
+    assert sorted(s.person_key for s in staged) == sorted(r.person_key for r in chunk if r.last_facility != "VN-HN-001")
 
 
 def test_changed_record_gets_a_new_certificate(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]

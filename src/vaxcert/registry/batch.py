@@ -35,19 +35,20 @@ a ministry may start ``vaxcert registry issue`` on more machines against the sam
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..dcc.codes import DCC_VERSION
 from ..errors import ConfigurationError, InputError
 from ..logs import log_event
-from .keyring import KeyRing
+from .keyring import FacilitySigner, KeyRing
 from .opening import open_registry
 from .protocol import Registry
 from .rows import ClaimedPerson, StagedCertificate
@@ -94,30 +95,64 @@ class BatchResult:
 def sign_chunk(
     keyring: KeyRing, rows: Sequence[ClaimedPerson], now: dt.datetime
 ) -> tuple[list[StagedCertificate], list[tuple[str, str]]]:
-    """Sign a claimed chunk: the certificates to store, and ``(person_key, reason)`` of those refused."""
-    staged: list[StagedCertificate] = []
+    """Sign a claimed chunk: the certificates to store, and ``(person_key, reason)`` of those refused.
+
+    The rows are signed facility by facility with :meth:`~vaxcert.issuer.Issuer.issue_many` (the
+    work each certificate repeats is done once per facility and chunk); a facility whose payloads
+    it refuses is signed again row by row, so that each refusal is told against its person.
+    """
     failures: list[tuple[str, str]] = []
     started = time.perf_counter()
+    groups: dict[str, list[ClaimedPerson]] = {}
     for row in rows:
-        signer = keyring.for_facility(row.last_facility)
+        members = groups.get(row.last_facility)
+        if members is None:
+            members = groups[row.last_facility] = []
+        members.append(row)
+    signed: dict[str, Iterator[StagedCertificate | None]] = {}
+    for facility, members in groups.items():
+        signer = keyring.for_facility(facility)
         if signer is None:  # the claim filters on the key ring's facilities; be safe anyway
-            failures.append((row.person_key, "no key for the facility of the last dose"))
+            failures.extend((row.person_key, "no key for the facility of the last dose") for row in members)
+            signed[facility] = itertools.repeat(None)
             continue
+        is_text, uvci = signer.is_text, signer.uvci
         try:
-            payload = row.payload(issuer=signer.is_text, ci=signer.uvci(), version=DCC_VERSION)
-            cert = signer.issuer.issue(payload, now=now, facility=row.last_facility)
-        except InputError as exc:
-            failures.append((row.person_key, f"cannot issue: {exc.field}: {exc.message}"))
+            payloads = [row.payload(issuer=is_text, ci=uvci(), version=DCC_VERSION) for row in members]
+            certs = signer.issuer.issue_many(payloads, now=now, facility=facility)
+        except InputError:
+            signed[facility] = iter(_sign_rows(signer, members, now, failures))
             continue
-        staged.append(StagedCertificate(row.person_key, row.record_version, cert.uvci, cert.hc1, cert.kid.hex(),
-                                        row.last_facility, cert.cert_type, row.dn, row.sd, cert.issued_at,
-                                        cert.expires_at))  # fmt: skip
+        kid = signer.issuer.signer.kid.hex()
+        signed[facility] = iter([StagedCertificate(row.person_key, row.record_version, cert.uvci, cert.hc1, kid,
+                                                   facility, cert.cert_type, row.dn, row.sd, cert.issued_at,
+                                                   cert.expires_at)
+                                 for row, cert in zip(members, certs, strict=True)])  # fmt: skip
+    # in the claimed order (the persons' key order): the store's index updates then stay local
+    staged = [s for row in rows if (s := next(signed[row.last_facility])) is not None]
     if log.isEnabledFor(logging.DEBUG):
         log_event(log, "issue.chunk", level=logging.DEBUG, count=len(staged), failed=len(failures),
                   facilities=sorted({s.facility_id for s in staged}), kids=sorted({s.kid for s in staged}),
                   duration_ms=round((time.perf_counter() - started) * 1000, 3))  # fmt: skip
     return staged, failures
 
+
+def _sign_rows(signer: FacilitySigner, rows: Sequence[ClaimedPerson], now: dt.datetime,
+               failures: list[tuple[str, str]]) -> list[StagedCertificate | None]:  # fmt: skip
+    """One certificate at a time, each refusal recorded against its person (None in its place)."""
+    out: list[StagedCertificate | None] = []
+    for row in rows:
+        try:
+            payload = row.payload(issuer=signer.is_text, ci=signer.uvci(), version=DCC_VERSION)
+            cert = signer.issuer.issue(payload, now=now, facility=row.last_facility)
+        except InputError as exc:
+            failures.append((row.person_key, f"cannot issue: {exc.field}: {exc.message}"))
+            out.append(None)
+            continue
+        out.append(StagedCertificate(row.person_key, row.record_version, cert.uvci, cert.hc1, cert.kid.hex(),
+                                     row.last_facility, cert.cert_type, row.dn, row.sd, cert.issued_at,
+                                     cert.expires_at))  # fmt: skip
+    return out
 
 
 #: What the persisting thread hands back: (stored, signed, failures) of one chunk, and the next claim.
