@@ -1,5 +1,6 @@
-"""Before / after for batch issuance's per-certificate CPU: ``sign_chunk`` (and the SQLite claim and
-store) of the working tree against another git revision, loaded side by side in one process.
+"""Before / after for the registry's CPU per item: ``sign_chunk``, the SQLite claim and store, and an
+import (CSV → validated rows stored in SQLite) of the working tree against another git revision,
+loaded side by side in one process.
 
 A shared machine's load moves between separate runs more than a change moves the figures, so the
 other revision is imported as ``vaxcert_base`` (see ``bench_ab.py``) and short rounds alternate:
@@ -24,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bench_ab import load_base
-from bench_registry import FACILITIES, PASSWORD, load_persons, make_keys, reset
+from bench_registry import FACILITIES, PASSWORD, load_persons, make_keys, reset, write_import_csv
 from benchkit import machine_note
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -72,7 +73,22 @@ def side(pkg: ModuleType, keys_dir: Path, db: Path, n: int) -> dict[str, Callabl
         registry.claim(worker="ab", limit=n, now=time.time(), lease_seconds=3600, facilities=list(FACILITIES))
         return (time.thread_time() - start + stored) / n
 
-    return {"sign_chunk": sign, "claim + store (SQLite)": claim_store}
+    importer = __import__(f"{pkg.__name__}.registry.importer", fromlist=["x"])
+    csv_path = db.with_suffix(".csv")
+    write_import_csv(csv_path, n)
+    rounds = iter(range(1_000_000))
+
+    def import_csv() -> float:
+        target = registry_mod.open_registry(f"sqlite:///{db.with_suffix('')}-import-{next(rounds)}.db", migrate=True)
+        start = time.thread_time()
+        result = importer.import_file(target, csv_path, now=NOW)
+        spent = time.thread_time() - start
+        target.close()
+        if result.inserted != n:
+            raise SystemExit(f"import: {result.inserted} of {n} rows stored")
+        return spent / n
+
+    return {"sign_chunk": sign, "claim + store (SQLite)": claim_store, "import (CSV → SQLite)": import_csv}
 
 
 def main() -> None:

@@ -315,9 +315,8 @@ def bench_elsewhere(name: str, registry: Registry, keys: KeyDirectory, n: int, c
 # -- import -------------------------------------------------------------------------------------------------------
 
 
-def bench_import(tmp: Path, rows: int, sign_cpu: float) -> float:
-    """Import + reconcile throughput (validated rows/s) on SQLite: wall, and from the CPU it took."""
-    path = tmp / "import.csv"
+def write_import_csv(path: Path, rows: int) -> None:
+    """A facility export of ``rows`` doses: two doses per person."""
     with path.open("w", encoding="utf-8") as fh:
         fh.write("citizen_id,family_name,given_name,dob,facility,dose_number,series_total,date,product\n")
         for i in range(rows):
@@ -326,6 +325,12 @@ def bench_import(tmp: Path, rows: int, sign_cpu: float) -> float:
             given = _GIVEN[i // 16 % 4][0]
             fh.write(f"{number},{_FAMILY[i // 2 % 8]},{given},1990-{1 + i // 2 % 12:02d}-{1 + i // 2 % 28:02d},"
                      f"{FACILITIES[i % 2]},{dose},2,2021-0{7 + dose}-{1 + i % 28:02d},EU/1/20/1528\n")  # fmt: skip
+
+
+def bench_import(tmp: Path, rows: int, sign_cpu: float) -> float:
+    """Import + reconcile throughput (validated rows/s) on SQLite: wall, and from the CPU it took."""
+    path = tmp / "import.csv"
+    write_import_csv(path, rows)
     registry = open_registry(f"sqlite:///{tmp}/import.db", migrate=True)
     start, cpu = time.perf_counter(), time.process_time()
     result = import_file(registry, path, now=NOW)

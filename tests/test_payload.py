@@ -624,3 +624,24 @@ def test_quick_pass_is_sound_on_schema_payloads(payload: dict[str, Any]) -> None
 def test_quick_pass_takes_built_payloads(person: Person, entry: VaccinationEntry | TestEntry | RecoveryEntry) -> None:
     """Every payload build_payload makes is accepted by the quick pass (no fallback in the usual case)."""
     assert _quick_and_full(build_payload(person, entry)) == (True, True)
+
+
+def test_quick_pass_remembers_only_what_it_accepted() -> None:
+    """The quick pass remembers the last is/ci it accepted and the birth dates it read; a changed is or ci is
+    checked again, and a refused one is never remembered."""
+    from vaxcert.dcc.model import dob_earliest
+    from vaxcert.dcc.payload import _bundled_valuesets, _quick_issuable, quick_dob_earliest
+
+    sequence = [(ISSUER, CI, True), (ISSUER + " ", CI, False), (ISSUER, WRONG_CI, False), (ISSUER, WRONG_CI, False),
+                ("x\x00y", CI, False), (ISSUER, CI, True)]  # fmt: skip
+    for issuer, ci, expected in sequence:
+        payload = vaccination_payload(**{"is": issuer, "ci": ci})
+        assert _quick_and_full(payload) == (expected, expected)
+    for dob in ("1990", "1990-02", "1990-02-28", "1990-02-30", "1990-13", "90-01-01", "2100"):
+        for _ in range(2):  # read, then remembered
+            try:
+                expected_day: dt.date | None = dob_earliest(dob)
+            except InputError:
+                expected_day = None
+            assert quick_dob_earliest(dob) == expected_day
+    assert _quick_issuable(vaccination_payload() | {"dob": "1990-02-30"}, NOW, _bundled_valuesets(), False) is False

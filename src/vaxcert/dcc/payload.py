@@ -67,6 +67,7 @@ __all__ = [
     "names_json",
     "normalize_payload",
     "payload_from_record",
+    "quick_dob_earliest",
     "quick_issuable",
 ]
 
@@ -689,6 +690,30 @@ def _quick_uvci(ci: str) -> bool:
     return _uvci._check_character(_uvci._fast_addends(ci.encode("ascii")[-3::-1])) == check
 
 
+#: Birth dates seen by the quick pass and the first day each denotes (a pure function of the text;
+#: about 36,500 birth dates a century, so an import of millions reads each once).
+_DOB_EARLIEST: dict[str, _dt.date] = {}
+_DOB_CACHE_MAX = 65_536
+#: The last ``is`` and ``ci`` texts the quick pass accepted (both checked alone, with no other
+#: field): an import checks every row with the same placeholders, a batch with one ``is``.  One
+#: tuple, replaced whole: safe across threads.
+_LAST_TEXTS: list[tuple[str | None, str | None]] = [(None, None)]
+
+
+def quick_dob_earliest(dob: str) -> _dt.date | None:
+    """:func:`~vaxcert.dcc.model.dob_earliest` of a birth date text, or None where it raises (remembered)."""
+    earliest = _DOB_EARLIEST.get(dob)
+    if earliest is None:
+        try:
+            earliest = dob_earliest(dob)
+        except InputError:
+            return None
+        if len(_DOB_EARLIEST) >= _DOB_CACHE_MAX:
+            _DOB_EARLIEST.clear()
+        _DOB_EARLIEST[dob] = earliest
+    return earliest
+
+
 def _quick_issuable(payload: object, now: _dt.datetime, vs: ValueSetLookup, allow_dn_over_sd: bool) -> bool:
     """One pass over the payload: True only when :func:`_check_issuable_fully` accepts it.
 
@@ -714,9 +739,8 @@ def _quick_issuable(payload: object, now: _dt.datetime, vs: ValueSetLookup, allo
     dob = payload.get("dob")
     if type(dob) is not str or not dob:
         return False
-    try:
-        earliest = dob_earliest(dob)
-    except InputError:
+    earliest = _DOB_EARLIEST.get(dob) or quick_dob_earliest(dob)
+    if earliest is None:
         return False
     today = _latest_local_date(now)
     if earliest > today:
@@ -774,8 +798,14 @@ def _quick_issuable(payload: object, now: _dt.datetime, vs: ValueSetLookup, allo
     co, ci = entry["co"], entry["ci"]
     if type(co) is not str or _COUNTRY_RE.fullmatch(co) is None:
         return False
-    if not _quick_text(entry["is"]) or not _quick_text(ci) or not _quick_uvci(ci):
+    issuer = entry["is"]
+    if type(issuer) is not str or type(ci) is not str:
         return False
+    last_issuer, last_ci = _LAST_TEXTS[0]
+    if issuer != last_issuer or ci != last_ci:
+        if not _quick_text(issuer) or not _quick_text(ci) or not _quick_uvci(ci):
+            return False
+        _LAST_TEXTS[0] = (issuer, ci)
     exact = type(vs) is ValueSets  # its is_active implies contains; another lookup may differ
     for key, name in CODED_FIELDS[kind]:
         if key in entry and not (vs.is_active(name, entry[key]) and (exact or vs.contains(name, entry[key]))):

@@ -70,7 +70,6 @@ from ..dcc.model import (
     IdentityDocument,
     Name,
     Person,
-    parse_dob,
 )
 from ..dcc.types import DccPayload, vaccination_json
 from ..dcc.valuesets import ValueSets
@@ -398,10 +397,13 @@ def _quick_row(line: int, obj: dict[str, Any], now: dt.datetime) -> DoseRow | No
         return None
     try:
         name = _name(family, given)
-        year = parse_dob(dob)[0]
         date = dt.date.fromisoformat(day)
     except (InputError, ValueError):
         return None
+    earliest = payload_mod.quick_dob_earliest(dob)  # None where model.parse_dob refuses the text
+    if earliest is None:
+        return None
+    year = earliest.year
     if year != 1900 + 100 * (int(number[3]) // 2) + int(number[4:6]):  # the number encodes the birth year
         return None
     if not ValueSets.bundled().contains("vaccine-medicinal-product", product):
