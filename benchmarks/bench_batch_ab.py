@@ -75,11 +75,13 @@ def side(pkg: ModuleType, keys_dir: Path, db: Path, n: int) -> dict[str, Callabl
 
     importer = __import__(f"{pkg.__name__}.registry.importer", fromlist=["x"])
     csv_path = db.with_suffix(".csv")
-    write_import_csv(csv_path, n)
     rounds = iter(range(1_000_000))
 
     def import_csv() -> float:
-        target = registry_mod.open_registry(f"sqlite:///{db.with_suffix('')}-import-{next(rounds)}.db", migrate=True)
+        # other persons each round: names new to every cache, as in a real export
+        number = next(rounds)
+        write_import_csv(csv_path, n, first=number * n // 2)
+        target = registry_mod.open_registry(f"sqlite:///{db.with_suffix('')}-import-{number}.db", migrate=True)
         start = time.thread_time()
         result = importer.import_file(target, csv_path, now=NOW)
         spent = time.thread_time() - start

@@ -315,15 +315,30 @@ def bench_elsewhere(name: str, registry: Registry, keys: KeyDirectory, n: int, c
 # -- import -------------------------------------------------------------------------------------------------------
 
 
-def write_import_csv(path: Path, rows: int) -> None:
-    """A facility export of ``rows`` doses: two doses per person."""
+#: Name parts for the import: 16 family names × 16 middle names × 100 given names (two syllables) make
+#: 25,600 distinct full names, so a person's name is new to every cache until their next dose's row.
+_IMPORT_FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
+                  "Hồ", "Ngô", "Dương", "Lý")  # fmt: skip
+_IMPORT_MIDDLE = ("Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Quốc", "Thanh", "Xuân", "Hoài", "Kim", "Gia",
+                  "Thu", "Bảo", "Công", "Mỹ")  # fmt: skip
+_IMPORT_SYLLABLES = ("Anh", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hương", "Khoa", "Lan", "Long")
+_IMPORT_LAST = ("Mai", "Nam", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trung", "Tuấn", "Yến")
+
+
+def write_import_csv(path: Path, rows: int, first: int = 0) -> None:
+    """A facility export of ``rows`` doses: two doses per person (persons ``first``, ``first + 1``, ...),
+    on adjacent rows; persons' names (25,600 distinct), birth dates (60 years) and dose dates vary."""
     with path.open("w", encoding="utf-8") as fh:
         fh.write("citizen_id,family_name,given_name,dob,facility,dose_number,series_total,date,product\n")
         for i in range(rows):
-            number = f"001090{i // 2:06d}"  # Hà Nội, born 1990 (the number encodes the birth year)
+            p = first + i // 2
+            year = 1940 + p % 60
+            number = f"001{p // 60 % 2}{year % 100:02d}{p:06d}"  # Hà Nội; the number encodes the birth year
+            family = _IMPORT_FAMILY[p % 16]
+            given = (f"{_IMPORT_MIDDLE[p // 16 % 16]} {_IMPORT_SYLLABLES[p // 256 % 10]} "
+                     f"{_IMPORT_LAST[p // 2560 % 10]}")  # fmt: skip
             dose = i % 2 + 1
-            given = _GIVEN[i // 16 % 4][0]
-            fh.write(f"{number},{_FAMILY[i // 2 % 8]},{given},1990-{1 + i // 2 % 12:02d}-{1 + i // 2 % 28:02d},"
+            fh.write(f"{number},{family},{given},{year}-{1 + p % 12:02d}-{1 + p // 12 % 28:02d},"
                      f"{FACILITIES[i % 2]},{dose},2,2021-0{7 + dose}-{1 + i % 28:02d},EU/1/20/1528\n")  # fmt: skip
 
 

@@ -216,12 +216,20 @@ def to_icao(name: str, *, field: str = "name", max_length: int = MAX_LENGTH) -> 
     transliteration is its words' joined by ``<``, and the words of names repeat far more than
     names do (Vietnamese names are made of a few thousand syllables).  A word that starts with a
     combining mark (which the whole-name reading attaches to the space before it) takes the
-    whole-name path, which stays the reference (tests compare the two).
+    whole-name path, which stays the reference (tests compare the two).  Whole names are
+    remembered too (:func:`_name_text`): a record's name is read when it is made and again for
+    ``fnt`` / ``gnt``, and family and given names repeat across persons.
     """
     if not isinstance(name, str):
         raise InputError(field, "must be a string")
     if max_length < 1:
         raise ValueError("max_length must be positive")
+    return _name_text(name, field, max_length)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _name_text(name: str, field: str, max_length: int) -> str:
+    """:func:`to_icao` of a checked text (a refusal raises, and is not remembered)."""
     words = normalize_name(name).split(" ")
     parts: list[str] = []
     for word in words:

@@ -546,10 +546,6 @@ class _Counted:
             yield text
 
 
-def _not_text(values: Iterable[str]) -> bool:
-    return any("\ufffd" in v for v in values)
-
-
 def check_header(names: Sequence[str]) -> None:
     """Refuse a CSV header that is not a facility export's, with one error naming the expected columns."""
     cleaned = [n for n in names if n]
@@ -598,15 +594,17 @@ def _csv_rows(counted: _Counted) -> Iterator[tuple[int, Mapping[str, Any] | Inpu
             yield reader.line_num, InputError("$", f"is not readable CSV (a field longer than "
                                                    f"{csv.field_size_limit() // 1024} KiB?)")  # fmt: skip
             continue
-        if any(_TOO_LONG in cell for cell in row):
+        # each test on the row's cells joined: a marker or character found there is in one of them
+        joined = "".join(row)
+        if _TOO_LONG[0] in joined and any(_TOO_LONG in cell for cell in row):
             yield reader.line_num, _too_long()
             continue
-        if not any(cell.strip() for cell in row):
+        if not joined.strip():  # every cell blank
             continue
         if len(row) != len(names):
             yield reader.line_num, InputError("$", f"has {len(row)} fields, the header has {len(names)}")
             continue
-        if _not_text(row):
+        if "\ufffd" in joined:  # a cell holds bytes that were not text in the file's encoding
             yield reader.line_num, InputError("$", "is not UTF-8 text (the file mixes encodings)")
             continue
         yield reader.line_num, {k: v for k, v in zip(names, row, strict=True) if v.strip() != ""}
@@ -830,7 +828,8 @@ def _store_chunk(
             if previous is None:
                 known[p.person_key] = identity
                 new_persons.append(p)
-            elif previous[2] != p.dob or not same_name(previous[0], p.fn) or not same_name(previous[1], p.gn):
+            elif previous[2] != p.dob or (previous[0] != p.fn and not same_name(previous[0], p.fn)) or (
+                    previous[1] != p.gn and not same_name(previous[1], p.gn)):  # fmt: skip
                 # the same person spelt in capitals, NFD or with other spaces is the same person (naming)
                 column = "dob" if previous[2] != p.dob else (
                     "family_name" if not same_name(previous[0], p.fn) else "given_name")
