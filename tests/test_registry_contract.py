@@ -86,6 +86,38 @@ def test_copy_rows_and_executemany(registry: Registry) -> None:
     assert scalar(registry, "SELECT COUNT(*) FROM facilities WHERE name = 'x'") == 10
 
 
+def test_copy_rows_many_statements(registry: Registry) -> None:
+    """A bulk copy of several hundred rows (multi-row statements and a rest) stores each row as given."""
+    new = [(f"VN-HN-{i:04d}", f"Tr\u1ea7n 'x' \\ {i}" if i % 3 else None, "HN", i) for i in range(613)]
+    with registry.transaction() as tx:
+        tx.copy_rows("facilities", ("facility_id", "name", "province", "created_at"), iter(new))
+    assert rows(registry, "SELECT facility_id, name, province, created_at FROM facilities ORDER BY facility_id") == new
+
+
+def test_copy_rows_refuses_a_short_row(registry: Registry) -> None:
+    """A row with a value missing is refused, even when a longer row beside it would make the count right."""
+    new = [(f"VN-HN-{i:04d}", "HN", i) for i in range(600)]
+    new[10] = ("VN-HN-0010", "HN")
+    new[11] = ("VN-HN-0011", "HN", 11, 99)
+    with pytest.raises(Exception), registry.transaction() as tx:  # noqa: B017
+        tx.copy_rows("facilities", ("facility_id", "province", "created_at"), new)
+    assert scalar(registry, "SELECT COUNT(*) FROM facilities") == 0
+
+
+def test_claim_returns_what_is_stored(registry: Registry, tmp_path: Path) -> None:
+    """A claimed person's fields are the stored values with their types (names with quotes, NULLs)."""
+    _load(registry, tmp_path, n=6)
+    with registry.transaction() as tx:
+        tx.execute("UPDATE persons SET fn = ?, gn = NULL, gnt = NULL WHERE person_key IN"
+                   " (SELECT MIN(person_key) FROM persons)", ("Nguy\u1ec5n \"O'Brien\" \\ \u00e9",))  # fmt: skip
+    stored = rows(registry, f"SELECT {', '.join(CLAIM_COLUMNS)} FROM persons ORDER BY person_key")
+    got = registry.claim(worker="a", limit=10, now=time.time(), lease_seconds=60, facilities=["VN-HN-001"])
+    assert sorted(tuple(r) for r in got) == [tuple(r) for r in stored]
+    assert all(type(a) is type(b) for r, s in zip(sorted(got), stored, strict=True) for a, b in zip(r, s, strict=True))
+    assert all(isinstance(r, ClaimedPerson) for r in got)
+    assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE lease_owner = 'a'") == 6
+
+
 def test_reopen_from_spec(registry: Registry) -> None:
     """A registry reopened from its spec (as a worker process does) sees the same data."""
     with registry.transaction() as tx:

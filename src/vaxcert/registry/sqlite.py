@@ -110,7 +110,7 @@ class _SqliteTx:
         many = head + ",".join([one] * per)  # the same text every call: sqlite3's statement cache keeps it
         rest = iter(rows)
         while part := list(itertools.islice(rest, per)):
-            if len(part) == per:
+            if len(part) == per and all(len(row) == width for row in part):  # else sqlite3 names the bad row
                 self._cur.execute(many, list(itertools.chain.from_iterable(part)))
             else:
                 self._cur.executemany(head + one, part)
