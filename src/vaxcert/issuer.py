@@ -116,10 +116,7 @@ class Issuer:
         """
         if now.tzinfo is None:
             raise ConfigurationError("now must be timezone-aware")
-        overridden = False
-        if not self._ministry and (facility is None or facility != self._facility):
-            overridden = check_plain_payload_signer(self.signer.certificate, facility=facility,
-                                                    facility_override=self.facility_override)  # fmt: skip
+        overridden = self._facility_rule(facility)
         if self.check:
             payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=self.allow_dn_over_sd)
         issued = self._sign(payload, now=now, validity=validity)
@@ -139,10 +136,7 @@ class Issuer:
         """
         if now.tzinfo is None:
             raise ConfigurationError("now must be timezone-aware")
-        overridden = False
-        if not self._ministry and (facility is None or facility != self._facility):
-            overridden = check_plain_payload_signer(self.signer.certificate, facility=facility,
-                                                    facility_override=self.facility_override)  # fmt: skip
+        overridden = self._facility_rule(facility)
         iat, exp = self._times(now, self.validity)
         # The claims {1: iss, 6: iat, 4: exp, -260: {1: payload}} end with the payload's encoding:
         # their head is the same for every payload of the call ({} is the one byte a0).
@@ -167,6 +161,13 @@ class Issuer:
                 log_event(log, "issue.facility_override", level=logging.WARNING, facility=self._facility or "-",
                           kid=kid.hex(), type=cert.cert_type)  # fmt: skip
         return issued
+
+    def _facility_rule(self, facility: str | None) -> bool:
+        """Refuse a facility's DSC for another facility's dose; True when ``facility_override`` lets it sign."""
+        if self._ministry or (facility is not None and facility == self._facility):
+            return False
+        return check_plain_payload_signer(self.signer.certificate, facility=facility,
+                                          facility_override=self.facility_override)
 
     def _sign(
         self, payload: Mapping[str, Any], *, now: dt.datetime, validity: dt.timedelta | None

@@ -161,12 +161,16 @@ def tidy_as_written(payload: dict[str, Any], kind: str) -> bool:
             entries = payload.get(other)
             if type(entries) is list and not entries:
                 return False
+    return _dates_as_written(payload, kind, payload[kind][0])
+
+
+def _dates_as_written(payload: dict[str, Any], kind: str, entry: object) -> bool:
+    """The birth date and the entry's dates of a tidy payload are in their standard spellings."""
     dob = payload.get("dob")
     if type(dob) is str:
         size = len(dob)
         if not (size in (0, 4) or (size == 7 and dob[4] == "-") or (size == 10 and dob[4] == "-" and dob[7] == "-")):
             return False
-    entry = payload[kind][0]
     if type(entry) is not dict:
         return True
     if kind == "t":
@@ -201,25 +205,7 @@ def tidy_kind(payload: dict[str, Any]) -> str | None:
         return None
     if type(entries) is not list or len(entries) != 1:
         return None
-    dob = payload.get("dob")
-    if type(dob) is str:
-        size = len(dob)
-        if not (size in (0, 4) or (size == 7 and dob[4] == "-") or (size == 10 and dob[4] == "-" and dob[7] == "-")):
-            return None
-    entry = entries[0]
-    if type(entry) is not dict:
-        return kind
-    if kind == "t":
-        text = entry.get("sc")
-        if type(text) is str and not _datetime_shaped(text):
-            return None
-        text = entry.get("dr")
-        return kind if type(text) is not str or _datetime_shaped(text) else None
-    for name in _DATES[kind]:
-        text = entry.get(name)
-        if type(text) is str and not (len(text) == 10 and text[4] == "-" and text[7] == "-"):
-            return None
-    return kind
+    return kind if _dates_as_written(payload, kind, entries[0]) else None
 
 
 # Standard spellings, recognised by shape alone (cheap: this runs on every verification).  A
