@@ -36,7 +36,7 @@ from .pki.certificates import (
     subject_summary,
 )
 from .pki.keys import Signer
-from .stages import base45, cbor, compression, cose, cwt, hc1, prefix
+from .stages import cbor, cose, cwt, hc1
 
 __all__ = ["DEFAULT_VALIDITY", "RECORD_FORMAT_PREFIX", "IssuedCertificate", "Issuer", "issue", "issue_record"]
 
@@ -141,19 +141,17 @@ class Issuer:
         # The claims {1: iss, 6: iat, 4: exp, -260: {1: payload}} end with the payload's encoding:
         # their head is the same for every payload of the call ({} is the one byte a0).
         head = cwt.encode({}, issuer=self.country, issued_at=iat, expires_at=exp)[:-1]
-        protected, signer, types, check, dumps = self._protected, self.signer, self._types, self.check, cbor.dumps
+        protected, signer, check, dumps = self._protected, self.signer, self.check, cbor.dumps
         kinds: list[str] = []
         messages: list[bytes] = []
         for payload in payloads:
             if check:
                 payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=self.allow_dn_over_sd)
-            kind = _kind(payload)
-            if kind not in types:
-                raise InputError(f"{kind}", "the signer's certificate may not sign this certificate type")
+            kind = self._signable_kind(payload)
             kinds.append(kind)
             messages.append(cose.encode(head + dumps(payload), signer, protected=protected))
         kid = signer.kid
-        texts = wrap_many(messages)
+        texts = hc1.wrap_many(messages)
         issued = [IssuedCertificate(text, str(payload[kind][0].get("ci", "")), kind, kid, iat, exp, message)
                   for text, payload, kind, message in zip(texts, payloads, kinds, messages, strict=True)]  # fmt: skip
         if overridden:
@@ -169,12 +167,17 @@ class Issuer:
         return check_plain_payload_signer(self.signer.certificate, facility=facility,
                                           facility_override=self.facility_override)
 
-    def _sign(
-        self, payload: Mapping[str, Any], *, now: dt.datetime, validity: dt.timedelta | None
-    ) -> IssuedCertificate:
+    def _signable_kind(self, payload: Mapping[str, Any]) -> str:
+        """The payload's certificate type, refused when the signer's DSC may not sign it."""
         kind = _kind(payload)
         if kind not in self._types:
             raise InputError(f"{kind}", "the signer's certificate may not sign this certificate type")
+        return kind
+
+    def _sign(
+        self, payload: Mapping[str, Any], *, now: dt.datetime, validity: dt.timedelta | None
+    ) -> IssuedCertificate:
+        kind = self._signable_kind(payload)
         iat, exp = self._times(now, validity or self.validity)
         claims = cwt.encode(payload, issuer=self.country, issued_at=iat, expires_at=exp)
         message = cose.encode(claims, self.signer, protected=self._protected)
@@ -234,30 +237,6 @@ def _kind(payload: Mapping[str, Any]) -> str:
         return certificate_type(payload)
     except Exception as exc:
         raise InputError("payload", "needs exactly one of v, t, r with one entry") from exc
-
-
-def wrap_many(messages: Sequence[bytes]) -> list[str]:
-    """``[hc1.wrap(m) for m in messages]``, with Base45 run once over the whole list.
-
-    Base45 encodes each pair of bytes as three characters on its own, so the even-length part of
-    every zlib stream is encoded in one pass over their concatenation and cut at 3/2 of each
-    length; an odd last byte is written as its two characters.
-    """
-    packed = [compression.pack(m) for m in messages]
-    evens = [p if not len(p) & 1 else p[:-1] for p in packed]
-    text = base45.encode(b"".join(evens))
-    alphabet, head = base45.ALPHABET, prefix.PREFIX
-    out: list[str] = []
-    at = 0
-    for whole, even in zip(packed, evens, strict=True):
-        end = at + len(even) // 2 * 3
-        if len(whole) & 1:
-            n = whole[-1]
-            out.append(f"{head}{text[at:end]}{alphabet[n % 45]}{alphabet[n // 45]}")
-        else:
-            out.append(head + text[at:end])
-        at = end
-    return out
 
 
 #: A dose-record JSON document says so in ``format`` (``vaxcert.dose-record/1``).

@@ -11,6 +11,7 @@ whose value overflows (> 65535, or > 255 for a final pair) are all rejected.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
@@ -23,7 +24,7 @@ try:
 except ImportError:  # not built (a wheel, no C compiler): pure Python (scripts/build_speedups.py)
     _compiled_decode = None  # type: ignore[assignment]
 
-__all__ = ["ALPHABET", "decode", "decode_python", "encode"]
+__all__ = ["ALPHABET", "decode", "decode_python", "encode", "encode_many"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _ALPHA = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
@@ -57,9 +58,30 @@ def encode(data: bytes) -> str:
     pairs = np.frombuffer(data, dtype="<u2", count=len(data) // 2)
     text: str = _pair_table().take(pairs).tobytes().decode("ascii")
     if len(data) & 1:
-        n = data[-1]
-        text += ALPHABET[n % 45] + ALPHABET[n // 45]
+        text += _odd_byte(data[-1])
     return text
+
+
+def _odd_byte(n: int) -> str:
+    """The two characters of a last, unpaired byte."""
+    return ALPHABET[n % 45] + ALPHABET[n // 45]
+
+
+def encode_many(chunks: Sequence[bytes]) -> list[str]:
+    """``[encode(c) for c in chunks]`` with one table pass over all of them (batch issuance).
+
+    Base45 encodes each pair of bytes on its own, so the even-length parts of the chunks are
+    encoded together and cut apart at 3/2 of each length; an odd last byte is added per chunk.
+    """
+    evens = [c if not len(c) & 1 else c[:-1] for c in chunks]
+    text = encode(b"".join(evens))
+    out: list[str] = []
+    at = 0
+    for whole, even in zip(chunks, evens, strict=True):
+        end = at + len(even) // 2 * 3
+        out.append(text[at:end] + _odd_byte(whole[-1]) if len(whole) & 1 else text[at:end])
+        at = end
+    return out
 
 
 def _invalid(message: str) -> DecodeError:
