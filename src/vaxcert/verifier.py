@@ -35,7 +35,7 @@ from .events import Holder, NormalisedRecord, VaccinationEvent, events_from_dcc
 from .formats.dccview import dcc_view
 from .formats.shc import ProductMap, ShcResult, ShcTrust, ShcVerifier
 from .logs import log_event, safe_traceback
-from .stages import base45, compression, cose, cwt, prefix
+from .stages import cose, cwt, hc1, prefix
 from .stages.cose import CoseSign1
 from .trust.store import TrustedSigner, TrustList, TrustStore
 
@@ -398,12 +398,7 @@ class Verifier:
         if isinstance(data, str):
             # A line break or spaces around the text (files, scanners that send Enter) are not
             # part of the certificate: Base45 has a space, but never at either end.
-            # hc1.unwrap's stages, called directly (each artefact kept for the trace)
-            text = data.strip(_WHITESPACE)
-            run.text = body = text[4:] if text.startswith(prefix.PREFIX) else prefix.strip(text)
-            run.compressed = compressed = base45.decode(body)
-            run.cose_bytes = cose_bytes = compression.decompress(compressed)
-            run.message = cose.decode(cose_bytes)
+            run.text, run.compressed, run.cose_bytes, run.message = hc1.unwrap(data.strip(_WHITESPACE))
         else:
             run.cose_bytes = data
             run.message = cose.decode(run.cose_bytes)
