@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from cryptography import x509
 
 from ..dcc.payload import check_issuer_fields
 from ..dcc.uvci import UvciMaker
@@ -28,7 +30,7 @@ from ..errors import ConfigurationError
 from ..issuer import DEFAULT_VALIDITY, Issuer
 from ..pki.certificates import facility_id_of, is_ministry_signer, issuer_name_of
 from ..pki.encoding import load_certificate_file
-from ..pki.keys import KeySigner, Signer
+from ..pki.keys import KeySigner, Signer, load_private_key
 
 if TYPE_CHECKING:  # the [hsm] extra; imported when a folder's key is in the HSM
     from ..pki.hsm import HsmConfig, HsmToken
@@ -115,6 +117,11 @@ class KeyRing:
         return f"KeyRing({len(self._signers)} facilities, ministry={'yes' if self._ministry else 'no'})"
 
 
+def _names_hsm_key(folders: Iterable[tuple[Path, Path]]) -> bool:
+    """True when one of the (certificate, key) folders keeps its key in the HSM."""
+    return any(key.name == HSM_LABEL_FILE for _, key in folders)
+
+
 @dataclass(frozen=True, slots=True)
 class KeyDirectory:
     """Facility keys, as ``vaxcert keys issue-dsc --out DIR/<facility>`` writes them.
@@ -151,21 +158,24 @@ class KeyDirectory:
 
     def uses_hsm(self) -> bool:
         """True when some facility's key is in the HSM (no key is read)."""
-        return any(key.name == HSM_LABEL_FILE for _, key in self._folders())
+        return _names_hsm_key(self._folders())
 
-    def _signer(self, cert_path: Path, key_path: Path, token: list[HsmToken]) -> Signer:
-        if key_path.name != HSM_LABEL_FILE:
-            return KeySigner.from_files(key_path, cert_path, self.password)
+    def _open_token(self) -> HsmToken:
+        """A session on the HSM of :attr:`hsm`, open for the key ring's life (the process's)."""
         if self.hsm is None:
-            raise ConfigurationError(f"{key_path.parent}: the key is in an HSM ({HSM_LABEL_FILE}); "
+            raise ConfigurationError(f"{self.path}: a facility's key is in an HSM ({HSM_LABEL_FILE}); "
                                      "no HSM is configured (VAXCERT_PKCS11_MODULE, VAXCERT_HSM_TOKEN, "
                                      "VAXCERT_HSM_PIN)")  # fmt: skip
-        label = key_path.read_text(encoding="utf-8").strip()
-        if not token:
-            from ..pki.hsm import HsmToken  # the [hsm] extra: needed only when a key is in the HSM
+        from ..pki.hsm import HsmToken  # the [hsm] extra: needed only when a key is in the HSM
 
-            token.append(HsmToken(self.hsm))  # open for the key ring's life (the process's)
-        return token[0].signer(label, load_certificate_file(cert_path)[0])
+        return HsmToken(self.hsm)
+
+    def _signer(self, certificate: x509.Certificate, key_path: Path, token: HsmToken | None) -> Signer:
+        """The signer of one folder: its key file, or its key in the HSM (``token`` is then open)."""
+        if key_path.name != HSM_LABEL_FILE:
+            return KeySigner(load_private_key(key_path, self.password), certificate)
+        assert token is not None  # load() opens it when a folder names an HSM key
+        return token.signer(key_path.read_text(encoding="utf-8").strip(), certificate)
 
     def claimable(self) -> list[str] | None:
         """The facility ids of the DSCs, or None when a ministry DSC signs for all (no private key is read)."""
@@ -191,16 +201,17 @@ class KeyDirectory:
             raise ConfigurationError(f"key directory {root} does not exist")
         signers: dict[str, Signer] = {}
         ministry: Signer | None = None
-        token: list[HsmToken] = []
-        for cert_path, key_path in self._folders():
+        folders = list(self._folders())
+        token = self._open_token() if _names_hsm_key(folders) else None
+        for cert_path, key_path in folders:
             certificate = load_certificate_file(cert_path)[0]
             if is_ministry_signer(certificate):
-                ministry = self._signer(cert_path, key_path, token)
+                ministry = self._signer(certificate, key_path, token)
                 continue
             facility = facility_id_of(certificate)
             if facility is None:
                 raise ConfigurationError(f"{cert_path}: the DSC names no facility and is not a ministry DSC")
-            signers[facility] = self._signer(cert_path, key_path, token)
+            signers[facility] = self._signer(certificate, key_path, token)
         if not signers and ministry is None:
             raise ConfigurationError(f"{root}: no facility folders with dsc.pem and dsc.key.pem or {HSM_LABEL_FILE}")
         return KeyRing(signers, ministry=ministry, issuer_name=self.issuer_name,
