@@ -357,6 +357,7 @@ def bench_import(tmp: Path, rows: int, sign_cpu: float) -> float:
     path = tmp / "import.csv"
     write_import_csv(path, rows)
     registry = open_registry(f"sqlite:///{tmp}/import.db", migrate=True)
+    print(f"import (durable)       SQLite {registry_settings(registry)}")
     start, cpu = time.perf_counter(), time.process_time()
     result = import_file(registry, path, now=NOW)
     middle, cpu = time.perf_counter(), time.process_time() - cpu
@@ -397,6 +398,7 @@ def main() -> None:
               f"{sign_cpu * 1e6:.1f} µs CPU each", flush=True)  # fmt: skip
         if "sqlite" not in skip:
             registry = open_registry(f"sqlite:///{tmp}/bench.db", migrate=True)
+            print(f"sqlite (durable)       {registry_settings(registry)}", flush=True)
             load_persons(registry, n)
             results["sqlite"] = bench_workers("sqlite", registry, keys, n, args.chunk, two, None, sign_cpu)[2]
             if "elsewhere" not in skip:
@@ -445,6 +447,11 @@ def main() -> None:
 
 
 def registry_settings(registry: Registry) -> str:
+    """The settings a durability claim rests on, read back from the database itself."""
+    if registry.backend == "sqlite":
+        with registry.transaction() as tx:
+            mode, sync = tx.query("PRAGMA journal_mode")[0][0], tx.query("PRAGMA synchronous")[0][0]
+        return f"journal_mode={mode}, synchronous={ {0: 'OFF', 1: 'NORMAL', 2: 'FULL', 3: 'EXTRA'}[sync]}"
     with registry.transaction() as tx:
         values = [tx.query(f"SHOW {name}")[0][0] for name in ("fsync", "synchronous_commit", "full_page_writes")]
     return f"fsync={values[0]}, synchronous_commit={values[1]}, full_page_writes={values[2]}"

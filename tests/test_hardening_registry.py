@@ -123,6 +123,21 @@ def test_default_busy_timeout_is_ten_seconds(tmp_path: Path) -> None:
         registry.close()
 
 
+def test_sqlite_commits_are_durable(tmp_path: Path) -> None:
+    """Every connection (the CLI's, a worker's reopened from the spec) syncs the WAL at each commit:
+    synchronous=FULL, so a stored import or certificate survives a power loss, not only a crash."""
+    registry = open_registry(f"sqlite:///{tmp_path}/r.db", migrate=True)
+    again = open_registry(registry.spec)
+    try:
+        for reg in (registry, again):
+            with reg.transaction() as tx:
+                assert tx.query("PRAGMA journal_mode")[0][0] == "wal"
+                assert tx.query("PRAGMA synchronous")[0][0] == 2  # FULL (NORMAL is 1)
+    finally:
+        again.close()
+        registry.close()
+
+
 # -- item 8: read-only, full or unwritable database -------------------------------------------------
 
 
