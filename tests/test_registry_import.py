@@ -103,6 +103,28 @@ def test_jsonl_rows_and_dose_records(registry: Registry, tmp_path: Path) -> None
     assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE id_kind = 'passport'") == len(passport)
 
 
+def test_dose_record_keeps_its_icao_names(registry: Registry, tmp_path: Path) -> None:
+    """A dose record's machine-readable name (copied from a passport's MRZ) is what the registry
+    stores and certifies, not the transliteration of the printed name."""
+    record = json.loads((REPO / "examples/records/06-foreigner-passport.json").read_text(encoding="utf-8"))
+    record["person"]["name"] |= {"family_icao": "MULLER", "given_icao": "JORG<ANDRE"}  # ICAO would write MUELLER
+    record["person"]["name"] |= {"family": "Müller", "given": "Jörg André"}
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = import_file(registry, path, now=NOW)
+    assert result.rejected == 0 and result.inserted == len(record["doses"])
+    assert rows(registry, "SELECT fn, fnt, gn, gnt FROM persons") == [("Müller", "MULLER", "Jörg André", "JORG<ANDRE")]
+
+
+@pytest.mark.parametrize("cell", ["²", "1²", "٣", "①"])
+def test_dose_number_in_other_digits_is_a_reported_row(registry: Registry, tmp_path: Path, cell: str) -> None:
+    """'²' is a digit to str.isdigit but not to int(): the row is rejected naming the column, not a crash."""
+    data = [{**dose_row(0, 1), "dose_number": cell}, dose_row(1, 1)]
+    result = import_file(registry, write_csv(tmp_path / "x.csv", data), now=NOW)
+    assert (result.inserted, result.rejected) == (1, 1)
+    assert [(e.line, e.field, e.message) for e in result.errors] == [(2, "dose_number", "must be a whole number")]
+
+
 def test_streams_in_chunks_with_progress(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file larger than a chunk is imported chunk by chunk, reporting progress (drawn by the CLI's bar)."""
 
@@ -257,15 +279,15 @@ def test_quick_row_path_matches_the_checked_path(i: int, changes: dict[str, str]
         person, dose = importer._person_from_row(obj), importer._dose_from_row(obj)
     except InputError:
         return
-    quick = importer._quick_payload(person.name, person.dob, dose, NOW)
-    original = importer._quick_payload
-    importer._quick_payload = lambda *args: None  # type: ignore[assignment]
+    quick = importer._quick_parts(person, dose, NOW)
+    original = importer._quick_parts
+    importer._quick_parts = lambda *args: None  # type: ignore[assignment]
     try:
         checked: object = importer._validated(7, person, dose, NOW)
     except InputError as exc:
         checked = exc
     finally:
-        importer._quick_payload = original
+        importer._quick_parts = original
     if not changes:  # an ordinary row takes the quick path
         assert quick is not None
     if quick is not None:
@@ -303,3 +325,6 @@ def test_quick_row_is_the_checked_rows_reading(i: int, changes: dict[str, str], 
         assert quick is not None
     if quick is not None:
         assert checked == [quick]
+        assert isinstance(checked, list)
+        # the quick row's hash, made from remembered JSON of the dose's values, is the hash of its values
+        assert quick.digest and quick.row_hash == importer.DoseRow(5, checked[0].person, checked[0].dose).row_hash

@@ -68,7 +68,11 @@ __all__ = [
     "normalize_payload",
     "payload_from_record",
     "quick_dob_earliest",
+    "quick_in_window",
     "quick_issuable",
+    "quick_issuer_fields",
+    "quick_names",
+    "quick_vaccination",
 ]
 
 DEFAULT_VERSION = DCC_VERSION
@@ -700,6 +704,63 @@ _DOB_CACHE_MAX = 65_536
 _LAST_TEXTS: list[tuple[str | None, str | None]] = [(None, None)]
 
 
+def quick_names(fn: object, fnt: object, given: tuple[object, object] | None) -> bool:
+    """``nam`` as the quick pass checks it: ``fn``/``fnt``, and ``given`` = (``gn``, ``gnt``) when present."""
+    if not _quick_name(fn) or not _quick_icao(fnt):
+        return False
+    return given is None or (_quick_name(given[0]) and _quick_icao(given[1]))
+
+
+def quick_vaccination(
+    tg: object, vp: object, mp: object, ma: object, dn: object, sd: object, dt: object, co: object,
+    *, valuesets: ValueSetLookup | None = None, allow_dn_over_sd: bool = False,
+) -> _dt.date | None:  # fmt: skip
+    """A vaccination entry's own values as the quick pass checks them; the vaccination date, or None.
+
+    Types, code patterns, dose numbers, the date's form, the country and the value sets: what
+    :func:`quick_issuable` checks of a ``v`` entry apart from the date's window (not before the
+    birth date or 2020, not after today: :func:`quick_in_window`) and ``is``/``ci``.  A pure
+    function of its arguments, so a caller checking many rows may remember its answers.
+    """
+    entry = {"tg": tg, "vp": vp, "mp": mp, "ma": ma, "dn": dn, "sd": sd, "dt": dt, "co": co}
+    return _quick_vaccination(entry, valuesets or _bundled_valuesets(), allow_dn_over_sd)
+
+
+def quick_issuer_fields(issuer: str, ci: str) -> bool:
+    """``is`` and ``ci`` as the quick pass checks them (free text as signed; a UVCI in upper case)."""
+    return _quick_text(issuer) and _quick_text(ci) and _quick_uvci(ci)
+
+
+def quick_in_window(dob_earliest: _dt.date, day: _dt.date, now: _dt.datetime) -> bool:
+    """The quick pass's date window: a birth date not after today, an event between it (and 2020) and today."""
+    today = _latest_local_date(now)
+    return dob_earliest <= today and max(EARLIEST_EVENT, dob_earliest) <= day <= today
+
+
+def _quick_vaccination(entry: Mapping[str, Any], vs: ValueSetLookup, allow_dn_over_sd: bool) -> _dt.date | None:
+    dn, sd = entry["dn"], entry["sd"]
+    if type(dn) is not int or type(sd) is not int or dn < 1 or sd < 1 or (dn > sd and not allow_dn_over_sd):
+        return None
+    if not (_quick_code(entry["tg"]) and _quick_code(entry["vp"]) and _quick_code(entry["mp"])
+            and _quick_code(entry["ma"])):  # fmt: skip
+        return None
+    if not _quick_country_and_codes("v", entry, vs):
+        return None
+    return _quick_date(entry["dt"])
+
+
+def _quick_country_and_codes(kind: str, entry: Mapping[str, Any], vs: ValueSetLookup) -> bool:
+    """``co`` two capital letters, and every coded field of the entry current in its value set."""
+    co = entry["co"]
+    if type(co) is not str or _COUNTRY_RE.fullmatch(co) is None:
+        return False
+    exact = type(vs) is ValueSets  # its is_active implies contains; another lookup may differ
+    for key, name in CODED_FIELDS[kind]:
+        if key in entry and not (vs.is_active(name, entry[key]) and (exact or vs.contains(name, entry[key]))):
+            return False
+    return True
+
+
 def quick_dob_earliest(dob: str) -> _dt.date | None:
     """:func:`~vaxcert.dcc.model.dob_earliest` of a birth date text, or None where it raises (remembered)."""
     earliest = _DOB_EARLIEST.get(dob)
@@ -732,9 +793,8 @@ def _quick_issuable(payload: object, now: _dt.datetime, vs: ValueSetLookup, allo
     nam = payload.get("nam")
     if type(nam) is not dict or not nam.keys() <= _KEYS["nam"]:
         return False
-    if not _quick_name(nam.get("fn")) or not _quick_icao(nam.get("fnt")):
-        return False
-    if ("gn" in nam or "gnt" in nam) and not (_quick_name(nam.get("gn")) and _quick_icao(nam.get("gnt"))):
+    given = (nam.get("gn"), nam.get("gnt")) if "gn" in nam or "gnt" in nam else None
+    if not quick_names(nam.get("fn"), nam.get("fnt"), given):
         return False
     dob = payload.get("dob")
     if type(dob) is not str or not dob:
@@ -758,13 +818,7 @@ def _quick_issuable(payload: object, now: _dt.datetime, vs: ValueSetLookup, allo
     if kind == "v":
         if entry.keys() != _V_KEYS:
             return False
-        dn, sd = entry["dn"], entry["sd"]
-        if type(dn) is not int or type(sd) is not int or dn < 1 or sd < 1 or (dn > sd and not allow_dn_over_sd):
-            return False
-        if not (_quick_code(entry["tg"]) and _quick_code(entry["vp"]) and _quick_code(entry["mp"])
-                and _quick_code(entry["ma"])):  # fmt: skip
-            return False
-        day = _quick_date(entry["dt"])
+        day = _quick_vaccination(entry, vs, allow_dn_over_sd)  # with co and the value sets
         if day is None or not earliest <= day <= today:
             return False
     elif kind == "t":
@@ -795,21 +849,16 @@ def _quick_issuable(payload: object, now: _dt.datetime, vs: ValueSetLookup, allo
         fr, df, du = _quick_date(entry["fr"]), _quick_date(entry["df"]), _quick_date(entry["du"])
         if fr is None or df is None or du is None or df < fr or du < df or not earliest <= fr <= today:
             return False
-    co, ci = entry["co"], entry["ci"]
-    if type(co) is not str or _COUNTRY_RE.fullmatch(co) is None:
+    if kind != "v" and not _quick_country_and_codes(kind, entry, vs):
         return False
-    issuer = entry["is"]
+    ci, issuer = entry["ci"], entry["is"]
     if type(issuer) is not str or type(ci) is not str:
         return False
     last_issuer, last_ci = _LAST_TEXTS[0]
     if issuer != last_issuer or ci != last_ci:
-        if not _quick_text(issuer) or not _quick_text(ci) or not _quick_uvci(ci):
+        if not quick_issuer_fields(issuer, ci):
             return False
         _LAST_TEXTS[0] = (issuer, ci)
-    exact = type(vs) is ValueSets  # its is_active implies contains; another lookup may differ
-    for key, name in CODED_FIELDS[kind]:
-        if key in entry and not (vs.is_active(name, entry[key]) and (exact or vs.contains(name, entry[key]))):
-            return False
     # Nothing is left for the schema of a 1.3.x version to refuse: every member it reads was
     # checked above, as tightly or more (types, required members, one group of one entry, the
     # name and birth-date patterns, dn/sd >= 1, co, lengths up to 80).  tests/test_payload.py pins

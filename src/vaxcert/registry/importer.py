@@ -55,7 +55,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from .. import jsonio
 from ..dcc import payload as payload_mod
@@ -71,7 +71,6 @@ from ..dcc.model import (
     Name,
     Person,
 )
-from ..dcc.types import DccPayload, vaccination_json
 from ..dcc.valuesets import ValueSets
 from ..errors import InputError
 from ..logs import log_event
@@ -142,10 +141,14 @@ class DoseRow:
     line: int
     person: PersonRow
     dose: StoredDose
+    #: The row hash when the quick pass already computed it (from remembered JSON of the dose's values).
+    digest: str = field(default="", compare=False)
 
     @property
     def row_hash(self) -> str:
         """Hash of everything the row says."""
+        if self.digest:
+            return self.digest
         p, d = self.person, self.dose
         values = (p.person_key, p.fn, p.gn, p.dob, d.facility, d.dn, d.sd, d.date, d.tg, d.vp, d.mp, d.ma, d.co)
         return hashlib.sha256(_json_array(values).encode()).hexdigest()[:32]
@@ -213,7 +216,7 @@ def _int(obj: Mapping[str, Any], key: str) -> int:
         if abs(value) >= 10**_MAX_INT_DIGITS:
             raise InputError(key, f"must be a whole number of at most {_MAX_INT_DIGITS} digits")
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():  # not '²' or '٣'
         if len(value.strip()) > _MAX_INT_DIGITS:
             raise InputError(key, f"must be a whole number of at most {_MAX_INT_DIGITS} digits")
         return int(value.strip())
@@ -240,18 +243,91 @@ def _name(family: str, given: str | None) -> Name:
     return Name(family, given)
 
 
-def _icao_names(name: Name) -> tuple[str, str | None] | None:
-    """``fnt`` and ``gnt`` of a name, or None when they cannot be made (remembered per name text)."""
-    return _icao_of(name.family, name.given)
+#: ``(fn, gn, fnt, gnt)``: a person's names as the registry stores them and a certificate carries them.
+_Names = tuple[str, str | None, str, str | None]
+
+
+def _checked_names(name: Name) -> _Names | None:
+    """A name's DCC fields, when the issuance checks' quick pass accepts them; None when unsure."""
+    try:
+        fnt, gnt = name.fnt(), name.gnt()
+    except InputError:
+        return None
+    given = None if name.given is None else (name.given, gnt)
+    return (name.family, name.given, fnt, gnt) if payload_mod.quick_names(name.family, fnt, given) else None
 
 
 @functools.lru_cache(maxsize=65_536)
-def _icao_of(family: str, given: str | None) -> tuple[str, str | None] | None:
-    name = _name(family, given)
+def _row_names(family: str, given: str | None) -> _Names | None:
+    """:func:`_checked_names` of a name as written in a row (remembered per text: a person's next dose,
+    and the many people of one name, cost a lookup)."""
     try:
-        return name.fnt(), name.gnt()
+        return _checked_names(_name(family, given))
     except InputError:
         return None
+
+
+class _DoseValues(NamedTuple):
+    """A dose's values as stored (after the facility, in :class:`StoredDose` order), checked."""
+
+    fields: tuple[str, int, int, str, str, str, str, str, str]  # facility, dn, sd, dt, tg, vp, mp, ma, co
+    day: dt.date
+    json: str  # the fields as JSON array members, the row hash's second half
+
+
+@functools.lru_cache(maxsize=65_536)
+def _dose_values(facility: str, product: str, manufacturer: str | None, prophylaxis: str | None, dn: int, sd: int,
+                 day: str, country: str, disease: str) -> _DoseValues | None:  # fmt: skip
+    """A dose's values with the product's defaults, checked as issuance checks a vaccination entry
+    (:func:`vaxcert.dcc.payload.quick_vaccination`) and a Dose its facility; None when unsure.
+
+    A pure function of the values (the date's window against the birth date and today is the
+    caller's): an export's rows share a few facilities, days, products and dose numbers, so most
+    rows cost a lookup here.
+    """
+    if len(facility) > 40 or _FACILITY_RE.fullmatch(facility) is None:
+        return None
+    known = payload_mod.PRODUCTS.get(product)
+    ma = manufacturer or (known.ma if known else None)
+    vp = prophylaxis or (known.vp if known else None)
+    if ma is None or vp is None:
+        return None
+    date = payload_mod.quick_vaccination(disease, vp, product, ma, dn, sd, day, country, allow_dn_over_sd=True)
+    if date is None:
+        return None
+    fields = (facility, dn, sd, day, disease, vp, product, ma, country)
+    return _DoseValues(fields, date, _json_members(fields))
+
+
+def _json_members(values: Sequence[str | int | None]) -> str:
+    """The members of :func:`_json_array` without the brackets."""
+    return _json_array(values)[1:-1]
+
+
+def _quick_fields(names: _Names | None, dob: str, dose: _DoseValues | None, now: dt.datetime) -> dt.date | None:
+    """The quick pass over a row's parts, checked apart: names, dose values, and the dates together.
+
+    The first day the birth date denotes, only when :func:`vaxcert.dcc.payload.quick_issuable`
+    accepts the payload these parts make (with the placeholders ``is`` and ``ci`` that batch
+    issuance replaces, checked once in :func:`_placeholders_pass`); else None.
+    """
+    if names is None or dose is None or not _placeholders_pass():
+        return None
+    earliest = payload_mod.quick_dob_earliest(dob)
+    return earliest if earliest is not None and payload_mod.quick_in_window(earliest, dose.day, now) else None
+
+
+@functools.cache
+def _placeholders_pass() -> bool:
+    """The placeholder ``is`` and ``ci`` pass the quick pass's checks of those fields (they do: a
+    test says so; this keeps the quick path honest if they ever change)."""
+    return payload_mod.quick_issuer_fields(payload_mod.PLACEHOLDER_ISSUER, payload_mod.PLACEHOLDER_UVCI)
+
+
+def _row(line: int, person: PersonRow, dose: _DoseValues | StoredDose, digest: str = "") -> DoseRow:
+    fields = dose.fields if isinstance(dose, _DoseValues) else dose[1:10]
+    facility, dn, _sd, day = fields[:4]
+    return DoseRow(line, person, StoredDose(dose_key(person.person_key, dn, day, facility), *fields), digest)
 
 
 def _person_from_row(obj: Mapping[str, Any]) -> Person:
@@ -302,61 +378,41 @@ def _dose_from_row(obj: Mapping[str, Any]) -> Dose:
     )  # fmt: skip
 
 
-def _quick_payload(name: Name, dob: str, dose: Dose, now: dt.datetime) -> DccPayload | None:
-    """The payload :func:`_validated` checks, built and checked in one quick pass; None if unsure.
-
-    It is the payload ``entry_from_dose`` + ``build_payload`` make, and the quick pass
-    (:func:`vaxcert.dcc.payload.quick_issuable`) accepts only what ``check_issuable`` (and the
-    entry's own checks, which it covers) accept; any doubt takes the checked path, which names
-    the field.
-    """
-    return _quick_payload_of(name, dob, dose.product, dose.manufacturer, dose.prophylaxis, dose.dose_number,
-                             dose.series_total, dose.date, dose.country, dose.disease, now)  # fmt: skip
-
-
-def _quick_payload_of(name: Name, dob: str, product: str, manufacturer: str | None, prophylaxis: str | None,
-                      dn: int, sd: int, date: dt.date, country: str, disease: str,
-                      now: dt.datetime) -> DccPayload | None:  # fmt: skip
-    """:func:`_quick_payload` from a dose's values.  The quick pass checks every value a
-    :class:`~vaxcert.dcc.model.Dose` checks (codes, dose numbers, country) except the facility."""
-    known = payload_mod.PRODUCTS.get(product)
-    ma = manufacturer or (known.ma if known else None)
-    vp = prophylaxis or (known.vp if known else None)
-    if ma is None or vp is None:
+def _quick_parts(person: Person, dose: Dose, now: dt.datetime) -> tuple[_Names, _DoseValues] | None:
+    """A checked person and dose through the quick pass (:func:`_quick_fields`), or None when unsure."""
+    names = _checked_names(person.name)
+    values = _dose_values(dose.facility, dose.product, dose.manufacturer, dose.prophylaxis, dose.dose_number,
+                          dose.series_total, dose.date.isoformat(), dose.country, dose.disease)  # fmt: skip
+    if names is None or values is None or _quick_fields(names, person.dob, values, now) is None:
         return None
-    icao = _icao_names(name)
-    if icao is None:
-        return None
-    fnt, gnt = icao
-    given = (name.given, gnt) if name.given is not None and gnt is not None else None
-    entry = vaccination_json(tg=disease, vp=vp, mp=product, ma=ma, dn=dn, sd=sd, dt=date.isoformat(), co=country,
-                             is_=payload_mod.PLACEHOLDER_ISSUER, ci=payload_mod.PLACEHOLDER_UVCI)  # fmt: skip
-    payload = payload_mod.assemble_payload(payload_mod.names_json(name.family, fnt, given), dob, v=entry)
-    return payload if payload_mod.quick_issuable(payload, now=now, allow_dn_over_sd=True) else None
+    return names, values
 
 
 def _validated(line: int, person: Person, dose: Dose, now: dt.datetime, prefix: str = "") -> DoseRow:
     """Check a person and dose as issuance would; raise InputError naming a row column."""
     if not ValueSets.bundled().contains("vaccine-medicinal-product", dose.product):
         raise InputError(f"{prefix}product", "is not in the value set vaccine-medicinal-product")
-    payload = _quick_payload(person.name, person.dob, dose, now)
-    if payload is None:
-        try:
-            placeholders = {"ci": payload_mod.PLACEHOLDER_UVCI, "issuer": payload_mod.PLACEHOLDER_ISSUER}
-            entry = payload_mod.entry_from_dose(dose, **placeholders)
-            payload = payload_mod.build_payload(person, entry)
-            payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=True)
-        except InputError as exc:
-            column = _FIELD_TO_COLUMN.get(exc.field, exc.field)
-            raise InputError(f"{prefix}{column}", exc.message) from None
     identity = person.identity
     assert identity is not None and identity.nationality is not None
     if identity.kind == "passport":
         if not ValueSets.bundled().contains("country-2-codes", identity.nationality):
             raise InputError("nationality", "is not an ISO 3166-1 alpha-2 country code")
+    key = person_key(identity.kind, identity.number, identity.nationality)
+    quick = _quick_parts(person, dose, now)
+    if quick is not None:
+        (fn, gn, fnt, gnt), values = quick
+        row = PersonRow(key, identity.kind, identity.number, identity.nationality, fn, gn, fnt, gnt, person.dob)
+        return _row(line, row, values)
+    try:
+        placeholders = {"ci": payload_mod.PLACEHOLDER_UVCI, "issuer": payload_mod.PLACEHOLDER_ISSUER}
+        entry = payload_mod.entry_from_dose(dose, **placeholders)
+        payload = payload_mod.build_payload(person, entry)
+        payload_mod.check_issuable(payload, now=now, allow_dn_over_sd=True)
+    except InputError as exc:
+        column = _FIELD_TO_COLUMN.get(exc.field, exc.field)
+        raise InputError(f"{prefix}{column}", exc.message) from None
     nam = payload["nam"]
     v = payload["v"][0]
-    key = person_key(identity.kind, identity.number, identity.nationality)
     row = PersonRow(key, identity.kind, identity.number, identity.nationality, nam["fn"], nam.get("gn"),
                     nam["fnt"], nam.get("gnt"), payload["dob"])  # fmt: skip
     dose_fields = (dose.facility, v["dn"], v["sd"], v["dt"], v["tg"], v["vp"], v["mp"], v["ma"], v["co"])
@@ -371,11 +427,12 @@ def _quick_row(line: int, obj: dict[str, Any], now: dt.datetime) -> DoseRow | No
     """One pass over a flat row of text cells: the row :func:`parse_row` makes, or None when unsure.
 
     It reads each cell once and checks it with the rules the checked path applies to it (the
-    identity number, name, birth date, facility, dose numbers, date and codes: the model's rules),
-    then builds the payload and runs the issuance checks' quick pass on it
-    (:func:`_quick_payload`).  The usual row only: a citizen of Viet Nam, every cell text.  Any
-    doubt returns None and the checked path (which names the column) decides; a property test
-    compares the two.
+    identity number, name, birth date, facility, dose numbers, date and codes: the model's rules
+    and the issuance checks' quick pass), in three parts: the name (:func:`_row_names`) and the
+    dose's values (:func:`_dose_values`), each remembered per text, and the dates against each
+    other and today (:func:`_quick_fields`).  The usual row only: a citizen of Viet Nam, every
+    cell text.  Any doubt returns None and the checked path (which names the column) decides; a
+    property test compares the two.
     """
     if not obj.keys() <= _QUICK_COLUMNS:
         return None
@@ -390,36 +447,31 @@ def _quick_row(line: int, obj: dict[str, Any], now: dt.datetime) -> DoseRow | No
         return None
     family, given, dob = get("family_name", "").strip(), get("given_name", "").strip() or None, get("dob", "").strip()
     product, facility = get("product", "").strip(), get("facility", "").strip().upper()
-    if not (family and dob and product and facility) or len(facility) > 40 or _FACILITY_RE.fullmatch(facility) is None:
+    dn, sd = get("dose_number", "").strip(), get("series_total", "").strip()
+    if not (family and dob and product and facility and _small_number(dn) and _small_number(sd)):
         return None
-    day, dn, sd = get("date", "").strip(), get("dose_number", "").strip(), get("series_total", "").strip()
-    if len(day) != 10 or not dn.isdigit() or not sd.isdigit() or max(len(dn), len(sd)) > _MAX_INT_DIGITS:
-        return None
-    try:
-        name = _name(family, given)
-        date = dt.date.fromisoformat(day)
-    except (InputError, ValueError):
-        return None
-    earliest = payload_mod.quick_dob_earliest(dob)  # None where model.parse_dob refuses the text
-    if earliest is None:
-        return None
-    year = earliest.year
-    if year != 1900 + 100 * (int(number[3]) // 2) + int(number[4:6]):  # the number encodes the birth year
-        return None
-    if not ValueSets.bundled().contains("vaccine-medicinal-product", product):
-        return None
-    # the dose's values as a Dose would hold them (defaults VN and COVID-19); the quick pass checks
-    # each of them as the Dose would (the facility was checked above)
-    payload = _quick_payload_of(name, dob, product, get("manufacturer", "").strip() or None,
-                                get("prophylaxis", "").strip() or None, int(dn), int(sd), date,
-                                get("country", "").strip() or "VN", get("disease", "").strip() or COVID_19, now)
-    if payload is None:
-        return None
-    nam, v = payload["nam"], payload["v"][0]
-    key = f"cccd:{number}"
-    row = PersonRow(key, "cccd", number, "VN", nam["fn"], nam.get("gn"), nam["fnt"], nam.get("gnt"), dob)
-    dose_fields = (facility, v["dn"], v["sd"], v["dt"], v["tg"], v["vp"], v["mp"], v["ma"], v["co"])
-    return DoseRow(line, row, StoredDose(dose_key(key, v["dn"], v["dt"], facility), *dose_fields))
+    names = _row_names(family, given)
+    # the dose's values as a Dose would hold them (defaults VN and COVID-19)
+    values = _dose_values(facility, product, get("manufacturer", "").strip() or None,
+                          get("prophylaxis", "").strip() or None, int(dn), int(sd), get("date", "").strip(),
+                          get("country", "").strip() or "VN", get("disease", "").strip() or COVID_19)  # fmt: skip
+    earliest = _quick_fields(names, dob, values, now)
+    if earliest is None or earliest.year != 1900 + 100 * (int(number[3]) // 2) + int(number[4:6]):
+        return None  # (the number encodes the birth year: a century-and-gender digit, the year's two)
+    assert names is not None and values is not None  # (checked by _quick_fields)
+    key = "cccd:" + number
+    fn, gn, fnt, gnt = names
+    person = PersonRow(key, "cccd", number, "VN", fn, gn, fnt, gnt, dob)
+    digest = hashlib.sha256(f"[{_JSON_STR(key)}, {_JSON_STR(fn)}, {'null' if gn is None else _JSON_STR(gn)}, "
+                            f"{_JSON_STR(dob)}, {values.json}]".encode()).hexdigest()[:32]  # fmt: skip
+    return _row(line, person, values, digest)
+
+
+def _small_number(text: str) -> bool:
+    """ASCII digits, at most :data:`_MAX_INT_DIGITS` of them ('²' is a digit to ``isdigit`` but not to ``int``)."""
+    return 0 < len(text) <= _MAX_INT_DIGITS and text.isascii() and text.isdigit()
+
+
 
 
 def parse_row(line: int, obj: Mapping[str, Any], *, now: dt.datetime) -> list[DoseRow]:
