@@ -327,4 +327,4 @@ def test_quick_row_is_the_checked_rows_reading(i: int, changes: dict[str, str], 
         assert checked == [quick]
         assert isinstance(checked, list)
         # the quick row's hash, made from remembered JSON of the dose's values, is the hash of its values
-        assert quick.digest and quick.row_hash == importer.DoseRow(5, checked[0].person, checked[0].dose).row_hash
+        assert quick.row_hash == importer.row_hash_of(checked[0].person, checked[0].dose)

@@ -134,31 +134,34 @@ class RowError:
         return f"line {self.line}: {self.field}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class DoseRow:
-    """One validated row: the person and the dose as the registry stores them, and the line it came from."""
+class DoseRow(NamedTuple):
+    """One validated row: the person and the dose as the registry stores them, the line it came
+    from, and the hash of everything it says (:func:`row_hash_of`)."""
 
     line: int
     person: PersonRow
     dose: StoredDose
-    #: The row hash when the quick pass already computed it (from remembered JSON of the dose's values).
-    digest: str = field(default="", compare=False)
+    row_hash: str
 
-    @property
-    def row_hash(self) -> str:
-        """Hash of everything the row says."""
-        if self.digest:
-            return self.digest
-        p, d = self.person, self.dose
-        values = (p.person_key, p.fn, p.gn, p.dob, d.facility, d.dn, d.sd, d.date, d.tg, d.vp, d.mp, d.ma, d.co)
-        return hashlib.sha256(_json_array(values).encode()).hexdigest()[:32]
+    @classmethod
+    def of(cls, line: int, person: PersonRow, dose: StoredDose) -> DoseRow:
+        """The row of ``person`` and ``dose``, its hash computed."""
+        return cls(line, person, dose, row_hash_of(person, dose))
 
-    def new_dose(self, source: str | None, line: int | None, row_hash: str | None = None) -> NewDose:
-        """The dose to insert for this row (``row_hash`` when already computed)."""
-        return NewDose(self.dose, self.person.person_key, row_hash or self.row_hash, source, line)
+    def new_dose(self, source: str | None, line: int | None) -> NewDose:
+        """The dose to insert for this row."""
+        return NewDose(self.dose, self.person.person_key, self.row_hash, source, line)
 
     def __repr__(self) -> str:
         return f"DoseRow(line={self.line}, facility={self.dose.facility!r}, <redacted>)"
+
+
+def row_hash_of(person: PersonRow, dose: StoredDose) -> str:
+    """Hash of everything an import row says: the JSON array of the person's key, names and birth
+    date and the dose's values (what a re-import compares)."""
+    p, d = person, dose
+    values = (p.person_key, p.fn, p.gn, p.dob, d.facility, d.dn, d.sd, d.date, d.tg, d.vp, d.mp, d.ma, d.co)
+    return hashlib.sha256(_json_array(values).encode()).hexdigest()[:32]
 
 
 def _json_array(values: Sequence[str | int | None]) -> str:
@@ -257,14 +260,29 @@ def _checked_names(name: Name) -> _Names | None:
     return (name.family, name.given, fnt, gnt) if payload_mod.quick_names(name.family, fnt, given) else None
 
 
-@functools.lru_cache(maxsize=65_536)
 def _row_names(family: str, given: str | None) -> _Names | None:
-    """:func:`_checked_names` of a name as written in a row (remembered per text: a person's next dose,
-    and the many people of one name, cost a lookup)."""
+    """:func:`_checked_names` of a name as written in a row, from its two parts checked apart."""
+    fn = _name_part(family)
+    if given is None or fn is None:
+        return None if fn is None else (fn[0], None, fn[1], None)
+    gn = _name_part(given)
+    return None if gn is None else (fn[0], gn[0], fn[1], gn[1])
+
+
+@functools.lru_cache(maxsize=65_536)
+def _name_part(text: str) -> tuple[str, str] | None:
+    """A family or a given name as written: (as printed, its ICAO form), checked; None when unsure.
+
+    A :class:`Name` checks its family and given names by the same rules, each alone, and so
+    does the quick pass (:func:`vaxcert.dcc.payload.quick_names`): checking the parts apart
+    gives the whole name's answer.  Remembered per text: family names and given names repeat
+    far more than whole names do.
+    """
     try:
-        return _checked_names(_name(family, given))
+        part = _checked_names(Name(text))
     except InputError:
         return None
+    return None if part is None else (part[0], part[2])
 
 
 class _DoseValues(NamedTuple):
@@ -324,10 +342,15 @@ def _placeholders_pass() -> bool:
     return payload_mod.quick_issuer_fields(payload_mod.PLACEHOLDER_ISSUER, payload_mod.PLACEHOLDER_UVCI)
 
 
-def _row(line: int, person: PersonRow, dose: _DoseValues | StoredDose, digest: str = "") -> DoseRow:
-    fields = dose.fields if isinstance(dose, _DoseValues) else dose[1:10]
-    facility, dn, _sd, day = fields[:4]
-    return DoseRow(line, person, StoredDose(dose_key(person.person_key, dn, day, facility), *fields), digest)
+def _row(line: int, person: PersonRow, dose: _DoseValues, names_json: str | None = None) -> DoseRow:
+    """The row of ``person`` and checked dose values; ``names_json``: the person's part of the row
+    hash's JSON when the caller has it (see :func:`row_hash_of`)."""
+    fields = dose.fields
+    stored = StoredDose(dose_key(person.person_key, fields[1], fields[3], fields[0]), *fields)
+    if names_json is None:
+        return DoseRow.of(line, person, stored)
+    digest = hashlib.sha256(f"[{names_json}, {dose.json}]".encode()).hexdigest()[:32]
+    return DoseRow(line, person, stored, digest)
 
 
 def _person_from_row(obj: Mapping[str, Any]) -> Person:
@@ -416,7 +439,7 @@ def _validated(line: int, person: Person, dose: Dose, now: dt.datetime, prefix: 
     row = PersonRow(key, identity.kind, identity.number, identity.nationality, nam["fn"], nam.get("gn"),
                     nam["fnt"], nam.get("gnt"), payload["dob"])  # fmt: skip
     dose_fields = (dose.facility, v["dn"], v["sd"], v["dt"], v["tg"], v["vp"], v["mp"], v["ma"], v["co"])
-    return DoseRow(line, row, StoredDose(dose_key(key, v["dn"], v["dt"], dose.facility), *dose_fields))
+    return DoseRow.of(line, row, StoredDose(dose_key(key, v["dn"], v["dt"], dose.facility), *dose_fields))
 
 
 #: The columns the quick pass reads (a passport row, or a dose record, takes the checked path).
@@ -462,9 +485,8 @@ def _quick_row(line: int, obj: dict[str, Any], now: dt.datetime) -> DoseRow | No
     key = "cccd:" + number
     fn, gn, fnt, gnt = names
     person = PersonRow(key, "cccd", number, "VN", fn, gn, fnt, gnt, dob)
-    digest = hashlib.sha256(f"[{_JSON_STR(key)}, {_JSON_STR(fn)}, {'null' if gn is None else _JSON_STR(gn)}, "
-                            f"{_JSON_STR(dob)}, {values.json}]".encode()).hexdigest()[:32]  # fmt: skip
-    return _row(line, person, values, digest)
+    gn_json = "null" if gn is None else _JSON_STR(gn)
+    return _row(line, person, values, f"{_JSON_STR(key)}, {_JSON_STR(fn)}, {gn_json}, {_JSON_STR(dob)}")
 
 
 def _small_number(text: str) -> bool:
@@ -899,7 +921,7 @@ def _store_chunk(
                                                          "dose number, date and facility"), max_errors)  # fmt: skip
                 continue
             stored[d.key] = DoseHash(digest, d.sd, d.mp, d.ma, d.vp, d.co, d.tg)
-            new_doses.append(r.new_dose(source, r.line, digest))
+            new_doses.append(r.new_dose(source, r.line))
             touched.add(p.person_key)
             facilities.add(d.facility)
         if new_persons:
