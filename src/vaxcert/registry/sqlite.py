@@ -111,12 +111,13 @@ class _SqliteTx:
         head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
         one = f"({placeholders(width)})"
         per = max(1, min(ROWS_PER_INSERT, _variable_limit(self._cur.connection) // width))
-        many = head + ",".join([one] * per)  # the same text every call: sqlite3's statement cache keeps it
         rest = iter(rows)
         while part := list(itertools.islice(rest, per)):
-            if len(part) == per and all(len(row) == width for row in part):  # else sqlite3 names the bad row
-                self._cur.execute(many, list(itertools.chain.from_iterable(part)))
-            else:
+            if all(len(row) == width for row in part):
+                # the same text for every full part (sqlite3's statement cache keeps it), and one
+                # statement for the last, shorter part too: executemany would step once per row
+                self._cur.execute(head + ",".join([one] * len(part)), list(itertools.chain.from_iterable(part)))
+            else:  # sqlite3 names the row of the wrong width
                 self._cur.executemany(head + one, part)
 
 
