@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,6 +124,49 @@ def test_dose_number_in_other_digits_is_a_reported_row(registry: Registry, tmp_p
     result = import_file(registry, write_csv(tmp_path / "x.csv", data), now=NOW)
     assert (result.inserted, result.rejected) == (1, 1)
     assert [(e.line, e.field, e.message) for e in result.errors] == [(2, "dose_number", "must be a whole number")]
+
+
+def test_rows_are_checked_one_chunk_ahead_and_a_reader_error_arrives_in_order(registry: Registry) -> None:
+    """The thread that reads and checks rows ahead hands a reader's error over after the chunks
+    before it were stored, and stops; nothing after the error is read."""
+    from vaxcert.registry.importer import import_rows
+
+    pulled: list[int] = []
+
+    def reader() -> Iterator[tuple[int, dict[str, str] | InputError]]:
+        for i in range(5):
+            pulled.append(i)
+            yield i + 2, dose_row(i, 1)
+        raise InputError("file", "is not readable any more")
+
+    with pytest.raises(InputError, match="not readable any more"):
+        import_rows(registry, reader(), now=NOW, chunk_size=2)
+    assert scalar(registry, "SELECT COUNT(*) FROM doses") == 4  # two chunks of two; the fifth row's chunk never ends
+    assert pulled == [0, 1, 2, 3, 4]
+    assert not [t for t in threading.enumerate() if t.name == "vaxcert-import-check"]
+
+
+def test_a_storage_error_stops_the_reading_thread(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When storing a chunk fails, the import stops with that error, and the thread reading ahead
+    stops too: at most two more chunks are read, never the rest of a large file."""
+    from vaxcert.errors import StorageError
+    from vaxcert.registry import importer
+
+    pulled: list[int] = []
+
+    def reader() -> Iterator[tuple[int, dict[str, str] | InputError]]:
+        for i in range(10_000):
+            pulled.append(i)
+            yield i + 2, dose_row(i, 1)
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise StorageError("the SQLite registry is read-only")
+
+    monkeypatch.setattr(importer, "_store_chunk", failing)
+    with pytest.raises(StorageError, match="read-only"):
+        importer.import_rows(registry, reader(), now=NOW, chunk_size=10)
+    assert len(pulled) <= 30
+    assert not [t for t in threading.enumerate() if t.name == "vaxcert-import-check"]
 
 
 def test_streams_in_chunks_with_progress(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

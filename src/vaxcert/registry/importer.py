@@ -50,6 +50,8 @@ import hashlib
 import io
 import json
 import logging
+import queue
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -836,15 +838,18 @@ def import_rows(
     """Import ``(line, row)`` pairs (a row may be an InputError from the reader).
 
     ``facility``, when given, is the only facility the rows may name (a facility's own submission).
+    The rows are read and checked one chunk ahead, in a thread, while the previous chunk is
+    stored (:class:`_CheckedAhead`): SQLite and PostgreSQL write without holding the GIL, so the
+    checks of chunk n + 1 run while chunk n is written and committed.  Each chunk is stored in
+    its own transaction, in file order; rejected rows are reported in line order.
     """
     result = ImportResult()
     started = time.perf_counter()
-    for number, chunk in enumerate(_chunks(rows, chunk_size)):
-        chunk_started = time.perf_counter()
-        before = (result.rows, result.inserted, result.unchanged, result.rejected)
+
+    def check(chunk: list[tuple[int, Mapping[str, Any] | InputError]]) -> _CheckedChunk:
         valid: list[DoseRow] = []
+        errors: list[RowError] = []
         for line, obj in chunk:
-            result.rows += 1
             try:
                 if isinstance(obj, InputError):
                     raise obj
@@ -853,19 +858,93 @@ def import_rows(
                     raise InputError("facility", "is not the facility of the submitting account")
                 valid.extend(parsed)
             except InputError as exc:
-                _reject(result, RowError(line, exc.field, exc.message), max_errors)
-        if valid:
-            _store_chunk(registry, valid, result, now=now, source=source, max_errors=max_errors)
-        log_event(log, "import.chunk", level=logging.DEBUG, chunk=number, rows=result.rows - before[0],
-                  inserted=result.inserted - before[1], unchanged=result.unchanged - before[2],
-                  rejected=result.rejected - before[3],
-                  duration_ms=round((time.perf_counter() - chunk_started) * 1000, 3))  # fmt: skip
-        if on_chunk is not None:
-            on_chunk()
+                errors.append(RowError(line, exc.field, exc.message))
+        return _CheckedChunk(len(chunk), valid, errors)
+
+    with _CheckedAhead(_chunks(rows, chunk_size), check) as checked:
+        for number, chunk in enumerate(checked):
+            chunk_started = time.perf_counter()
+            before = (result.rows, result.inserted, result.unchanged, result.rejected)
+            result.rows += chunk.rows
+            for error in chunk.errors:
+                _reject(result, error, max_errors)
+            if chunk.valid:
+                _store_chunk(registry, chunk.valid, result, now=now, source=source, max_errors=max_errors)
+            log_event(log, "import.chunk", level=logging.DEBUG, chunk=number, rows=result.rows - before[0],
+                      inserted=result.inserted - before[1], unchanged=result.unchanged - before[2],
+                      rejected=result.rejected - before[3],
+                      duration_ms=round((time.perf_counter() - chunk_started) * 1000, 3))  # fmt: skip
+            if on_chunk is not None:
+                on_chunk()
     log_event(log, "import.done", rows=result.rows, inserted=result.inserted, unchanged=result.unchanged,
               rejected=result.rejected, new_persons=result.new_persons, backend=registry.backend,
               seconds=round(time.perf_counter() - started, 3))  # fmt: skip
     return result
+
+
+class _CheckedChunk(NamedTuple):
+    """A chunk of rows read and checked: how many rows, the valid ones, the rejected ones (in line order)."""
+
+    rows: int
+    valid: list[DoseRow]
+    errors: list[RowError]
+
+
+_Chunk = list[tuple[int, Mapping[str, Any] | InputError]]
+
+
+class _CheckedAhead:
+    """Chunks read and checked by ``check`` in a thread, at most one chunk ahead of the consumer.
+
+    An exception of the reader (a whole-file problem, an unreadable file) reaches the consumer
+    at the chunk where it happened, after the chunks before it; leaving the ``with`` block early
+    (a storage error) stops the thread before it reads another chunk.
+    """
+
+    _DONE = object()
+
+    def __init__(self, chunks: Iterator[_Chunk], check: Callable[[_Chunk], _CheckedChunk]) -> None:
+        self._chunks, self._check = chunks, check
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="vaxcert-import-check", daemon=True)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for chunk in self._chunks:
+                if self._stop.is_set() or not self._put(self._check(chunk)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(exc)
+            return
+        self._put(self._DONE)
+
+    def __enter__(self) -> Iterator[_CheckedChunk]:
+        self._thread.start()
+        return self._results()
+
+    def _results(self) -> Iterator[_CheckedChunk]:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, _CheckedChunk)
+            yield item
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _reject(result: ImportResult, error: RowError, max_errors: int) -> None:
@@ -930,6 +1009,7 @@ def _store_chunk(
         if new_doses:
             registry.add_doses(new_doses, stamp=stamp)
             result.inserted += len(new_doses)
-        registry.mark_changed(sorted(touched), stamp=stamp)
+        # persons inserted now are marked for reconciliation already (dirty = 1)
+        registry.mark_changed(sorted(touched.difference(p.person_key for p in new_persons)), stamp=stamp)
         if facilities:
             registry.add_facilities([(f, province_of(f)) for f in sorted(facilities)], stamp=stamp)
