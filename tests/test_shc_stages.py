@@ -50,7 +50,7 @@ def test_numeric_round_trip(text: str) -> None:
 
 def test_numeric_refusals() -> None:
     """Odd counts, non-digits, pairs above 77 and nothing at all are SHC_NUMERIC_INVALID."""
-    for digits in ("567", "56a6", "5678", "56 76", "", "５６", "99"):
+    for digits in ("567", "56a6", "5678", "56 76", "", "５６", "99", "²²", "٣٣", "①②"):
         assert _code(numeric.decode_digits, digits) == (FailureCode.SHC_NUMERIC_INVALID, Stage.NUMERIC), digits
     assert numeric.decode_digits("77") == "z"
     with pytest.raises(ValueError, match="from '-' to 'z'"):

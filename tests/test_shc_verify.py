@@ -416,6 +416,15 @@ def test_bundle_details() -> None:
     assert any("other than Patient and Immunization" in w for w in result.warnings)
 
 
+@pytest.mark.parametrize("written", ["²", "①", "٣", " ³ ", "1²", "9" * 5000])
+def test_dose_numbers_in_other_digits_are_unknown(written: str) -> None:
+    """A dose number in '²', '①', other scripts' digits or past int()'s 4,300 digits is unknown, not INTERNAL_ERROR."""
+    bundle = bundle_of(immunization(protocolApplied=[{"doseNumberString": written, "seriesDosesString": written}]))
+    result = _bundle_verdict(bundle)
+    assert result.valid, result.reason
+    assert [(e.dose_number, e.series_doses) for e in result.events] == [(None, None)]
+
+
 def test_product_codings() -> None:
     """The mapped coding is chosen among several; unknown codes keep their code with no EU product."""
     both = immunization(vaccineCode={"coding": [{"system": "https://example.org/local", "code": "X1"},

@@ -6,7 +6,8 @@ and reads ``NaN`` / ``Infinity``.  :func:`loads` turns each into an
 :class:`~vaxcert.errors.InputError` naming the input and the problem (never quoting it), and
 refuses nesting deeper than :data:`MAX_DEPTH`, so code further on never meets a structure deep
 enough to exhaust the stack.  :func:`dumps` writes integers too long to print as strings, so that
-printing a payload that holds one cannot fail.
+printing a payload that holds one cannot fail.  :func:`ascii_digits` is the one test for a number
+written as text (a JSON string, a header, a file name) before ``int()`` reads it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,21 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["MAX_DEPTH", "check_depth", "dumps", "load_file", "loads"]
+__all__ = ["MAX_DEPTH", "ascii_digits", "check_depth", "dumps", "load_file", "loads"]
 
 #: Deepest nesting of arrays and objects accepted (DCC payloads, policies, value sets: under 10).
 MAX_DEPTH = 64
+
+
+def ascii_digits(text: str, *, max_digits: int = 18) -> bool:
+    """True when ``text`` is 1 to ``max_digits`` ASCII digits ``0``-``9``, so that ``int(text)`` cannot fail.
+
+    Use it, not ``str.isdigit()`` or ``str.isdecimal()``, before ``int()`` on text from outside:
+    ``isdigit()`` is also True for ``'²'`` or ``'①'``, which ``int()`` refuses with ValueError, and
+    ``int()`` reads other scripts' digits (``'٣'`` is 3), which no field of ours holds.  The length
+    bound keeps ``int()`` fast and under the interpreter's limit of 4,300 digits.
+    """
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
 
 
 def _constant(name: str) -> Any:

@@ -20,6 +20,7 @@ from typing import Any, Final
 from ...codes import FailureCode, Stage
 from ...errors import DecodeError
 from ...events import CVX, ICD11_MMS, SNOMED_CT, Holder, PartialDate, ProductCode, VaccinationEvent
+from ...jsonio import ascii_digits
 from .products import ProductMap, ProductMapping
 
 __all__ = ["BundleContent", "read_bundle"]
@@ -127,7 +128,7 @@ def _occurrence(immunization: Mapping[str, Any], path: str) -> PartialDate:
 
 
 def _count(value: Any) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and ascii_digits(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 99:
         return None
