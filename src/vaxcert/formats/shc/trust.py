@@ -43,6 +43,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ...errors import ConfigurationError, DecodeError
+from ...jsonio import ascii_digits
 from .jws import b64url_decode, b64url_encode
 
 __all__ = [
@@ -269,7 +270,7 @@ def _parse_crl(document: Any) -> RevocationList:
     if document.get("method") != "rid":
         raise _KeyProblem("revocation list method must be rid")
     counter = document.get("ctr")
-    if isinstance(counter, str) and counter.isdigit():
+    if isinstance(counter, str) and ascii_digits(counter):
         counter = int(counter)
     if isinstance(counter, bool) or not isinstance(counter, int) or counter < 0:
         raise _KeyProblem("revocation list ctr must be a whole number")
