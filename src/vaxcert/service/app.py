@@ -527,7 +527,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         if kind is None:
             raise ApiError(415, "unsupported_media_type", "send text/csv or application/x-ndjson")
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
+        # ASCII digits only ('²' is isdigit() but not int()), and few (int() refuses 4,300): jsonio.ascii_digits,
+        # which the service does not import.  A malformed length is not trusted; the stream is counted below.
+        if (declared is not None and declared.isascii() and declared.isdigit() and len(declared) <= 18
+                and int(declared) > settings.max_body_bytes):
             raise ApiError(413, "too_large", f"at most {settings.max_body_bytes} bytes per submission")
         chunks: list[bytes] = []
         size = 0
