@@ -68,9 +68,14 @@ def serve_cmd(db: str, host: str, port: int, pool_size: int, acquire_timeout: fl
 
 
 def _limit(text: str, option: str) -> RateLimit:
-    count, sep, window = text.partition("/")
-    if not sep or not count.strip().isdigit() or not window.strip().isdigit():
+    count, sep, window = (part.strip() for part in text.partition("/"))
+    if not sep or not _whole(count) or not _whole(window):
         raise click.BadParameter("use N/SECONDS, e.g. 30/60", param_hint=option)
     if int(count) < 1 or int(window) < 1:
         raise click.BadParameter("N and SECONDS must be at least 1", param_hint=option)
     return RateLimit(int(count), int(window))
+
+
+def _whole(text: str) -> bool:
+    """1 to 18 ASCII digits (as jsonio.ascii_digits, below the CLI's layer): '²' is isdigit() but not int()."""
+    return 0 < len(text) <= 18 and text.isascii() and text.isdigit()
