@@ -253,6 +253,17 @@ def test_find_files_reports_paths_as_given(vectors_dir: Path) -> None:
     assert len(found) == len(set(found)) == 10
 
 
+def test_find_files_sorts_names_with_other_digits(tmp_path: Path) -> None:
+    """Names holding '²', '①' or another script's digits sort as text, after the ASCII numbers, and never crash."""
+    raw = tmp_path / "XX" / "2DCode" / "raw"
+    raw.mkdir(parents=True)
+    names = ["10.json", "2.json", "1².json", "1²2.json", "①.json", "٣.json"]
+    for name in names:
+        (raw / name).write_bytes(b"{}")
+    found = [Path(shown).name for shown, _ in find_files([tmp_path])]
+    assert found == ["1²2.json", "1².json", "2.json", "10.json", "٣.json", "①.json"]
+
+
 def test_known_defects_parsing_and_stale_entries(vectors_dir: Path) -> None:
     """Entry headings are parsed; a listed check that agrees is reported as stale."""
     defects = KnownDefects.parse("# title\n### `common/2DCode/raw/CO3.json` — EXPECTEDVERIFY, EXPECTEDDECODE\ntext\n"

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..errors import ConfigurationError, VaxcertError
+from ..jsonio import ascii_digits
 from ..pki.certificates import split_certificates
 
 __all__ = [
@@ -80,9 +81,9 @@ _BOMS: Final = (
     (b"\xfe\xff", "utf-16-be"),
 )
 #: Offsets written without a colon (``+0200``), which ``fromisoformat`` of some versions refuses.
-_OFFSET_NO_COLON: Final = re.compile(r"([+-])(\d{2})(\d{2})$")
+_OFFSET_NO_COLON: Final = re.compile(r"([+-])([0-9]{2})([0-9]{2})$")
 #: Fractions of more than six digits (``.9906293``): datetime keeps microseconds.
-_LONG_FRACTION: Final = re.compile(r"(\.\d{6})\d+")
+_LONG_FRACTION: Final = re.compile(r"(\.[0-9]{6})[0-9]+")
 
 
 class VectorFormatError(VaxcertError):
@@ -324,7 +325,7 @@ def load(path: str | os.PathLike[str], display: str | None = None) -> VectorFile
 
 
 def _natural_key(text: str) -> list[tuple[int, int | str]]:
-    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
+    return [(0, int(part)) if ascii_digits(part) else (1, part) for part in re.split(r"([0-9]+)", text) if part]
 
 
 def _walk(folder: Path) -> Iterator[Path]:
