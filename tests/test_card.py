@@ -78,6 +78,15 @@ def test_card_is_one_a6_page_with_bilingual_fields(rendered: tuple[bytes, card.C
     assert layout.style == "regular"
 
 
+@pytest.mark.parametrize(("written", "shown"), [
+    ("1990-05-17", "17/05/1990"), ("1990-05", "05/1990"), ("1990", "1990"),
+    ("١٩٩٠-٠٥-١٧", "١٩٩٠-٠٥-١٧"), ("²²²²-²²", "²²²²-²²"), ("1990-0①", "1990-0①"),
+])
+def test_card_dates_are_reordered_only_when_written_in_ascii_digits(written: str, shown: str) -> None:
+    """Only ASCII-digit dates become dd/mm/yyyy; text in other digits ('²', '①', Arabic-Indic) is shown as written."""
+    assert card._vn_date(written) == shown
+
+
 def test_card_embeds_a_unicode_font(rendered: tuple[bytes, card.CardLayout]) -> None:
     """The fonts are embedded TrueType subsets (Type0 with FontFile2), not standard PDF fonts."""
     page = pypdf.PdfReader(io.BytesIO(rendered[0])).pages[0]

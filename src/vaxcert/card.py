@@ -49,6 +49,7 @@ from .dcc.codes import COVID_19, NAAT, RAPID_ANTIGEN_TEST, TEST_DETECTED, TEST_N
 from .dcc.model import DoseRecord
 from .dcc.valuesets import ValueSets
 from .errors import ConfigurationError, InputError, needs_extra
+from .jsonio import ascii_digits
 from .stages.hc1 import read_unverified
 
 with needs_extra("card", "printing certificate cards"):
@@ -209,7 +210,7 @@ def _vn_date(value: object) -> str:
     """``YYYY[-MM[-DD]]`` (or a date-time) as dd/mm/yyyy, mm/yyyy or yyyy; other text unchanged."""
     text = _nfc(value)
     parts = text[:10].split("-")
-    if all(p.isdigit() for p in parts) and [len(p) for p in parts] in ([4], [4, 2], [4, 2, 2]):
+    if all(ascii_digits(p) for p in parts) and [len(p) for p in parts] in ([4], [4, 2], [4, 2, 2]):
         return "/".join(reversed(parts))
     return text
 
