@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError, MissingExtraError
+from ..jsonio import ascii_digits
 
 try:
     import zxingcpp
@@ -290,7 +291,7 @@ def _to_decoded(barcode: zxingcpp.Barcode, factor: float) -> DecodedCode:
         alphanumeric=info.alphanumeric if info else False,
         modes=info.modes if info else (),
         ec_level=info.ec_level if info else (barcode.ec_level or None),
-        version=info.version if info else (int(version_text) if version_text.isdigit() else None),
+        version=info.version if info else (int(version_text) if ascii_digits(version_text) else None),
         position=(
             _corner(corners[0], factor),
             _corner(corners[1], factor),

@@ -13,7 +13,7 @@ from .protocol import Tx
 __all__ = ["Migration", "apply_migrations", "load_migrations", "split_statements"]
 
 _DIR = Path(__file__).resolve().parent / "migrations"
-_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
+_NAME = re.compile(r"([0-9]{4})_([a-z0-9_]+)\.sql")
 
 
 @dataclass(frozen=True, slots=True)
