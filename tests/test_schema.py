@@ -297,6 +297,10 @@ def test_digit_class_case_is_not_vacuous() -> None:
         ("1.3.2-rc1", None),
         ("1.3.2\n", None),
         ("١.٣.٢", None),
+        ("1.².0", None),
+        pytest.param("1." + "1" * 5000 + ".0", None, id="5000-digit-minor"),  # past int()'s 4,300 digits
+        pytest.param("1" * 5000 + ".0.0", None, id="5000-digit-major"),
+        ("1.1000000000000000000.0", None),  # 19 digits: no schema version is that long
         (" 1.3.2", None),
         ("", None),
         (None, None),

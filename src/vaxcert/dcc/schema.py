@@ -48,7 +48,8 @@ __all__ = ["UNSUPPORTED_VERSION", "format_problems", "is_valid_plain", "resolve_
 
 _SCHEMA_GLOB = "dcc-*.schema.json"
 _SCHEMA_NAME = re.compile(r"dcc-([0-9]+\.[0-9]+\.[0-9]+)\.schema\.json")
-_SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+#: At most 18 digits a part: int() of a hostile ``ver`` of 4,300+ digits raises ValueError.
+_SEMVER = re.compile(r"(0|[1-9][0-9]{0,17})\.(0|[1-9][0-9]{0,17})\.(0|[1-9][0-9]{0,17})")
 
 UNSUPPORTED_VERSION = "ver: unsupported schema version"
 
@@ -150,8 +151,8 @@ def resolve_version(ver: object) -> str | None:
     The rule, in order:
 
     1. ``ver`` is a bundled version: that version.
-    2. ``ver`` is a well-formed ``MAJOR.MINOR.PATCH`` (ASCII digits, no leading zeros, no
-       pre-release or build suffix) whose ``MAJOR.MINOR`` is bundled: the highest bundled patch
+    2. ``ver`` is a well-formed ``MAJOR.MINOR.PATCH`` (1 to 18 ASCII digits a part, no leading
+       zeros, no pre-release or build suffix) whose ``MAJOR.MINOR`` is bundled: the highest bundled patch
        of that ``MAJOR.MINOR`` (patches only fix the schema, so the newest one is the best).
     3. ``ver`` is well-formed with a bundled major but a minor newer than any bundled one: the
        newest bundled version of that major.  This is forward compatibility, the way EU
