@@ -201,6 +201,8 @@ def test_load_shared_rules_and_round_trip() -> None:
         ({"CertificateType": "Passport"}, "CertificateType"),
         ({"Type": "Other"}, "Type"),
         ({"Version": "latest"}, "Version"),
+        ({"Version": "²"}, "Version"),
+        ({"Version": "9" * 5000}, "Version"),  # past int()'s 4,300 digits
         ({"ValidFrom": "yesterday"}, "ValidFrom"),
         ({"ValidFrom": None}, "ValidFrom"),
         ({"Description": 5}, "Description"),

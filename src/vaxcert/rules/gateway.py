@@ -86,7 +86,8 @@ VALUE_SET_IDS: Final[Mapping[str, str]] = MappingProxyType({
 })
 
 _GROUP_TYPES: Final = {"v": "Vaccination", "t": "Test", "r": "Recovery"}
-_VERSION: Final = re.compile(r"\s*([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?")
+#: Parts of 1 to 18 ASCII digits: int() of a part of 4,300+ digits raises ValueError.
+_VERSION: Final = re.compile(r"\s*([0-9]{1,18})(?![0-9])(?:\.([0-9]{1,18})(?![0-9]))?(?:\.([0-9]{1,18})(?![0-9]))?")
 _SAFE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ENGINE_KEY: Final = tuple(int(part) for part in SPEC_VERSION.split("."))
 
