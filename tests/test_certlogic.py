@@ -272,3 +272,7 @@ def test_var_index_and_mapping_types() -> None:
     assert evaluate({"var": "v.-1"}, {"v": [1]}) is None
     assert evaluate({"var": "v.1"}, {"v": "abc"}) is None
     assert evaluate({"var": "v.01"}, {"v": [0, 1]}) == 1
+    for fragment in ("²", "①", "١", "1" * 5000):  # not indexes: isdigit() but not int(), other digits, too long
+        for run in (lambda e, d: evaluate(e, d), lambda e, d: compile_expression(e)(d)):
+            assert run({"var": f"v.{fragment}"}, {"v": [0, 1]}) is None
+            assert run({"var": f"v.{fragment}"}, {"v": {fragment: 7}}) == 7

@@ -348,7 +348,8 @@ def _extract_from_uvci(value: Any, index: int) -> str | None:
 # --------------------------------------------------------------------------------------------
 # data access
 
-_INDEX: Final = re.compile(r"[0-9]+")
+#: An array index: 1 to 18 ASCII digits (int() of 4,300+ digits raises ValueError; no array is that long).
+_INDEX: Final = re.compile(r"[0-9]{1,18}")
 _Path = tuple[tuple[str, int | None], ...]
 
 
