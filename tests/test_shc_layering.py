@@ -10,7 +10,8 @@ import vaxcert.formats.shc
 
 SRC = Path(vaxcert.__file__).parent
 #: What formats/ may import from vaxcert (DCC-level modules may live in vaxcert.dcc after the reshape).
-FORMATS_MAY_IMPORT = ("codes", "errors", "events", "stages", "dcc", "model", "translit", "valuesets", "formats", "logs")
+FORMATS_MAY_IMPORT = ("codes", "errors", "events", "stages", "jsonio", "dcc", "model", "translit", "valuesets",
+                      "formats", "logs")
 
 
 def _vaxcert_imports(path: Path) -> set[str]:
