@@ -75,6 +75,7 @@ from ..dcc.model import (
 )
 from ..dcc.valuesets import ValueSets
 from ..errors import InputError
+from ..jsonio import ascii_digits
 from ..logs import log_event
 from .naming import same_name
 from .protocol import ProgressCallback, Registry
@@ -221,8 +222,8 @@ def _int(obj: Mapping[str, Any], key: str) -> int:
         if abs(value) >= 10**_MAX_INT_DIGITS:
             raise InputError(key, f"must be a whole number of at most {_MAX_INT_DIGITS} digits")
         return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():  # not '²' or '٣'
-        if len(value.strip()) > _MAX_INT_DIGITS:
+    if isinstance(value, str) and ascii_digits(value.strip(), max_digits=MAX_LINE_BYTES):  # not '²' or '٣'
+        if len(value.strip()) > _MAX_INT_DIGITS:  # (int() only reads the short ones)
             raise InputError(key, f"must be a whole number of at most {_MAX_INT_DIGITS} digits")
         return int(value.strip())
     if value is None or value == "":
@@ -473,7 +474,8 @@ def _quick_row(line: int, obj: dict[str, Any], now: dt.datetime) -> DoseRow | No
     family, given, dob = get("family_name", "").strip(), get("given_name", "").strip() or None, get("dob", "").strip()
     product, facility = get("product", "").strip(), get("facility", "").strip().upper()
     dn, sd = get("dose_number", "").strip(), get("series_total", "").strip()
-    if not (family and dob and product and facility and _small_number(dn) and _small_number(sd)):
+    if not (family and dob and product and facility and ascii_digits(dn, max_digits=_MAX_INT_DIGITS)
+            and ascii_digits(sd, max_digits=_MAX_INT_DIGITS)):
         return None
     names = _row_names(family, given)
     # the dose's values as a Dose would hold them (defaults VN and COVID-19)
@@ -489,11 +491,6 @@ def _quick_row(line: int, obj: dict[str, Any], now: dt.datetime) -> DoseRow | No
     person = PersonRow(key, "cccd", number, "VN", fn, gn, fnt, gnt, dob)
     gn_json = "null" if gn is None else _JSON_STR(gn)
     return _row(line, person, values, f"{_JSON_STR(key)}, {_JSON_STR(fn)}, {gn_json}, {_JSON_STR(dob)}")
-
-
-def _small_number(text: str) -> bool:
-    """ASCII digits, at most :data:`_MAX_INT_DIGITS` of them ('²' is a digit to ``isdigit`` but not to ``int``)."""
-    return 0 < len(text) <= _MAX_INT_DIGITS and text.isascii() and text.isdigit()
 
 
 
