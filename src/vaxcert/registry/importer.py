@@ -50,6 +50,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -926,6 +927,8 @@ class _CheckedAhead:
         self._put(self._DONE)
 
     def __enter__(self) -> Iterator[_CheckedChunk]:
+        if not _spare_core():  # one core: the thread would only add its hand-overs of the GIL
+            return (self._check(chunk) for chunk in self._chunks)
         self._thread.start()
         return self._results()
 
@@ -941,7 +944,16 @@ class _CheckedAhead:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+def _spare_core() -> bool:
+    """Whether this process may run on more than one core (reading ahead pays only then)."""
+    try:
+        return len(os.sched_getaffinity(0)) > 1
+    except AttributeError:  # no affinity on this platform
+        return (os.cpu_count() or 1) > 1
 
 
 def _reject(result: ImportResult, error: RowError, max_errors: int) -> None:
