@@ -94,6 +94,26 @@ def test_copy_rows_many_statements(registry: Registry) -> None:
     assert rows(registry, "SELECT facility_id, name, province, created_at FROM facilities ORDER BY facility_id") == new
 
 
+@pytest.mark.parametrize("count", [0, 1, 2, 127, 249, 250, 251, 499, 613])
+def test_copy_rows_every_count(registry: Registry, count: int) -> None:
+    """Any number of rows, full statements and the rest in a few sizes, arrives whole and in order."""
+    new = [(f"VN-HN-{i:04d}", "HN", i) for i in range(count)]
+    with registry.transaction() as tx:
+        tx.copy_rows("facilities", ("facility_id", "province", "created_at"), new)
+    assert rows(registry, "SELECT facility_id, province, created_at FROM facilities ORDER BY facility_id") == new
+
+
+def test_sqlite_copy_rows_steps_a_few_times_for_the_rest() -> None:
+    """The rows after the full statements take at most eight statements of fixed sizes (never one
+    step per row, which hands the GIL to another thread each time; never a new text per count)."""
+    from vaxcert.registry.sqlite import _statement_sizes
+
+    for count in range(1, 251):
+        sizes = _statement_sizes(count, 250)
+        assert sum(sizes) == count and len(sizes) <= 8
+        assert all(size == 250 or size & (size - 1) == 0 for size in sizes)
+
+
 def test_copy_rows_refuses_a_short_row(registry: Registry) -> None:
     """A row with a value missing is refused, even when a longer row beside it would make the count right."""
     new = [(f"VN-HN-{i:04d}", "HN", i) for i in range(600)]

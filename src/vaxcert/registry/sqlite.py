@@ -100,12 +100,14 @@ class _SqliteTx:
             self._cur.executemany(sql, rows)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Rows in multi-row ``INSERT`` statements of :data:`ROWS_PER_INSERT` rows (the rest one by one).
+        """Rows in multi-row ``INSERT`` statements of :data:`ROWS_PER_INSERT` rows, the rest in a
+        few statements of 128, 64, ... 1 rows.
 
         One statement step per few hundred rows instead of one per row: sqlite3 lets go of the GIL
-        around every step, and a batch worker's signing thread then takes it each time (measured:
-        a row inserted by ``executemany`` cost 2.8 µs alone, 69 µs beside a busy Python thread;
-        in statements of 250 rows, 1.6 and 2.1 µs).
+        around every step, and another thread (a batch worker's signing thread, an import's reading
+        thread) then takes it each time (measured: a row inserted by ``executemany`` cost 2.8 µs
+        alone, 69 µs beside a busy Python thread; in statements of 250 rows, 1.6 and 2.1 µs).  The
+        sizes are few and fixed, so sqlite3's statement cache keeps every text compiled.
         """
         width = len(columns)
         head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
@@ -113,12 +115,21 @@ class _SqliteTx:
         per = max(1, min(ROWS_PER_INSERT, _variable_limit(self._cur.connection) // width))
         rest = iter(rows)
         while part := list(itertools.islice(rest, per)):
-            if all(len(row) == width for row in part):
-                # the same text for every full part (sqlite3's statement cache keeps it), and one
-                # statement for the last, shorter part too: executemany would step once per row
-                self._cur.execute(head + ",".join([one] * len(part)), list(itertools.chain.from_iterable(part)))
-            else:  # sqlite3 names the row of the wrong width
+            if not all(len(row) == width for row in part):  # sqlite3 names the row of the wrong width
                 self._cur.executemany(head + one, part)
+                continue
+            start = 0
+            for size in _statement_sizes(len(part), per):
+                values = list(itertools.chain.from_iterable(part[start : start + size]))
+                self._cur.execute(head + ",".join([one] * size), values)
+                start += size
+
+
+def _statement_sizes(count: int, per: int) -> list[int]:
+    """``count`` rows (at most ``per``) as statements of ``per`` rows or of powers of two."""
+    if count == per:
+        return [per]
+    return [1 << bit for bit in range(count.bit_length() - 1, -1, -1) if count >> bit & 1]
 
 
 def _variable_limit(conn: sqlite3.Connection) -> int:
