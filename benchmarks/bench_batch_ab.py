@@ -1,7 +1,7 @@
 """Before / after for the registry's CPU per item: ``sign_chunk``, the SQLite claim and store, one
 SQLite worker as ``issue_pending`` runs it (signing thread and persisting thread: process CPU), and an
-import (CSV → validated rows stored in SQLite; reading thread and storing thread: process CPU) of the working tree against another git revision,
-loaded side by side in one process.
+import (CSV → validated rows stored in SQLite; reading thread and storing thread: process CPU) of the
+working tree against another git revision, loaded side by side in one process.
 
 A shared machine's load moves between separate runs more than a change moves the figures, so the
 other revision is imported as ``vaxcert_base`` (see ``bench_ab.py``) and short rounds alternate:
