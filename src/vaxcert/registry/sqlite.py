@@ -40,8 +40,8 @@ from typing import Any
 from ..errors import StorageError
 from ._migrations import apply_migrations
 from .protocol import Backend, RegistrySpec
-from .rows import CLAIM_COLUMNS, ClaimedPerson
-from .store import PENDING, SqlRegistry, placeholders
+from .rows import CLAIM_COLUMNS, ClaimedPerson, StagedCertificate
+from .store import PENDING, STAGE_COLUMNS, STAGING_TABLE, SqlRegistry, placeholders
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT", "SqliteRegistry", "storage_error"]
 
@@ -52,9 +52,11 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 #: pass the connection's limit of bound parameters).
 ROWS_PER_INSERT = 250
 
-#: A claim's read: the waiting persons as one JSON array of arrays, in :data:`CLAIM_COLUMNS` order.
+#: A claim's read: the waiting persons as one JSON array of arrays, in :data:`CLAIM_COLUMNS` order, and
+#: their keys as a JSON array (which the lease's ``UPDATE`` reads back, so Python parses nothing under
+#: the write lock).
 _CLAIM_READ = (
-    f"SELECT json_group_array(json_array({', '.join(CLAIM_COLUMNS)})) FROM ("  # noqa: S608
+    f"SELECT json_group_array(json_array({', '.join(CLAIM_COLUMNS)})), json_group_array(person_key) FROM ("  # noqa: S608
     f" SELECT {', '.join(CLAIM_COLUMNS)} FROM persons WHERE {PENDING}"
     " AND (lease_until IS NULL OR lease_until < ?){where} LIMIT ?)"
 )
@@ -275,21 +277,41 @@ class SqliteRegistry(SqlRegistry):
 
         The chunk is read as one JSON text (``json_group_array``) and leased by its keys (one
         statement step each, where ``UPDATE ... RETURNING`` steps once per person and sqlite3
-        lets go of the GIL at every step, to the worker's signing thread).  The write lock
-        (``flock`` + ``BEGIN IMMEDIATE``) is held from the read to the lease, so no other worker
-        can claim the same persons in between.
+        lets go of the GIL at every step, to the worker's signing thread); the text is parsed
+        once the lock is released.  The write lock (``flock`` + ``BEGIN IMMEDIATE``) is held from
+        the read to the lease, so no other worker can claim the same persons in between.
         """
         if (facilities is not None and not facilities) or limit <= 0:
             return []
         where = "" if facilities is None else f" AND last_facility IN ({placeholders(len(facilities))})"
         with self.transaction() as tx:
-            found = tx.query(_CLAIM_READ.format(where=where), (now, *(facilities or ()), limit))[0][0]
-            rows = json.loads(found)
-            if rows:
+            found, keys = tx.query(_CLAIM_READ.format(where=where), (now, *(facilities or ()), limit))[0]
+            if keys != "[]":
                 tx.execute("UPDATE persons SET lease_owner = ?, lease_until = ?"
                            " WHERE person_key IN (SELECT value FROM json_each(?))",
-                           (worker, now + lease_seconds, json.dumps([r[0] for r in rows])))  # fmt: skip
-        return [ClaimedPerson(*r) for r in rows]
+                           (worker, now + lease_seconds, keys))  # fmt: skip
+        return [ClaimedPerson(*r) for r in json.loads(found)]
+
+    def _stage_ahead(self, staged: Sequence[StagedCertificate]) -> bool:
+        """A chunk's certificates into this connection's staging table, before the write lock is taken.
+
+        The temporary table is this connection's own (in memory, ``temp_store=MEMORY``): filling it
+        needs no lock on the database, so the other workers write while this one copies its
+        chunk in, and the write transaction that follows holds the lock only for the statements
+        that change the registry.  Inside a transaction already open the chunk is staged there.
+        """
+        if self._depth:
+            return False
+        try:
+            cur = self._conn.cursor()
+            cur.execute(STAGING_TABLE)
+            cur.execute("DELETE FROM staged_certs")
+            _SqliteTx(cur).copy_rows("staged_certs", STAGE_COLUMNS, staged)
+        except sqlite3.Error as exc:
+            if type(exc) in _STORAGE_ERRORS:  # as in transaction(): constraint violations pass unchanged
+                raise storage_error(exc, self.path, self.timeout) from None
+            raise
+        return True
 
     def close(self) -> None:
         self._conn.close()

@@ -60,7 +60,15 @@ _DOSE_COLUMNS = (
 _RECOGNITION = ("recognition_id, certificate_hash, person_key, source_format, issuer_country, issuer_key, issuer,"
                 " certificate_id, doses, facility_id, recognised_by, recognised_at")  # fmt: skip
 _PERSON_COLUMNS = (*_PERSON.split(", "), "dirty", "state", "created_at", "updated_at")
-_STAGE_COLUMNS = StagedCertificate._fields
+#: The columns of the session's staging table, in :class:`StagedCertificate` order.
+STAGE_COLUMNS = StagedCertificate._fields
+#: The session's staging table of a chunk's signed certificates (temporary: each connection has its own).
+STAGING_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS staged_certs (person_key TEXT NOT NULL,"
+    " record_version BIGINT NOT NULL, uvci TEXT NOT NULL, hc1 TEXT NOT NULL, kid TEXT NOT NULL,"
+    " facility_id TEXT NOT NULL, cert_type TEXT NOT NULL, dn BIGINT, sd BIGINT,"
+    " issued_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)"
+)
 _REQUEST = ("request_id, person_key, facility_id, kind, dose_key, proposed, note, requested_by, requested_at,"
             " deadline, status, reviewed_by, reviewed_at, review_reason")  # fmt: skip
 _RECONCILE_LOCK = 0x7661786365727432  # "vaxcert2": one reconciler at a time
@@ -134,6 +142,14 @@ class SqlRegistry:
     def _clear_staging(self, tx: Tx) -> None:
         """Empty the session's staging table before a chunk is copied in."""
         tx.execute("DELETE FROM staged_certs")
+
+    def _stage_ahead(self, staged: Sequence[StagedCertificate]) -> bool:
+        """Fill the staging table before the write transaction, where the backend can; False if not.
+
+        SQLite can: a temporary table belongs to its connection and is written without the
+        database's write lock, so the other workers may write meanwhile.
+        """
+        return False
 
     def _skip_locked(self) -> str:
         """A row-locking suffix for claims (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite writes are serial)."""
@@ -337,17 +353,14 @@ class SqlRegistry:
         ``failures`` are ``(person_key, reason)`` of persons that could not be signed: they are held
         (``held_error``) so that they are not claimed again and again.
         """
+        staged_ahead = self._stage_ahead(staged)
         with self.transaction() as tx:
-            new_table = self._new_staging_table(tx)
-            tx.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS staged_certs (person_key TEXT NOT NULL,"
-                " record_version BIGINT NOT NULL, uvci TEXT NOT NULL, hc1 TEXT NOT NULL, kid TEXT NOT NULL,"
-                " facility_id TEXT NOT NULL, cert_type TEXT NOT NULL, dn BIGINT, sd BIGINT,"
-                " issued_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)"
-            )
-            self._clear_staging(tx)
-            tx.copy_rows("staged_certs", _STAGE_COLUMNS, staged)
-            self._prepare_staged(tx, new_table)
+            if not staged_ahead:
+                new_table = self._new_staging_table(tx)
+                tx.execute(STAGING_TABLE)
+                self._clear_staging(tx)
+                tx.copy_rows("staged_certs", STAGE_COLUMNS, staged)
+                self._prepare_staged(tx, new_table)
             keys = self._staged_keys()
             tx.execute(
                 "UPDATE persons SET issued_version = s.record_version, lease_owner = NULL, lease_until = NULL"  # noqa: S608
