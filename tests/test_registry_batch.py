@@ -50,9 +50,9 @@ from vaxcert.dcc import payload as payload_mod
 from vaxcert.dcc import uvci
 from vaxcert.dcc.model import Dose, DoseRecord, IdentityDocument, Name, Person
 from vaxcert.dcc.uvci import UvciMaker
-from vaxcert.errors import ConfigurationError
+from vaxcert.errors import ConfigurationError, StorageError
 from vaxcert.issuer import Issuer
-from vaxcert.registry import ClaimedPerson, KeyDirectory, KeyRing, Registry, issue_pending
+from vaxcert.registry import ClaimedPerson, KeyDirectory, KeyRing, Registry, issue_pending, open_registry
 from vaxcert.registry.batch import sign_chunk
 from vaxcert.registry.identity import IdentityVerdict, load_register
 from vaxcert.registry.importer import import_file
@@ -203,6 +203,32 @@ def test_changed_record_gets_a_new_certificate(registry: Registry, tmp_path: Pat
     current = scalar(registry, "SELECT hc1 FROM certificates WHERE status = 'current' AND dn = 2")
     result = verifier.verify(current, now=NOW)
     assert result.valid and result.payload is not None and result.payload["v"][0]["dn"] == 2
+
+
+def test_sqlite_stages_a_chunk_while_another_worker_writes(tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
+    """SQLite: a signed chunk goes into the connection's own staging table without the write lock (so
+    another worker may write meanwhile); a store that then times out on the lock stores nothing, and
+    the next store of the chunk stores it exactly once (the staging table is refilled, not added to)."""
+    signers = facility_signers(pki, ["VN-HN-001"])
+    with fresh_registry("sqlite", tmp_path) as registry:
+        load(registry, tmp_path, [dose_row(i, 1) for i in range(5)])
+        chunk = registry.claim(worker="w1", limit=10, now=time.time(), lease_seconds=300, facilities=None)
+        staged, failures = sign_chunk(keyring(signers), chunk, NOW)
+        assert len(staged) == 5 and not failures
+        hurried = open_registry(registry.spec.url, busy_timeout=0.2)
+        try:
+            with registry.transaction():  # another worker holds the write lock
+                assert hurried._stage_ahead(staged)  # type: ignore[attr-defined]
+                assert hurried._conn.execute("SELECT COUNT(*) FROM temp.staged_certs").fetchone()[0] == 5  # type: ignore[attr-defined]
+                with pytest.raises(StorageError, match="locked"):
+                    hurried.store_certificates(staged, worker="w1", stamp=1)
+            assert scalar(registry, "SELECT COUNT(*) FROM certificates") == 0
+            assert hurried.store_certificates(staged, worker="w1", stamp=1) == 5
+            assert hurried._conn.execute("SELECT COUNT(*) FROM temp.staged_certs").fetchone()[0] == 5  # type: ignore[attr-defined]
+        finally:
+            hurried.close()
+        assert_exactly_one_current(registry, 5)
+        assert scalar(registry, "SELECT COUNT(*) FROM persons WHERE lease_owner IS NOT NULL") == 0
 
 
 def test_held_persons_are_not_signed(registry: Registry, tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]
