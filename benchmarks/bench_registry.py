@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from vaxcert.pki.certificates import certificate_pem, create_csca, create_dsc
 from vaxcert.pki.keys import generate_private_key, save_private_key
 from vaxcert.registry import KeyDirectory, Registry, issue_all, open_registry
-from vaxcert.registry.batch import sign_chunk
+from vaxcert.registry.batch import DEFAULT_CHUNK, chunk_for, sign_chunk
 from vaxcert.registry.importer import import_file
 from vaxcert.registry.keyring import KeyRing
 from vaxcert.registry.reconciliation import reconcile
@@ -175,7 +175,7 @@ def _children_cpu() -> float:
 # -- issue_all with 1 and 2 workers -------------------------------------------------------------------------------
 
 
-def bench_workers(name: str, registry: Registry, keys: KeyDirectory, n: int, chunk: int, raw_two: float,
+def bench_workers(name: str, registry: Registry, keys: KeyDirectory, n: int, chunk: int | None, raw_two: float,
                   server_cpu: Callable[[], float] | None, sign_cpu: float) -> dict[int, float]:  # fmt: skip
     """issue_all with 1 and 2 workers: the rate with start-up, the sustained rate, and the CPU per certificate.
 
@@ -395,7 +395,8 @@ def bench_import(tmp: Path, rows: int, sign_cpu: float, distinct_given: bool = F
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
-    parser.add_argument("--chunk", type=int, default=2000)
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="persons per chunk (default: what `vaxcert registry issue` takes, batch.chunk_for)")
     parser.add_argument("--import-rows", type=int, default=40_000)
     parser.add_argument("--test-pg-dsn", default=os.environ.get("VAXCERT_PG_DSN"),
                         help="also measure the test server (fsync=off: labelled as not durable)")
@@ -411,7 +412,8 @@ def main() -> None:
         keys = make_keys(tmp / "keys")
         one, two = raw_sign_rates()
         sign_cpu = raw_sign_cpu()
-        print(f"{machine_note()}; {n:,} distinct persons, chunks of {args.chunk:,}")
+        chunks = f"chunks of {args.chunk:,}" if args.chunk else f"chunks of {chunk_for(n, 2):,} (the default)"
+        print(f"{machine_note()}; {n:,} distinct persons, {chunks}")
         print(f"raw ES256              {one:>9,.0f} signatures/s on one core, {two:,.0f}/s on two (two processes); "
               f"{sign_cpu * 1e6:.1f} µs CPU each", flush=True)  # fmt: skip
         if "sqlite" not in skip:
@@ -420,7 +422,7 @@ def main() -> None:
             load_persons(registry, n)
             results["sqlite"] = bench_workers("sqlite", registry, keys, n, args.chunk, two, None, sign_cpu)[2]
             if "elsewhere" not in skip:
-                bench_elsewhere("sqlite", registry, keys, n, args.chunk, None, pools)
+                bench_elsewhere("sqlite", registry, keys, n, args.chunk or DEFAULT_CHUNK, None, pools)
             registry.close()
         if "pg" not in skip:
             with durable_postgres() as (dsn, data):
@@ -432,7 +434,7 @@ def main() -> None:
                 results["pg"] = bench_workers("postgresql durable", registry, keys, n, args.chunk, two, server,
                                               sign_cpu)[2]
                 if "elsewhere" not in skip:
-                    bench_elsewhere("postgresql durable", registry, keys, n, args.chunk, server, pools)
+                    bench_elsewhere("postgresql durable", registry, keys, n, args.chunk or DEFAULT_CHUNK, server, pools)
                 registry.close()
             if args.test_pg_dsn:
                 schema = f"bench_{uuid.uuid4().hex[:10]}"

@@ -53,7 +53,7 @@ from vaxcert.dcc.uvci import UvciMaker
 from vaxcert.errors import ConfigurationError, StorageError
 from vaxcert.issuer import Issuer
 from vaxcert.registry import ClaimedPerson, KeyDirectory, KeyRing, Registry, issue_pending, open_registry
-from vaxcert.registry.batch import sign_chunk
+from vaxcert.registry.batch import DEFAULT_CHUNK, chunk_for, sign_chunk
 from vaxcert.registry.identity import IdentityVerdict, load_register
 from vaxcert.registry.importer import import_file
 from vaxcert.registry.reconciliation import reconcile
@@ -203,6 +203,16 @@ def test_changed_record_gets_a_new_certificate(registry: Registry, tmp_path: Pat
     current = scalar(registry, "SELECT hc1 FROM certificates WHERE status = 'current' AND dn = 2")
     result = verifier.verify(current, now=NOW)
     assert result.valid and result.payload is not None and result.payload["v"][0]["dn"] == 2
+
+
+def test_default_chunks_are_large_but_every_worker_gets_a_share() -> None:
+    """Without --chunk a batch is claimed in chunks of up to 5,000 persons; a small batch is cut into at
+    least four chunks per worker (of 100 at the least), never into empty ones."""
+    assert chunk_for(1_000_000, 2) == DEFAULT_CHUNK == 5000
+    assert chunk_for(20_000, 2) == 2500 and chunk_for(20_001, 2) == 2501
+    assert chunk_for(1000, 2) == 125 and chunk_for(1000, 16) == 100
+    assert chunk_for(0, 2) == 100 and chunk_for(7, 0) == 100
+    assert chunk_for(1_000_000, 2, most=700) == 700
 
 
 def test_sqlite_stages_a_chunk_while_another_worker_writes(tmp_path: Path, pki) -> None:  # type: ignore[no-untyped-def]

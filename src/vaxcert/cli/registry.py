@@ -75,8 +75,9 @@ def _issuance_options(func: F) -> F:
     func = click.option("--valid-days", type=click.IntRange(1, 3650), default=365, show_default=True)(func)
     func = click.option("--lease", "lease_seconds", type=click.FloatRange(1, 86_400), default=300, show_default=True,
                         help="Seconds a claimed chunk stays reserved for its worker.")(func)  # fmt: skip
-    return click.option("--chunk", "chunk_size", type=click.IntRange(1, 100_000), default=1000,
-                        show_default=True)(func)  # fmt: skip
+    return click.option("--chunk", "chunk_size", type=click.IntRange(1, 100_000), default=None,
+                        help="Persons a worker claims at once (issue: up to 5,000, fewer for a small batch "
+                             "so that every worker gets a share; worker: 1,000).")(func)  # fmt: skip
 
 
 def _key_directory(keys_dir: Path, issuer_name: str | None, valid_days: int) -> KeyDirectory:

@@ -64,13 +64,17 @@ def run_worker(
     stop: threading.Event | None = None,
     once: bool = False,
     poll: float = 1.0,
-    chunk_size: int = 1000,
+    chunk_size: int | None = None,
     issue_limit: int = 20_000,
     import_limit: int = 5_000,
     lease_seconds: float = 300.0,
     on_round: Callable[[WorkerStats], None] | None = None,
 ) -> WorkerStats:
-    """Run the worker loop until ``stop`` is set (or, with ``once``, until there is nothing left to do)."""
+    """Run the worker loop until ``stop`` is set (or, with ``once``, until there is nothing left to do).
+
+    ``chunk_size`` (default 1,000: a service worker issues as records arrive, in small rounds of at
+    most ``issue_limit``) is the number of persons it claims at once.
+    """
     name = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     stop = stop or threading.Event()
     stats = WorkerStats()
@@ -92,7 +96,7 @@ def run_worker(
         stats.reconciled += (rec := reconcile(registry, now=clock())).persons
         did = did or rec.persons > 0
         if keyring is not None and registry.pending(facilities)[0] > 0:
-            result = issue_pending(registry, keyring, now=clock(), worker=name, chunk_size=chunk_size,
+            result = issue_pending(registry, keyring, now=clock(), worker=name, chunk_size=chunk_size or 1000,
                                    lease_seconds=lease_seconds, wait_for_leases=False,
                                    max_persons=issue_limit)  # fmt: skip
             stats.issued += result.issued

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, VaxcertError
 from ..logs import log_event, safe_traceback
-from .batch import BatchResult, issue_pending
+from .batch import BatchResult, chunk_for, issue_pending
 from .keyring import KeyDirectory, KeyRing
 from .opening import open_registry
 from .protocol import ProgressCallback, Registry, RegistrySpec
@@ -93,12 +93,15 @@ def run(
     *,
     now: dt.datetime,
     workers: int | None = None,
-    chunk_size: int = 1000,
+    chunk_size: int | None = None,
     lease_seconds: float = 300.0,
     progress: ProgressCallback | None = None,
     break_leases: bool = False,
 ) -> BatchResult:
     """Issue every pending certificate with ``workers`` processes (default: one per core).
+
+    ``chunk_size`` is the number of persons a worker claims at once (default: :func:`~.batch.chunk_for`,
+    up to 5,000, fewer when the batch is small).
 
     With one worker (or an in-memory :class:`KeyRing`) the work runs in this process.
     ``break_leases`` first clears leases left by crashed workers (only safe when no other
@@ -121,6 +124,8 @@ def run(
         assert isinstance(keys, KeyDirectory)
         facilities = keys.claimable()
     total, _ = registry.pending(facilities)
+    if chunk_size is None:
+        chunk_size = chunk_for(total, count)
     done = 0
 
     def tick(n: int) -> None:
