@@ -41,7 +41,7 @@ from ..errors import StorageError
 from ._migrations import apply_migrations
 from .protocol import Backend, RegistrySpec
 from .rows import CLAIM_COLUMNS, ClaimedPerson, StagedCertificate
-from .store import PENDING, STAGE_COLUMNS, STAGING_TABLE, SqlRegistry, placeholders
+from .store import PENDING, SqlRegistry, placeholders
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT", "SqliteRegistry", "storage_error"]
 
@@ -303,10 +303,7 @@ class SqliteRegistry(SqlRegistry):
         if self._depth:
             return False
         try:
-            cur = self._conn.cursor()
-            cur.execute(STAGING_TABLE)
-            cur.execute("DELETE FROM staged_certs")
-            _SqliteTx(cur).copy_rows("staged_certs", STAGE_COLUMNS, staged)
+            self._fill_staging(_SqliteTx(self._conn.cursor()), staged)
         except sqlite3.Error as exc:
             if type(exc) in _STORAGE_ERRORS:  # as in transaction(): constraint violations pass unchanged
                 raise storage_error(exc, self.path, self.timeout) from None

@@ -60,10 +60,9 @@ _DOSE_COLUMNS = (
 _RECOGNITION = ("recognition_id, certificate_hash, person_key, source_format, issuer_country, issuer_key, issuer,"
                 " certificate_id, doses, facility_id, recognised_by, recognised_at")  # fmt: skip
 _PERSON_COLUMNS = (*_PERSON.split(", "), "dirty", "state", "created_at", "updated_at")
-#: The columns of the session's staging table, in :class:`StagedCertificate` order.
-STAGE_COLUMNS = StagedCertificate._fields
+_STAGE_COLUMNS = StagedCertificate._fields
 #: The session's staging table of a chunk's signed certificates (temporary: each connection has its own).
-STAGING_TABLE = (
+_STAGING_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS staged_certs (person_key TEXT NOT NULL,"
     " record_version BIGINT NOT NULL, uvci TEXT NOT NULL, hc1 TEXT NOT NULL, kid TEXT NOT NULL,"
     " facility_id TEXT NOT NULL, cert_type TEXT NOT NULL, dn BIGINT, sd BIGINT,"
@@ -150,6 +149,14 @@ class SqlRegistry:
         database's write lock, so the other workers may write meanwhile.
         """
         return False
+
+    def _fill_staging(self, tx: Tx, staged: Sequence[StagedCertificate]) -> None:
+        """The session's staging table (created if missing) holding exactly ``staged``."""
+        new_table = self._new_staging_table(tx)
+        tx.execute(_STAGING_TABLE)
+        self._clear_staging(tx)
+        tx.copy_rows("staged_certs", _STAGE_COLUMNS, staged)
+        self._prepare_staged(tx, new_table)
 
     def _skip_locked(self) -> str:
         """A row-locking suffix for claims (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite writes are serial)."""
@@ -356,11 +363,7 @@ class SqlRegistry:
         staged_ahead = self._stage_ahead(staged)
         with self.transaction() as tx:
             if not staged_ahead:
-                new_table = self._new_staging_table(tx)
-                tx.execute(STAGING_TABLE)
-                self._clear_staging(tx)
-                tx.copy_rows("staged_certs", STAGE_COLUMNS, staged)
-                self._prepare_staged(tx, new_table)
+                self._fill_staging(tx, staged)
             keys = self._staged_keys()
             tx.execute(
                 "UPDATE persons SET issued_version = s.record_version, lease_owner = NULL, lease_until = NULL"  # noqa: S608
