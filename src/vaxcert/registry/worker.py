@@ -56,6 +56,11 @@ class WorkerStats:
                 f"{self.reconciled} person(s) reconciled, {self.issued} certificate(s) issued")  # fmt: skip
 
 
+#: Persons a service worker claims at once unless told otherwise: it issues as records arrive, in
+#: small rounds (a batch run takes larger chunks: :func:`~.batch.chunk_for`).
+WORKER_CHUNK = 1000
+
+
 def run_worker(
     registry: Registry,
     keyring: KeyRing | None,
@@ -72,8 +77,8 @@ def run_worker(
 ) -> WorkerStats:
     """Run the worker loop until ``stop`` is set (or, with ``once``, until there is nothing left to do).
 
-    ``chunk_size`` (default 1,000: a service worker issues as records arrive, in small rounds of at
-    most ``issue_limit``) is the number of persons it claims at once.
+    ``chunk_size`` is the number of persons it claims at once (default :data:`WORKER_CHUNK`; rounds
+    issue at most ``issue_limit``).
     """
     name = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     stop = stop or threading.Event()
@@ -96,7 +101,7 @@ def run_worker(
         stats.reconciled += (rec := reconcile(registry, now=clock())).persons
         did = did or rec.persons > 0
         if keyring is not None and registry.pending(facilities)[0] > 0:
-            result = issue_pending(registry, keyring, now=clock(), worker=name, chunk_size=chunk_size or 1000,
+            result = issue_pending(registry, keyring, now=clock(), worker=name, chunk_size=chunk_size or WORKER_CHUNK,
                                    lease_seconds=lease_seconds, wait_for_leases=False,
                                    max_persons=issue_limit)  # fmt: skip
             stats.issued += result.issued
