@@ -169,6 +169,143 @@ def test_a_storage_error_stops_the_reading_thread(registry: Registry, monkeypatc
     assert not [t for t in threading.enumerate() if t.name == "vaxcert-import-check"]
 
 
+@pytest.fixture
+def in_child(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every import reads and checks its rows in a forked child (as files over 1 MiB do from the CLI);
+    the list gathers each child used, so a test can tell the child path really ran."""
+    from vaxcert.registry import importer
+
+    used: list[object] = []
+    real = importer._CheckedInChild.__enter__
+
+    def enter(self: importer._CheckedInChild) -> Iterator[object]:
+        used.append(self)
+        return real(self)
+
+    monkeypatch.setattr(importer, "CHILD_MIN_BYTES", 0)
+    monkeypatch.setattr(importer, "_can_fork", lambda: True)  # pytest may run a thread of its own
+    monkeypatch.setattr(importer._CheckedInChild, "__enter__", enter)
+    return used
+
+
+def test_rows_checked_in_a_child_process_give_what_the_thread_gives(tmp_path: Path, in_child: list[object]) -> None:
+    """The same file, with good, bad, repeated and conflicting rows over several chunks, gives the same
+    result and the same stored rows whether it is checked in a child process or in a thread."""
+    from vaxcert.registry import importer
+
+    data = [dose_row(i % 40, 1 + i // 40) for i in range(80)]
+    data[3] = {**data[3], "citizen_id": "12345"}
+    data[50] = {**data[50], "date": "2031-01-01"}
+    data.append(dose_row(7, 1))  # the same dose again: unchanged
+    data.append({**dose_row(8, 1), "dob": "1970-01-01"})  # a known person with another birth date
+    path = write_csv(tmp_path / "x.csv", data)
+    results, dumps = [], []
+    for child, name in ((True, "child"), (False, "thread")):
+        with fresh_registry("sqlite", tmp_path / name) as reg:
+            if not child:
+                importer.CHILD_MIN_BYTES = 1 << 40  # the fixture's monkeypatch restores it
+            result = import_file(reg, path, now=NOW, chunk_size=16)
+            results.append((result.rows, result.inserted, result.unchanged, result.rejected, result.new_persons,
+                            [(e.line, e.field, e.message) for e in result.errors]))  # fmt: skip
+            dumps.append(dump(reg))
+    assert len(in_child) == 1
+    assert results[0] == results[1] and results[0][:4] == (82, 78, 1, 3)
+    assert dumps[0] == dumps[1]
+
+
+def test_a_child_process_hands_over_a_reader_error_in_order(registry: Registry, in_child: list[object]) -> None:
+    """A reader's error reaches the importer after the chunks before it were stored, as with the thread,
+    and the child process has ended."""
+    import multiprocessing
+
+    from vaxcert.registry.importer import import_rows
+
+    def reader() -> Iterator[tuple[int, dict[str, str] | InputError]]:
+        for i in range(5):
+            yield i + 2, dose_row(i, 1)
+        raise InputError("file", "is not readable any more")
+
+    with pytest.raises(InputError, match="not readable any more"):
+        import_rows(registry, reader(), now=NOW, chunk_size=2, in_child=True)
+    assert len(in_child) == 1
+    assert scalar(registry, "SELECT COUNT(*) FROM doses") == 4
+    assert not multiprocessing.active_children()
+
+
+def test_a_storage_error_ends_the_child_process(registry: Registry, in_child: list[object],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """When storing a chunk fails, the import stops with that error and the child stops reading."""
+    import multiprocessing
+
+    from vaxcert.errors import StorageError
+    from vaxcert.registry import importer
+
+    def reader() -> Iterator[tuple[int, dict[str, str] | InputError]]:
+        for i in range(1_000_000):
+            yield i + 2, dose_row(i, 1)
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise StorageError("the SQLite registry is read-only")
+
+    monkeypatch.setattr(importer, "_store_chunk", failing)
+    with pytest.raises(StorageError, match="read-only"):
+        importer.import_rows(registry, reader(), now=NOW, chunk_size=10, in_child=True)
+    assert len(in_child) == 1 and not multiprocessing.active_children()
+
+
+def test_a_child_process_that_dies_is_a_clear_error(registry: Registry, in_child: list[object]) -> None:
+    """A child killed mid-file (out of memory, a signal) stops the import with an error saying what
+    happened and what to do; the chunks before it stay stored."""
+    import os
+    import signal
+
+    from vaxcert.errors import VaxcertError
+    from vaxcert.registry.importer import import_rows
+
+    def reader() -> Iterator[tuple[int, dict[str, str] | InputError]]:
+        for i in range(4):
+            yield i + 2, dose_row(i, 1)
+        os.kill(os.getpid(), signal.SIGKILL)  # runs in the child: the parent never consumes this reader
+        yield 6, dose_row(4, 1)
+
+    with pytest.raises(VaxcertError, match=r"stopped \(exit code -9\).*import the file again"):
+        import_rows(registry, reader(), now=NOW, chunk_size=2, in_child=True)
+    assert scalar(registry, "SELECT COUNT(*) FROM doses") == 4
+
+
+def test_progress_comes_from_the_child_process(registry: Registry, tmp_path: Path, in_child: list[object]) -> None:
+    """Progress counts the bytes the child has read: rising, ending at the file's size."""
+    reports: list[tuple[float, float | None]] = []
+    path = write_csv(tmp_path / "big.csv", [dose_row(i, 1) for i in range(230)])
+    result = import_file(registry, path, now=NOW, chunk_size=50, progress=lambda d, t: reports.append((d, t)))
+    size = path.stat().st_size
+    assert len(in_child) == 1 and result.inserted == 230
+    assert len(reports) == 5 and reports[-1] == (size, size)
+    assert [d for d, _ in reports] == sorted({d for d, _ in reports}) and reports[0][0] > 0
+
+
+def test_rows_are_checked_in_a_thread_where_forking_is_not_safe() -> None:
+    """A process running another thread (the service) never forks for an import."""
+    from vaxcert.registry import importer
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not importer._can_fork()
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_input_errors_survive_pickling() -> None:
+    """An InputError keeps its field and message across processes."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(InputError("file", "is empty")))
+    assert (type(copy), copy.field, copy.message, str(copy)) == (InputError, "file", "is empty", "file: is empty")
+
+
 def test_streams_in_chunks_with_progress(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file larger than a chunk is imported chunk by chunk, reporting progress (drawn by the CLI's bar)."""
 

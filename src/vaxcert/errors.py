@@ -37,6 +37,10 @@ class InputError(VaxcertError, ValueError):
         self.field = field
         self.message = message
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
+        # pickled with its two arguments (an import's reading process hands it over)
+        return type(self), (self.field, self.message)
+
 
 class DecodeError(VaxcertError):
     """A stage could not decode its input.  Carries a failure code and the stage."""

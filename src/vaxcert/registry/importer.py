@@ -42,6 +42,7 @@ would otherwise echo a citizen's ID or name into the error report).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import difflib
@@ -50,8 +51,13 @@ import hashlib
 import io
 import json
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
+import pickle
 import queue
+import signal
+import sys
 import threading
 import time
 import unicodedata
@@ -75,7 +81,7 @@ from ..dcc.model import (
     Person,
 )
 from ..dcc.valuesets import ValueSets
-from ..errors import InputError
+from ..errors import InputError, VaxcertError
 from ..jsonio import ascii_digits
 from ..logs import log_event
 from .naming import same_name
@@ -106,6 +112,9 @@ log = logging.getLogger(__name__)
 
 #: Longest line read (a row, or a JSON line); longer ones are rejected without being held in memory.
 MAX_LINE_BYTES = 1024 * 1024
+#: Files from this size on (about 10,000 rows) are read and checked in a child process where
+#: that is safe (see :class:`_CheckedInChild`); smaller ones are not worth the fork.
+CHILD_MIN_BYTES = 1 << 20
 #: Most digits of a whole-number column (dose numbers are small).
 _MAX_INT_DIGITS = 6
 
@@ -751,12 +760,13 @@ def import_file(
         counted = _Counted(fh, encoding)
         rows = _reader(counted, kind)
 
-        def tick() -> None:
+        def tick(read: int) -> None:
             if progress is not None:
-                progress(counted.read, total)
+                progress(read, total)
 
         result = import_rows(registry, rows, now=now, source=path.name, chunk_size=chunk_size,
-                             max_errors=max_errors, on_chunk=tick)  # fmt: skip
+                             max_errors=max_errors, on_chunk=tick, position=lambda: counted.read,
+                             in_child=total >= CHILD_MIN_BYTES)  # fmt: skip
     if result.rows == 0:
         raise InputError("file", "has no rows (only a header)" if kind == "csv" else "has no records")
     return result
@@ -806,7 +816,7 @@ def import_data(
     check_encoding(data[:SNIFF_BYTES], None)
     rows = _reader(_Counted(io.BytesIO(data)), fmt)
     return import_rows(registry, rows, now=now, source=source, chunk_size=chunk_size, max_errors=max_errors,
-                       facility=facility)  # fmt: skip
+                       facility=facility, in_child=len(data) >= CHILD_MIN_BYTES)  # fmt: skip
 
 
 def _chunks(
@@ -830,16 +840,20 @@ def import_rows(
     source: str | None = None,
     chunk_size: int = 2000,
     max_errors: int = 10_000,
-    on_chunk: Callable[[], None] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
     facility: str | None = None,
+    position: Callable[[], int] | None = None,
+    in_child: bool = False,
 ) -> ImportResult:
     """Import ``(line, row)`` pairs (a row may be an InputError from the reader).
 
     ``facility``, when given, is the only facility the rows may name (a facility's own submission).
-    The rows are read and checked one chunk ahead, in a thread, while the previous chunk is
-    stored (:class:`_CheckedAhead`): SQLite and PostgreSQL write without holding the GIL, so the
-    checks of chunk n + 1 run while chunk n is written and committed.  Each chunk is stored in
-    its own transaction, in file order; rejected rows are reported in line order.
+    The rows are read and checked ahead while the previous chunk is stored: in a thread
+    (:class:`_CheckedAhead`), or with ``in_child`` in a forked child process where that is safe
+    (:class:`_CheckedInChild`, :func:`_can_fork`; the rows are then read only there).  Each chunk
+    is stored in its own transaction, in file order; rejected rows are reported in line order.
+    ``on_chunk`` is called after each chunk with what ``position`` (e.g. the bytes read) said
+    once that chunk was read.
     """
     result = ImportResult()
     started = time.perf_counter()
@@ -857,9 +871,10 @@ def import_rows(
                 valid.extend(parsed)
             except InputError as exc:
                 errors.append(RowError(line, exc.field, exc.message))
-        return _CheckedChunk(len(chunk), valid, errors)
+        return _CheckedChunk(len(chunk), valid, errors, position() if position is not None else 0)
 
-    with _CheckedAhead(_chunks(rows, chunk_size), check) as checked:
+    ahead = _CheckedInChild if in_child and _can_fork() else _CheckedAhead
+    with ahead(_chunks(rows, chunk_size), check) as checked:
         for number, chunk in enumerate(checked):
             chunk_started = time.perf_counter()
             before = (result.rows, result.inserted, result.unchanged, result.rejected)
@@ -873,7 +888,7 @@ def import_rows(
                       rejected=result.rejected - before[3],
                       duration_ms=round((time.perf_counter() - chunk_started) * 1000, 3))  # fmt: skip
             if on_chunk is not None:
-                on_chunk()
+                on_chunk(chunk.read)
     log_event(log, "import.done", rows=result.rows, inserted=result.inserted, unchanged=result.unchanged,
               rejected=result.rejected, new_persons=result.new_persons, backend=registry.backend,
               seconds=round(time.perf_counter() - started, 3))  # fmt: skip
@@ -881,11 +896,13 @@ def import_rows(
 
 
 class _CheckedChunk(NamedTuple):
-    """A chunk of rows read and checked: how many rows, the valid ones, the rejected ones (in line order)."""
+    """A chunk of rows read and checked: how many rows, the valid ones, the rejected ones (in line
+    order), and the reader's position once it was read."""
 
     rows: int
     valid: list[DoseRow]
     errors: list[RowError]
+    read: int
 
 
 _Chunk = list[tuple[int, Mapping[str, Any] | InputError]]
@@ -946,6 +963,100 @@ class _CheckedAhead:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+
+
+class _CheckedInChild:
+    """Chunks read and checked by ``check`` in a forked child process, handed over through a pipe.
+
+    The thread of :class:`_CheckedAhead` shares the GIL with the storing thread: each time a SQLite
+    step returns, the storing thread waits for the checking thread to let go of it, and an import
+    ran at little more than one core's speed.  A child process has its own interpreter; a row it
+    checked costs the parent about 3 µs to unpickle.  The fork copies the reader (a generator not
+    started yet) and its open file: after the fork only the child reads them.  The pipe's buffer
+    keeps the child at most a few chunks ahead.  A reader's exception reaches the consumer at the
+    chunk where it happened, as with the thread; leaving the ``with`` block early (a storage
+    error, Ctrl-C) ends the child.
+    """
+
+    def __init__(self, chunks: Iterator[_Chunk], check: Callable[[_Chunk], _CheckedChunk]) -> None:
+        self._chunks, self._check = chunks, check
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._pipe: multiprocessing.connection.Connection | None = None
+
+    def __enter__(self) -> Iterator[_CheckedChunk]:
+        context = multiprocessing.get_context("fork")
+        receiver, sender = context.Pipe(duplex=False)
+        for stream in (sys.stdout, sys.stderr):  # else the child writes what the parent had buffered again
+            stream.flush()
+        self._process = context.Process(target=self._run, args=(sender,), name="vaxcert-import-check", daemon=True)
+        self._process.start()
+        sender.close()
+        self._pipe = receiver
+        return self._results()
+
+    def _run(self, sender: multiprocessing.connection.Connection) -> None:
+        """In the child: each chunk checked, sent as plain tuples; then an empty message, or the error."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the child
+        try:
+            for chunk in self._chunks:
+                checked = self._check(chunk)
+                valid = [(r.line, *r.person, *r.dose, r.row_hash) for r in checked.valid]
+                errors = [(e.line, e.field, e.message) for e in checked.errors]
+                sender.send_bytes(pickle.dumps((checked.rows, valid, errors, checked.read), pickle.HIGHEST_PROTOCOL))
+            sender.send_bytes(b"")
+        except (BrokenPipeError, ConnectionResetError):  # the parent stopped reading: nothing to tell
+            return
+        except BaseException as exc:
+            try:
+                message = pickle.dumps(exc)
+            except Exception:  # an exception that does not pickle: its type is all the parent learns
+                message = pickle.dumps(VaxcertError(f"reading the rows failed: {type(exc).__name__}"))
+            with contextlib.suppress(OSError):  # the parent may be gone
+                sender.send_bytes(b"E" + message)
+
+    def _results(self) -> Iterator[_CheckedChunk]:
+        assert self._pipe is not None and self._process is not None
+        while True:
+            try:
+                data = self._pipe.recv_bytes()
+            except EOFError:
+                self._process.join()
+                raise VaxcertError(f"the process reading and checking the rows stopped (exit code "
+                                   f"{self._process.exitcode}); the chunks before were stored: import the "
+                                   f"file again to finish (stored rows count as unchanged)") from None  # fmt: skip
+            if not data:
+                return
+            if data[:1] == b"E":
+                raise pickle.loads(data[1:])  # noqa: S301 (our own child's message)
+            rows, valid, errors, read = pickle.loads(data)  # noqa: S301
+            yield _CheckedChunk(rows, [_dose_row(values) for values in valid],
+                                [RowError(*values) for values in errors], read)  # fmt: skip
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pipe is not None:
+            self._pipe.close()
+        process = self._process
+        if process is not None:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+_PERSON_WIDTH = len(PersonRow._fields)
+_DOSE_END = 1 + _PERSON_WIDTH + len(StoredDose._fields)
+
+
+def _dose_row(values: tuple[Any, ...]) -> DoseRow:
+    """A DoseRow from the flat tuple :class:`_CheckedInChild` sends: line, person, dose, hash."""
+    return DoseRow(values[0], PersonRow(*values[1 : 1 + _PERSON_WIDTH]), StoredDose(*values[1 + _PERSON_WIDTH :
+                   _DOSE_END]), values[_DOSE_END])  # fmt: skip
+
+
+def _can_fork() -> bool:
+    """Whether rows may be checked in a forked child: Linux, a spare core, and this process
+    running one thread (forking a threaded process, e.g. the service, may copy a lock held by
+    another thread; such a process checks in a thread instead)."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1 and _spare_core()
 
 
 def _spare_core() -> bool:
