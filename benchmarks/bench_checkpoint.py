@@ -14,8 +14,9 @@ a slight rotation, JPEG quality 85 like the page sends), then rotates through th
 * ``empty``   — a frame without a code (what most camera frames are), both ways; and, for
   comparison only, the slow fallback decode the live loop does not run on empty frames.
 
-Prints median and p95 in milliseconds.  Targets: frame → verdict ≤ 150 ms median (issue 12);
-later ≤ 100 ms, and ≤ 30 ms for an empty frame (issue 15).
+Prints median and p95 in milliseconds, then the targets of issue 15 with met / NOT met, from the
+server's medians: frame → verdict ≤ 100 ms, a frame with no code ≤ 30 ms (issue 12 asked for
+≤ 150 ms).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import uvicorn
+from benchkit import machine_note
 from PIL import Image
 
 from vaxcert import (
@@ -62,7 +64,7 @@ def _setup(count: int, root: Path) -> tuple[Station, list[str], Path]:
     dsc = create_dsc(dsc_key, csca=csca, csca_key=csca_key, facility_id="VN-HN-001",
                      facility_name="Bach Mai Hospital", now=start, types=("v", "t", "r"))
     ministry = KeySigner(csca_key, csca)
-    trust_list = publish([dsc], ministry, cscas=[csca], now=NOW, valid_for=dt.timedelta(days=30))
+    trust_list = publish([dsc], ministry, cscas=[csca], now=NOW, valid_for=dt.timedelta(days=7))
     bundle = root / "bundle.cose"
     bundle.write_bytes(build_bundle(ministry, trust_list=trust_list, now=NOW, fresh_for=dt.timedelta(days=1),
                                     cscas=[csca]))
@@ -163,15 +165,27 @@ def main() -> None:
         def library(frame: bytes) -> object:
             return station.read_image(frame, now=NOW)
 
-        print(f"frame → verdict, server   {_stats(_time(post, frames, args.rounds))}")
+        coded = _time(post, frames, args.rounds)
+        print(f"frame → verdict, server   {_stats(coded)}")
         print(f"frame → verdict, library  {_stats(_time(library, frames, args.rounds))}")
-        print(f"empty frame, server       {_stats(_time(post, empties, args.rounds * 8))}")
+        empty = _time(post, empties, args.rounds * 8)
+        print(f"empty frame, server       {_stats(empty)}")
         print(f"empty frame, library      {_stats(_time(library, empties, args.rounds * 8))}")
         slow = _time(lambda f: station.read_image(f, now=NOW, fallback=True), empties[:4], 1)
         print(f"empty frame with the fallback decode (not used live)  {_stats(slow)}")
         connection.close()
         server.should_exit = True
         thread.join(10)
+        print(f"\n{limit_line('target frame 1280×720 → verdict, through the server, median', coded, 0.100)}")
+        print(limit_line("target frame with no code, through the server, median", empty, 0.030))
+        print(f"({machine_note()})")
+
+
+def limit_line(label: str, samples: Sequence[float], limit: float) -> str:
+    """``label: 9.4 ms ≤ 100 ms: met`` (or ``NOT met``), from the median of ``samples`` (seconds)."""
+    median = statistics.median(samples)
+    met = median <= limit
+    return f"{label}: {median * 1000:.1f} ms {'≤' if met else '>'} {limit * 1000:.0f} ms: {'met' if met else 'NOT met'}"
 
 
 if __name__ == "__main__":
