@@ -188,7 +188,7 @@ def main() -> int:
     text = _hc1()
     bench_render(text, args.repeat)
     print()
-    bench_decode_clean(text, args.repeat // 2)
+    bench_decode_clean(text, max(1, args.repeat // 2))
     print()
     if args.photos:
         bench_photo_set(args.photos, args.samples, args.seed)

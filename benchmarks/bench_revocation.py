@@ -76,7 +76,7 @@ def main() -> None:
     print(f"signed list: {len(signed) * per_million / 1e6:.1f} MB per million entries; "
           f"sign {sign_s:.2f} s, check + load {load_s:.2f} s")
 
-    number = args.lookups // 1000
+    number = max(1, args.lookups // 1000)
     hit_c = _per_call(lambda: [h in compact for h in hits], number) / len(hits)
     miss_c = _per_call(lambda: [h in compact for h in misses], number) / len(misses)
     hit_s = _per_call(lambda: [h in python_set for h in hits], number) / len(hits)
