@@ -234,11 +234,17 @@ def test_a_child_process_hands_over_a_reader_error_in_order(registry: Registry, 
 
 def test_a_storage_error_ends_the_child_process(registry: Registry, in_child: list[object],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """When storing a chunk fails, the import stops with that error and the child stops reading."""
+    """When storing a chunk fails, the import stops with that error and the child stops reading: by
+    itself or at the parent's SIGTERM, even in a process whose SIGTERM handler only asks to stop
+    (`vaxcert registry worker`'s), and never only at the SIGKILL of last resort."""
     import multiprocessing
+    import signal
 
     from vaxcert.errors import StorageError
     from vaxcert.registry import importer
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    monkeypatch.setattr(importer, "_spare_core", lambda: True)
 
     def reader() -> Iterator[tuple[int, dict[str, str] | InputError]]:
         for i in range(1_000_000):
@@ -248,9 +254,13 @@ def test_a_storage_error_ends_the_child_process(registry: Registry, in_child: li
         raise StorageError("the SQLite registry is read-only")
 
     monkeypatch.setattr(importer, "_store_chunk", failing)
-    with pytest.raises(StorageError, match="read-only"):
-        importer.import_rows(registry, reader(), now=NOW, chunk_size=10, in_child=True)
+    try:
+        with pytest.raises(StorageError, match="read-only"):  # chunks of 500 rows fill the pipe at once
+            importer.import_rows(registry, reader(), now=NOW, chunk_size=500, in_child=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     assert len(in_child) == 1 and not multiprocessing.active_children()
+    assert in_child[0]._process.exitcode in (0, -signal.SIGTERM)  # type: ignore[attr-defined]
 
 
 def test_a_child_process_that_dies_is_a_clear_error(registry: Registry, in_child: list[object]) -> None:

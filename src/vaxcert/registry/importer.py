@@ -988,15 +988,21 @@ class _CheckedInChild:
         receiver, sender = context.Pipe(duplex=False)
         for stream in (sys.stdout, sys.stderr):  # else the child writes what the parent had buffered again
             stream.flush()
-        self._process = context.Process(target=self._run, args=(sender,), name="vaxcert-import-check", daemon=True)
+        self._process = context.Process(target=self._run, args=(sender, receiver), name="vaxcert-import-check",
+                                        daemon=True)  # fmt: skip
         self._process.start()
         sender.close()
         self._pipe = receiver
         return self._results()
 
-    def _run(self, sender: multiprocessing.connection.Connection) -> None:
+    def _run(self, sender: multiprocessing.connection.Connection,
+             receiver: multiprocessing.connection.Connection) -> None:  # fmt: skip
         """In the child: each chunk checked, sent as plain tuples; then an empty message, or the error."""
+        # Only the parent reads: with the child's copy of the reading end open, a parent that
+        # stopped reading would leave the child blocked on a full pipe instead of failing.
+        receiver.close()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the child
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # whatever handler the parent had, terminate() ends the child
         try:
             for chunk in self._chunks:
                 checked = self._check(chunk)
@@ -1039,6 +1045,9 @@ class _CheckedInChild:
         if process is not None:
             if process.is_alive():
                 process.terminate()
+                process.join(5)
+            if process.is_alive():
+                process.kill()
             process.join()
 
 
