@@ -294,6 +294,32 @@ def test_progress_comes_from_the_child_process(registry: Registry, tmp_path: Pat
     assert [d for d, _ in reports] == sorted({d for d, _ in reports}) and reports[0][0] > 0
 
 
+def test_the_child_process_writes_nothing_of_the_parents(tmp_path: Path) -> None:
+    """From a plain script: the rows are checked in a child, and output the parent had buffered
+    before the fork reaches the terminal once (not again when the child ends), with nothing on
+    standard error."""
+    import subprocess
+    import sys
+
+    path = write_csv(tmp_path / "x.csv", [dose_row(i, 1) for i in range(30)])
+    script = f"""
+import datetime as dt
+from vaxcert.registry import importer, open_registry
+importer.CHILD_MIN_BYTES = 0
+used = []
+enter = importer._CheckedInChild.__enter__
+importer._CheckedInChild.__enter__ = lambda self: used.append(self) or enter(self)
+print("buffered before the import")
+registry = open_registry("sqlite:///{tmp_path}/r.db", migrate=True)
+result = importer.import_file(registry, "{path}", now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), chunk_size=7)
+print("inserted", result.inserted, "in a child" if used else "in a thread")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["buffered before the import", "inserted 30 in a child"]
+    assert done.stderr == ""
+
+
 def test_rows_are_checked_in_a_thread_where_forking_is_not_safe() -> None:
     """A process running another thread (the service) never forks for an import."""
     from vaxcert.registry import importer

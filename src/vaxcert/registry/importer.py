@@ -986,8 +986,6 @@ class _CheckedInChild:
     def __enter__(self) -> Iterator[_CheckedChunk]:
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
-        for stream in (sys.stdout, sys.stderr):  # else the child writes what the parent had buffered again
-            stream.flush()
         self._process = context.Process(target=self._run, args=(sender, receiver), name="vaxcert-import-check",
                                         daemon=True)  # fmt: skip
         self._process.start()
@@ -997,7 +995,12 @@ class _CheckedInChild:
 
     def _run(self, sender: multiprocessing.connection.Connection,
              receiver: multiprocessing.connection.Connection) -> None:  # fmt: skip
-        """In the child: each chunk checked, sent as plain tuples; then an empty message, or the error."""
+        """In the child: each chunk checked, sent as plain tuples; then an empty message, or the error.
+
+        (multiprocessing flushes the parent's standard streams before the fork and ends the child
+        with ``os._exit``: nothing the parent had buffered is written twice, none of its exit
+        handlers runs here.)
+        """
         # Only the parent reads: with the child's copy of the reading end open, a parent that
         # stopped reading would leave the child blocked on a full pipe instead of failing.
         receiver.close()
