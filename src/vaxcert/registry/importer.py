@@ -765,7 +765,7 @@ def import_file(
                 progress(read, total)
 
         result = import_rows(registry, rows, now=now, source=path.name, chunk_size=chunk_size,
-                             max_errors=max_errors, on_chunk=tick, position=lambda: counted.read,
+                             max_errors=max_errors, on_progress=tick, position=lambda: counted.read,
                              in_child=total >= CHILD_MIN_BYTES)  # fmt: skip
     if result.rows == 0:
         raise InputError("file", "has no rows (only a header)" if kind == "csv" else "has no records")
@@ -840,9 +840,10 @@ def import_rows(
     source: str | None = None,
     chunk_size: int = 2000,
     max_errors: int = 10_000,
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[], None] | None = None,
     facility: str | None = None,
     position: Callable[[], int] | None = None,
+    on_progress: Callable[[int], None] | None = None,
     in_child: bool = False,
 ) -> ImportResult:
     """Import ``(line, row)`` pairs (a row may be an InputError from the reader).
@@ -852,8 +853,8 @@ def import_rows(
     (:class:`_CheckedAhead`), or with ``in_child`` in a forked child process where that is safe
     (:class:`_CheckedInChild`, :func:`_can_fork`; the rows are then read only there).  Each chunk
     is stored in its own transaction, in file order; rejected rows are reported in line order.
-    ``on_chunk`` is called after each chunk with what ``position`` (e.g. the bytes read) said
-    once that chunk was read.
+    ``on_chunk`` is called after each chunk is stored, and ``on_progress`` then with what
+    ``position`` (e.g. the bytes read) said once that chunk was read.
     """
     result = ImportResult()
     started = time.perf_counter()
@@ -888,7 +889,9 @@ def import_rows(
                       rejected=result.rejected - before[3],
                       duration_ms=round((time.perf_counter() - chunk_started) * 1000, 3))  # fmt: skip
             if on_chunk is not None:
-                on_chunk(chunk.read)
+                on_chunk()
+            if on_progress is not None:
+                on_progress(chunk.read)
     log_event(log, "import.done", rows=result.rows, inserted=result.inserted, unchanged=result.unchanged,
               rejected=result.rejected, new_persons=result.new_persons, backend=registry.backend,
               seconds=round(time.perf_counter() - started, 3))  # fmt: skip
