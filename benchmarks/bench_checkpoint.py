@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import uvicorn
-from benchkit import machine_note
+from benchkit import limit_line, machine_note
 from PIL import Image
 
 from vaxcert import (
@@ -179,13 +179,6 @@ def main() -> None:
         print(f"\n{limit_line('target frame 1280×720 → verdict, through the server, median', coded, 0.100)}")
         print(limit_line("target frame with no code, through the server, median", empty, 0.030))
         print(f"({machine_note()})")
-
-
-def limit_line(label: str, samples: Sequence[float], limit: float) -> str:
-    """``label: 9.4 ms ≤ 100 ms: met`` (or ``NOT met``), from the median of ``samples`` (seconds)."""
-    median = statistics.median(samples)
-    met = median <= limit
-    return f"{label}: {median * 1000:.1f} ms {'≤' if met else '>'} {limit * 1000:.0f} ms: {'met' if met else 'NOT met'}"
 
 
 if __name__ == "__main__":

@@ -123,6 +123,13 @@ def rate_line(label: str, rate: float, target: float) -> str:
     return f"{label}: {rate:,.0f}/s {'≥' if met else '<'} {target:,.0f}/s: {'met' if met else 'NOT met'}"
 
 
+def limit_line(label: str, samples: Sequence[float], limit: float) -> str:
+    """``label: 9.4 ms ≤ 100 ms: met`` (or ``NOT met``), from the median of ``samples`` (seconds)."""
+    median = statistics.median(samples)
+    met = median <= limit
+    return f"{label}: {median * 1000:.1f} ms {'≤' if met else '>'} {limit * 1000:.0f} ms: {'met' if met else 'NOT met'}"
+
+
 def machine_note() -> str:
     """The load of the machine while measuring (it is shared: say so beside every figure)."""
     try:
