@@ -17,7 +17,7 @@ import strategies_dcc
 import strategies_hostile
 from vaxcert.codes import FailureCode, Stage
 from vaxcert.errors import DecodeError
-from vaxcert.stages import _speedups, base45, cbor
+from vaxcert.stages import _speedups, base45, cbor, cose, cwt, records
 
 # Text ends that str.strip() removes (or not): ASCII and Unicode spaces, controls, look-alikes.
 _EDGES = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u1680", "\u2000", "\u2028",
@@ -149,8 +149,174 @@ def test_b45decode_is_the_reference_decoder(text: str) -> None:
     assert _speedups.b45decode(_Str(text)) == expected
 
 
+@settings(max_examples=600)
+@given(st.binary(max_size=700))
+def test_b45encode_is_the_reference_encoder(data: bytes) -> None:
+    """The compiled Base45 encoder writes the Python (numpy) encoder's text; it declines anything but bytes."""
+    assert _speedups.b45encode(data) == base45.encode_python(data)
+    assert _speedups.b45encode(bytearray(data)) is None
+    assert base45.encode(data) == base45.encode_python(data)
+
+
+def _check_dumps(value: Any) -> bool:
+    """The compiled encoder writes cbor2's bytes or declines; True when it wrote them."""
+    quick = _speedups.cbor_dumps(value)
+    if quick is None:
+        return False
+    assert quick == cbor.dumps_cbor2(value)
+    return True
+
+
+@settings(max_examples=600)
+@given(_objects)
+def test_cbor_dumps_writes_what_cbor2_writes(value: Any) -> None:
+    """On any Python value (floats, tuples, str subclasses, integer keys, big integers among them) the
+    compiled encoder gives cbor2's bytes or leaves the value to cbor2."""
+    _check_dumps(value)
+
+
+@settings(max_examples=300)
+@given(strategies_dcc.payloads())
+def test_cbor_dumps_writes_every_dcc_payload(payload: dict[str, Any]) -> None:
+    """A DCC payload (plain JSON) is written by the compiled encoder, byte for byte as cbor2 writes it."""
+    assert _check_dumps(payload)
+    assert cwt.decode(cwt.encode(payload, issuer="VN", issued_at=1_700_000_000, expires_at=1_800_000_000)).payload \
+        == payload
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("value", [
+    1.5, float("nan"), (1, 2), {1: "a"}, {"a": (1,)}, 2**64, -(2**64) - 1, 2**63, -(2**63) - 1, _Str("a"),
+    "\ud800", bytearray(b"a"), _nested(17),
+])  # fmt: skip
+def test_cbor_dumps_declines_what_it_does_not_write(value: Any) -> None:
+    """Floats, tuples, non-text keys, integers past 64 bits, str subclasses, lone surrogates, bytearrays and
+    nesting past 16 levels are left to cbor2 (which encodes or refuses them)."""
+    assert _speedups.cbor_dumps(value) is None
+
+
+def test_cbor_dumps_writes_the_integer_edges() -> None:
+    """Every head size at its edges, both signs, as cbor2 writes them."""
+    edges = [0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**63 - 1]
+    values = [*edges, *(-1 - e for e in edges), -(2**63)]
+    for value in values:
+        assert _speedups.cbor_dumps(value) == cbor2.dumps(value), value
+    long_text = "Ư" * 70_000
+    assert _speedups.cbor_dumps({"t": long_text, "b": b"x" * 300, "l": list(range(30))}) \
+        == cbor2.dumps({"t": long_text, "b": b"x" * 300, "l": list(range(30))})
+
+
+def _der(r: int, s: int) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    return encode_dss_signature(r, s)
+
+
+@settings(max_examples=600)
+@given(st.integers(0, 2**256 - 1) | st.integers(0, 2**20) | st.sampled_from([0, 1, 2**255, 2**256 - 1, 2**248]),
+       st.integers(0, 2**256 - 1) | st.integers(0, 2**20) | st.sampled_from([0, 1, 2**255, 2**256 - 1, 2**248]))
+def test_der_to_raw_is_the_reference(r: int, s: int) -> None:
+    """For every r and s of P-256's size the compiled reader gives cryptography's numbers as 32 + 32 bytes."""
+    der = _der(r, s)
+    assert _speedups.der_to_raw(der) == cose.raw_signature_python(der) == r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+@settings(max_examples=600)
+@given(st.binary(max_size=80) | st.integers(0, 2**300).map(lambda n: _der(n, 1))
+       | st.tuples(st.binary(max_size=72), st.integers(0, 71), st.integers(0, 255)).map(
+           lambda t: bytes(t[0][: t[1]]) + bytes((t[2],)) + t[0][t[1] + 1 :]))  # fmt: skip
+def test_der_to_raw_on_hostile_bytes(data: bytes) -> None:
+    """Random, too long and bit-flipped DER: the compiled reader declines, or agrees with cryptography's."""
+    quick = _speedups.der_to_raw(data)
+    if quick is not None:
+        assert quick == cose.raw_signature_python(data)
+
+
+@pytest.mark.parametrize("der", [
+    b"0\x06\x02\x01\x01\x02\x01\x01\x00",  # trailing byte
+    b"0\x07\x02\x02\x00\x01\x02\x01\x01",  # r not minimal
+    b"0\x06\x02\x01\x81\x02\x01\x01",  # r negative
+    b"0\x81\x06\x02\x01\x01\x02\x01\x01",  # long-form length
+    b"0\x06\x02\x01\x01\x02\x01",  # truncated
+    b"1\x06\x02\x01\x01\x02\x01\x01",  # not a SEQUENCE
+])  # fmt: skip
+def test_der_to_raw_declines_what_is_not_strict_der(der: bytes) -> None:
+    """Only strict DER is read by the compiled shortcut; cryptography then decides."""
+    assert _speedups.der_to_raw(der) is None
+
+
+def test_raw_signature_is_what_a_key_signs() -> None:
+    """The COSE form of real signatures: the compiled path and the reference agree, and the signature verifies."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    for index in range(200):
+        data = index.to_bytes(4, "big") * 10
+        der = key.sign(data, ec.ECDSA(hashes.SHA256()))
+        raw = cose.raw_signature(der)
+        assert raw == cose.raw_signature_python(der)
+        key.public_key().verify(cose._der_signature(raw), data, ec.ECDSA(hashes.SHA256()))
+
+
+def _fields(obj: Any) -> list[Any]:
+    import dataclasses
+
+    return [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+
+
+def test_make_frozen_builds_what_the_class_builds() -> None:
+    """A maker's instance equals the one the class's __init__ builds, field for field, and stays frozen."""
+    import dataclasses
+
+    from vaxcert.issuer import IssuedCertificate
+    from vaxcert.verifier import FORMAT_DCC, Trace, VerificationResult
+
+    payload = {"ver": "1.3.0"}
+    cases: list[tuple[type, tuple[Any, ...]]] = [
+        (cose.CoseSign1, (b"\xa1\x01&", {1: -7}, {}, b"p", b"s" * 64, -7, b"k" * 8, True)),
+        (cwt.Claims, ("VN", 1, 2.5, payload, True)),
+        (IssuedCertificate, ("HC1:x", "URN:UVCI:01:VN:X", "v", b"k" * 8, 1, 2, b"c")),
+        (VerificationResult, (True, FailureCode.OK, Stage.DONE, "valid", b"k" * 8, "ES256", "VN", None, None, "v",
+                              "1.3.0", payload, None, ("w",), Trace("t"), FORMAT_DCC, None)),
+    ]  # fmt: skip
+    for cls, values in cases:
+        built = records.maker(cls)(*values)
+        expected = cls(*values)
+        assert type(built) is cls
+        assert built == expected
+        assert all(a is b for a, b in zip(_fields(built), _fields(expected), strict=True))
+        assert repr(built) == repr(expected)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            built.__setattr__(dataclasses.fields(cls)[0].name, None)
+
+
+def test_make_frozen_refuses_misuse() -> None:
+    """Wrong counts, foreign descriptors and classes that are not slotted dataclasses are refused, never built."""
+    make = records.maker(cwt.Claims)
+    with pytest.raises(TypeError):
+        make("VN", 1, 2, {})
+    members = tuple(cose.CoseSign1.__dict__[name] for name in ("protected_bytes", "payload"))
+    with pytest.raises(TypeError):
+        _speedups.make_frozen(cwt.Claims, members, b"", b"")
+    with pytest.raises(TypeError):
+        _speedups.make_frozen(int, (), )
+    with pytest.raises(TypeError):
+        records.maker(dict)
+
+
 def test_the_stages_use_the_shortcuts() -> None:
-    """base45.decode, cbor.loads and cbor.to_json_checked go through the compiled shortcuts when they are built."""
+    """The stages go through the compiled shortcuts when they are built."""
     assert base45._compiled_decode is _speedups.b45decode
+    assert base45._compiled_encode is _speedups.b45encode
     assert cbor._compiled_loads is _speedups.cbor_loads
     assert cbor._compiled_plain_state is _speedups.plain_state
+    assert cbor._compiled_dumps is _speedups.cbor_dumps
+    assert cose._compiled_der_to_raw is _speedups.der_to_raw
+    assert records._compiled_make is _speedups.make_frozen

@@ -37,6 +37,7 @@ from .pki.certificates import (
 )
 from .pki.keys import Signer
 from .stages import cbor, cose, cwt, hc1
+from .stages.records import maker
 
 __all__ = ["DEFAULT_VALIDITY", "RECORD_FORMAT_PREFIX", "IssuedCertificate", "Issuer", "issue", "issue_record"]
 
@@ -61,6 +62,10 @@ class IssuedCertificate:
             f"IssuedCertificate(type={self.cert_type}, kid={self.kid.hex()}, issued_at={self.issued_at}, "
             f"expires_at={self.expires_at}, hc1=<redacted>)"
         )
+
+
+#: ``IssuedCertificate(*fields)`` without the frozen dataclass's ``__init__`` cost (vaxcert.stages.records).
+_new_certificate = maker(IssuedCertificate)
 
 
 class Issuer:
@@ -152,7 +157,7 @@ class Issuer:
             messages.append(cose.encode(head + dumps(payload), signer, protected=protected))
         kid = signer.kid
         texts = hc1.wrap_many(messages)
-        issued = [IssuedCertificate(text, str(payload[kind][0].get("ci", "")), kind, kid, iat, exp, message)
+        issued = [_new_certificate(text, str(payload[kind][0].get("ci", "")), kind, kid, iat, exp, message)
                   for text, payload, kind, message in zip(texts, payloads, kinds, messages, strict=True)]  # fmt: skip
         if overridden:
             for cert in issued:
@@ -183,7 +188,7 @@ class Issuer:
         message = cose.encode(claims, self.signer, protected=self._protected)
         text = hc1.wrap(message)
         uvci = str(payload[kind][0].get("ci", ""))
-        return IssuedCertificate(text, uvci, kind, self.signer.kid, iat, exp, message)
+        return _new_certificate(text, uvci, kind, self.signer.kid, iat, exp, message)
 
     def _times(self, now: dt.datetime, validity: dt.timedelta) -> tuple[int, int]:
         """``iat`` and ``exp`` at ``now``, after checking the signer may sign then.

@@ -31,13 +31,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives import padding as block_padding
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ..errors import ConfigurationError, KeyLoadError, SigningError
 from ..files import write_atomic
-from ..stages.cose import ALG_ES256, ALG_PS256, ALGORITHMS
+from ..stages.cose import ALG_ES256, ALG_PS256, ALGORITHMS, raw_signature
 from .encoding import kid_of, load_certificate_file
 
 __all__ = [
@@ -251,8 +250,7 @@ class KeySigner(CertificateSigner):
         try:
             ec_key = self._ec_key
             if ec_key is not None:
-                r, s = decode_dss_signature(ec_key.sign(data, self._ecdsa))
-                return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+                return raw_signature(ec_key.sign(data, self._ecdsa))
             assert isinstance(self._key, rsa.RSAPrivateKey)
             return self._key.sign(data, self._pss, hashes.SHA256())
         except Exception as exc:  # pragma: no cover - backend failure

@@ -13,9 +13,24 @@
  *                      after the item: what cbor2.loads gives for it.  None for anything else.
  *   plain_state(obj)   vaxcert.stages.cbor._plain_state(obj) (0, 1 or 2), or -1 when nested
  *                      deeper than 100 (the Python function then answers).
+ *
+ * and, on the issuing path and for the results of both:
+ *
+ *   b45encode(data)    bytes -> Base45 text (vaxcert.stages.base45.encode_python), or None for
+ *                      anything but exact bytes.
+ *   cbor_dumps(obj)    what cbor2.dumps gives for plain JSON made of exact dicts with text keys,
+ *                      lists, text, bytes, 64-bit integers, True, False and None, nested at most
+ *                      16 deep; None for anything else (floats among them): cbor2 then encodes.
+ *   der_to_raw(der)    the 64-byte r||s of a strictly DER-encoded ECDSA P-256 signature (what
+ *                      cryptography's decode_dss_signature and two to_bytes(32) give), or None.
+ *   make_frozen(cls, members, *values)
+ *                      a new instance of a slotted class (a frozen dataclass) with each member
+ *                      descriptor set to its value: what object.__new__(cls) and each
+ *                      member.__set__(obj, value) give, in one call (vaxcert.stages.records).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -328,12 +343,317 @@ plain_state(PyObject *module, PyObject *obj)
     return PyLong_FromLong(state_of(obj, 0));
 }
 
+
+/* ------------------------------------------------------------------------ Base45 encode */
+
+static PyObject *
+b45encode(PyObject *module, PyObject *data)
+{
+    if (!PyBytes_CheckExact(data)) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(data);
+    const unsigned char *in = (const unsigned char *)PyBytes_AS_STRING(data);
+    PyObject *out = PyUnicode_New(size / 2 * 3 + (size & 1 ? 2 : 0), 127);
+    if (out == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *chars = PyUnicode_1BYTE_DATA(out);
+    Py_ssize_t pairs = size / 2;
+    for (Py_ssize_t i = 0; i < pairs; i++) {
+        unsigned int word = (unsigned int)in[2 * i] << 8 | in[2 * i + 1];
+        chars[3 * i] = (Py_UCS1)B45_ALPHABET[word % 45];
+        word /= 45;
+        chars[3 * i + 1] = (Py_UCS1)B45_ALPHABET[word % 45];
+        chars[3 * i + 2] = (Py_UCS1)B45_ALPHABET[word / 45];
+    }
+    if (size & 1) {
+        unsigned int last = in[size - 1];
+        chars[3 * pairs] = (Py_UCS1)B45_ALPHABET[last % 45];
+        chars[3 * pairs + 1] = (Py_UCS1)B45_ALPHABET[last / 45];
+    }
+    return out;
+}
+
+/* --------------------------------------------------------------------------- CBOR encode */
+
+#define CBOR_DUMPS_MAX_DEPTH 16
+
+typedef struct {
+    unsigned char *data;
+    Py_ssize_t size;
+    Py_ssize_t capacity;
+    unsigned char inline_buffer[512];
+} Writer;
+
+/* Room for n more bytes; 0, or -1 (out of memory: decline). */
+static int
+w_reserve(Writer *w, Py_ssize_t n)
+{
+    if (w->size + n <= w->capacity) {
+        return 0;
+    }
+    Py_ssize_t capacity = w->capacity * 2;
+    while (capacity < w->size + n) {
+        capacity *= 2;
+    }
+    unsigned char *grown;
+    if (w->data == w->inline_buffer) {
+        grown = PyMem_Malloc((size_t)capacity);
+        if (grown != NULL) {
+            memcpy(grown, w->data, (size_t)w->size);
+        }
+    }
+    else {
+        grown = PyMem_Realloc(w->data, (size_t)capacity);
+    }
+    if (grown == NULL) {
+        return -1;
+    }
+    w->data = grown;
+    w->capacity = capacity;
+    return 0;
+}
+
+/* The shortest head for a major type and its argument (as cbor2 writes it). */
+static int
+w_head(Writer *w, int major, uint64_t argument)
+{
+    if (w_reserve(w, 9) < 0) {
+        return -1;
+    }
+    unsigned char *out = w->data + w->size;
+    unsigned char type = (unsigned char)(major << 5);
+    if (argument < 24) {
+        out[0] = type | (unsigned char)argument;
+        w->size += 1;
+    }
+    else if (argument <= 0xFF) {
+        out[0] = type | 24;
+        out[1] = (unsigned char)argument;
+        w->size += 2;
+    }
+    else if (argument <= 0xFFFF) {
+        out[0] = type | 25;
+        out[1] = (unsigned char)(argument >> 8);
+        out[2] = (unsigned char)argument;
+        w->size += 3;
+    }
+    else if (argument <= 0xFFFFFFFFULL) {
+        out[0] = type | 26;
+        for (int i = 0; i < 4; i++) {
+            out[1 + i] = (unsigned char)(argument >> (24 - 8 * i));
+        }
+        w->size += 5;
+    }
+    else {
+        out[0] = type | 27;
+        for (int i = 0; i < 8; i++) {
+            out[1 + i] = (unsigned char)(argument >> (56 - 8 * i));
+        }
+        w->size += 9;
+    }
+    return 0;
+}
+
+static int
+w_bytes(Writer *w, int major, const char *data, Py_ssize_t size)
+{
+    if (w_head(w, major, (uint64_t)size) < 0 || w_reserve(w, size) < 0) {
+        return -1;
+    }
+    memcpy(w->data + w->size, data, (size_t)size);
+    w->size += size;
+    return 0;
+}
+
+/* 0, or -1 to decline (an exception may be set: the caller clears it). */
+static int
+write_item(Writer *w, PyObject *obj, int depth)
+{
+    if (PyUnicode_CheckExact(obj)) {
+        Py_ssize_t size;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(obj, &size);
+        return utf8 == NULL ? -1 : w_bytes(w, 3, utf8, size);
+    }
+    if (PyLong_CheckExact(obj)) {
+        int overflow;
+        long long value = PyLong_AsLongLongAndOverflow(obj, &overflow);
+        if (overflow || (value == -1 && PyErr_Occurred())) {
+            return -1;
+        }
+        return value >= 0 ? w_head(w, 0, (uint64_t)value) : w_head(w, 1, (uint64_t)(-1 - value));
+    }
+    if (obj == Py_True || obj == Py_False || obj == Py_None) {
+        if (w_reserve(w, 1) < 0) {
+            return -1;
+        }
+        w->data[w->size++] = obj == Py_True ? 0xF5 : obj == Py_False ? 0xF4 : 0xF6;
+        return 0;
+    }
+    if (depth >= CBOR_DUMPS_MAX_DEPTH) {
+        return -1;
+    }
+    if (PyDict_CheckExact(obj)) {
+        if (w_head(w, 5, (uint64_t)PyDict_GET_SIZE(obj)) < 0) {
+            return -1;
+        }
+        Py_ssize_t pos = 0, seen = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(obj, &pos, &key, &value)) {
+            if (!PyUnicode_CheckExact(key)) {
+                return -1;
+            }
+            seen++;
+            if (write_item(w, key, depth + 1) < 0 || write_item(w, value, depth + 1) < 0) {
+                return -1;
+            }
+        }
+        return seen == PyDict_GET_SIZE(obj) ? 0 : -1;
+    }
+    if (PyList_CheckExact(obj)) {
+        Py_ssize_t size = PyList_GET_SIZE(obj);
+        if (w_head(w, 4, (uint64_t)size) < 0) {
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(obj); i++) {
+            if (write_item(w, PyList_GET_ITEM(obj, i), depth + 1) < 0) {
+                return -1;
+            }
+        }
+        return PyList_GET_SIZE(obj) == size ? 0 : -1;
+    }
+    if (PyBytes_CheckExact(obj)) {
+        return w_bytes(w, 2, PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj));
+    }
+    return -1; /* floats, tuples, subclasses, anything else: cbor2 decides */
+}
+
+static PyObject *
+cbor_dumps(PyObject *module, PyObject *obj)
+{
+    Writer w;
+    w.data = w.inline_buffer;
+    w.size = 0;
+    w.capacity = (Py_ssize_t)sizeof w.inline_buffer;
+    PyObject *out = NULL;
+    if (write_item(&w, obj, 0) == 0) {
+        out = PyBytes_FromStringAndSize((const char *)w.data, w.size);
+    }
+    if (w.data != w.inline_buffer) {
+        PyMem_Free(w.data);
+    }
+    if (out == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+
+/* ----------------------------------------------------------------- ECDSA DER -> r||s */
+
+/* Read one DER INTEGER of a P-256 signature into 32 big-endian bytes; 0, or -1 to decline. */
+static int
+read_der_integer(const unsigned char **pos, const unsigned char *end, unsigned char *out)
+{
+    const unsigned char *p = *pos;
+    if (end - p < 3 || p[0] != 0x02) {
+        return -1;
+    }
+    Py_ssize_t length = p[1];
+    p += 2;
+    if (length < 1 || length > 33 || end - p < length) {
+        return -1;
+    }
+    if (p[0] & 0x80) { /* negative */
+        return -1;
+    }
+    if (length > 1 && p[0] == 0 && !(p[1] & 0x80)) { /* not minimal */
+        return -1;
+    }
+    if (length == 33) {
+        if (p[0] != 0) {
+            return -1;
+        }
+        p++;
+        length--;
+    }
+    memset(out, 0, 32);
+    memcpy(out + 32 - length, p, (size_t)length);
+    *pos = p + length;
+    return 0;
+}
+
+static PyObject *
+der_to_raw(PyObject *module, PyObject *der)
+{
+    if (!PyBytes_CheckExact(der)) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(der);
+    const unsigned char *end = p + PyBytes_GET_SIZE(der);
+    unsigned char raw[64];
+    if (end - p < 2 || p[0] != 0x30 || p[1] >= 0x80 || end - p != 2 + p[1]) {
+        Py_RETURN_NONE;
+    }
+    p += 2;
+    if (read_der_integer(&p, end, raw) < 0 || read_der_integer(&p, end, raw + 32) < 0 || p != end) {
+        Py_RETURN_NONE;
+    }
+    return PyBytes_FromStringAndSize((const char *)raw, 64);
+}
+
+/* ------------------------------------------------------------------ frozen dataclasses */
+
+static PyObject *
+make_frozen(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 2 || !PyType_Check(args[0]) || !PyTuple_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "make_frozen(cls, members, *values)");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    PyObject *members = args[1];
+    if (PyTuple_GET_SIZE(members) != nargs - 2) {
+        PyErr_SetString(PyExc_TypeError, "make_frozen: one value per member");
+        return NULL;
+    }
+    if (cls->tp_new != PyBaseObject_Type.tp_new) {
+        PyErr_SetString(PyExc_TypeError, "make_frozen: the class must be created by object.__new__");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs - 2; i++) {
+        PyObject *member = PyTuple_GET_ITEM(members, i);
+        if (Py_TYPE(member) != &PyMemberDescr_Type || PyDescr_TYPE(member) != cls) {
+            PyErr_SetString(PyExc_TypeError, "make_frozen: members must be the class's own member descriptors");
+            return NULL;
+        }
+    }
+    PyObject *obj = cls->tp_alloc(cls, 0);
+    if (obj == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs - 2; i++) {
+        PyMemberDescrObject *member = (PyMemberDescrObject *)PyTuple_GET_ITEM(members, i);
+        if (PyMember_SetOne((char *)obj, member->d_member, args[i + 2]) < 0) {
+            Py_DECREF(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
 /* ------------------------------------------------------------------------------ module */
 
 static PyMethodDef methods[] = {
     {"b45decode", b45decode, METH_O, "Base45 text to bytes, or None (the Python decoder then explains)."},
     {"cbor_loads", cbor_loads, METH_O, "(item,) for the plain CBOR subset, or None (cbor2 then decides)."},
     {"plain_state", plain_state, METH_O, "vaxcert.stages.cbor._plain_state, or -1 (Python then answers)."},
+    {"b45encode", b45encode, METH_O, "bytes to Base45 text, or None for anything but exact bytes."},
+    {"cbor_dumps", cbor_dumps, METH_O, "cbor2.dumps of plain JSON, or None (cbor2 then encodes)."},
+    {"der_to_raw", der_to_raw, METH_O, "r||s of a strict DER ECDSA P-256 signature, or None."},
+    {"make_frozen", (PyCFunction)(void (*)(void))make_frozen, METH_FASTCALL,
+     "make_frozen(cls, members, *values): object.__new__(cls) with each member descriptor set."},
     {NULL, NULL, 0, NULL},
 };
 

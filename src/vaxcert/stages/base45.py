@@ -21,10 +21,12 @@ from ..errors import DecodeError
 
 try:
     from ._speedups import b45decode as _compiled_decode
+    from ._speedups import b45encode as _compiled_encode
 except ImportError:  # not built (a wheel, no C compiler): pure Python (scripts/build_speedups.py)
     _compiled_decode = None  # type: ignore[assignment]
+    _compiled_encode = None  # type: ignore[assignment]
 
-__all__ = ["ALPHABET", "decode", "decode_python", "encode", "encode_many"]
+__all__ = ["ALPHABET", "decode", "decode_python", "encode", "encode_many", "encode_python"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _ALPHA = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
@@ -54,7 +56,16 @@ def _pair_table() -> np.ndarray[tuple[int], np.dtype[np.bytes_]]:
 
 
 def encode(data: bytes) -> str:
-    """Encode bytes as Base45 text."""
+    """Encode bytes as Base45 text (in one C call when the compiled shortcuts are built)."""
+    if _compiled_encode is not None:
+        text = _compiled_encode(data)
+        if text is not None:
+            return text
+    return encode_python(data)
+
+
+def encode_python(data: bytes) -> str:
+    """:func:`encode` in Python and numpy (the reference the compiled shortcut is tested against)."""
     pairs = np.frombuffer(data, dtype="<u2", count=len(data) // 2)
     text: str = _pair_table().take(pairs).tobytes().decode("ascii")
     if len(data) & 1:

@@ -23,12 +23,14 @@ from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 
 try:
+    from ._speedups import cbor_dumps as _compiled_dumps
     from ._speedups import cbor_loads as _compiled_loads
     from ._speedups import plain_state as _compiled_plain_state
 except ImportError:  # not built (a wheel, no C compiler): pure Python (scripts/build_speedups.py)
-    _compiled_loads = _compiled_plain_state = None  # type: ignore[assignment]
+    _compiled_loads = _compiled_plain_state = _compiled_dumps = None  # type: ignore[assignment]
 
-__all__ = ["MAX_BIGNUM_BYTES", "MAX_DEPTH", "dumps", "loads", "loads_cbor2", "to_json_checked", "to_json_compatible"]
+__all__ = ["MAX_BIGNUM_BYTES", "MAX_DEPTH", "dumps", "dumps_cbor2", "loads", "loads_cbor2", "to_json_checked",
+           "to_json_compatible"]
 
 #: DCC structures nest about six levels deep; anything much deeper is hostile.
 MAX_DEPTH = 16
@@ -57,7 +59,21 @@ _DECODERS: dict[int, Any] = {
 
 
 def dumps(obj: object) -> bytes:
-    """Encode with definite lengths and no undefined values (cbor2 default)."""
+    """Encode with definite lengths and no undefined values (cbor2 default).
+
+    Plain JSON (exact dicts with text keys, lists, text, bytes, 64-bit integers, true, false,
+    null) is written by the compiled shortcut when it is built, which gives what cbor2 gives;
+    everything else, and everything when it is not built, by cbor2.
+    """
+    if _compiled_dumps is not None:
+        quick = _compiled_dumps(obj)
+        if quick is not None:
+            return quick
+    return cbor2.dumps(obj)
+
+
+def dumps_cbor2(obj: object) -> bytes:
+    """:func:`dumps` by cbor2 alone (the reference the compiled shortcut is tested against)."""
     return cbor2.dumps(obj)
 
 

@@ -16,10 +16,17 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 from . import cbor
+from .records import maker
+
+try:
+    from ._speedups import der_to_raw as _compiled_der_to_raw
+except ImportError:  # not built (a wheel, no C compiler): pure Python (scripts/build_speedups.py)
+    _compiled_der_to_raw = None  # type: ignore[assignment]
 
 __all__ = [
     "ALGORITHMS",
@@ -31,6 +38,8 @@ __all__ = [
     "decode",
     "encode",
     "protected_header",
+    "raw_signature",
+    "raw_signature_python",
     "sig_structure",
     "verify_signature",
 ]
@@ -83,6 +92,10 @@ class CoseSign1:
     def to_be_signed(self) -> bytes:
         """The Sig_structure bytes the signature covers."""
         return sig_structure(self.protected_bytes, self.payload)
+
+
+#: ``CoseSign1(*fields)`` without the frozen dataclass's ``__init__`` cost (see :mod:`.records`).
+_new_message = maker(CoseSign1)
 
 
 def protected_header(algorithm: int, kid: bytes) -> bytes:
@@ -281,7 +294,7 @@ def decode(data: bytes) -> CoseSign1:
         prot_bytes, payload, signature = usual
         known = _USUAL_HEADERS.get(prot_bytes)
         if known is not None:
-            return CoseSign1(prot_bytes, known[0], _NO_HEADERS, payload, signature, known[1], known[2], known[3])
+            return _new_message(prot_bytes, known[0], _NO_HEADERS, payload, signature, known[1], known[2], known[3])
         message = _read_headers(prot_bytes, _NO_HEADERS, payload, signature)
         if prot_bytes in _PROTECTED_CACHE and len(_USUAL_HEADERS) < _PROTECTED_CACHE_MAX:
             _USUAL_HEADERS[prot_bytes] = (message.protected, message.algorithm, message.kid, message.kid_in_protected)
@@ -312,7 +325,7 @@ def _read_headers(prot_bytes: bytes, unprotected: Mapping[Any, Any], payload: by
         raise _fail(FailureCode.COSE_INVALID_STRUCTURE, "kid is not a byte string")
     if len(kid) != KID_LENGTH:
         raise _fail(FailureCode.KID_INVALID_LENGTH, f"kid is {len(kid)} bytes, not {KID_LENGTH}")
-    return CoseSign1(prot_bytes, protected, unprotected, payload, signature, alg, kid, kid_in_protected)
+    return _new_message(prot_bytes, protected, unprotected, payload, signature, alg, kid, kid_in_protected)
 
 
 def _general_layout(data: bytes) -> tuple[bytes, Mapping[Any, Any], bytes, bytes]:
@@ -383,6 +396,29 @@ def _der_signature(raw: bytes) -> bytes:
         return b"".join((_SEQUENCE_HEADS[len(head_r) + len(head_s)], head_r, raw[:32], head_s, raw[32:]))
     body = _der_integer(raw[:32]) + _der_integer(raw[32:])
     return b"\x30" + bytes((len(body),)) + body
+
+
+def raw_signature(der: bytes) -> bytes:
+    """The COSE form (raw r‖s, 64 bytes) of a DER ES256 signature, as a P-256 key signs it.
+
+    In one C call when the compiled shortcuts are built (strict DER only); anything else, and
+    everything when they are not built, by :func:`raw_signature_python`.
+    """
+    if _compiled_der_to_raw is not None:
+        raw = _compiled_der_to_raw(der)
+        if raw is not None:
+            return raw
+    return raw_signature_python(der)
+
+
+def raw_signature_python(der: bytes) -> bytes:
+    """:func:`raw_signature` by cryptography's DER reader (the reference; raises ValueError on
+    a signature that is not DER or whose numbers do not fit P-256's 32 bytes)."""
+    r, s = decode_dss_signature(der)
+    try:
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    except OverflowError:
+        raise ValueError("an ECDSA number longer than 32 bytes: not a P-256 signature") from None
 
 
 def verify_signature(message: CoseSign1, public_key: object) -> None:

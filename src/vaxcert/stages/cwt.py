@@ -10,6 +10,7 @@ from typing import Any
 from ..codes import FailureCode, Stage
 from ..errors import DecodeError
 from . import cbor
+from .records import maker
 
 __all__ = ["CLAIM_EXP", "CLAIM_HCERT", "CLAIM_IAT", "CLAIM_ISS", "Claims", "decode", "encode"]
 
@@ -53,6 +54,10 @@ def encode(payload: Mapping[str, Any], *, issuer: str, issued_at: int, expires_a
                      expires_at.to_bytes(4, "big"), b"\x39\x01\x03\xa1\x01", cbor.dumps(payload)))  # fmt: skip
 
 
+#: ``Claims(*fields)`` without the frozen dataclass's ``__init__`` cost (see :mod:`.records`).
+_new_claims = maker(Claims)
+
+
 def _time_claim(claims: Mapping[Any, Any], key: int, name: str) -> int | float:
     """A NumericDate (RFC 8392): vaxcert issues integers, and accepts finite floats on reading,
     because RFC 8392 allows them and real issuers (e.g. Spain in 2021) used them."""
@@ -85,4 +90,4 @@ def decode(data: bytes) -> Claims:
     if type(payload) is not dict:
         raise DecodeError(FailureCode.CWT_INVALID, Stage.CWT, "hcert payload is not a map")
     plain, tidy = cbor.to_json_checked(payload)
-    return Claims(issuer, iat, exp, plain, tidy)
+    return _new_claims(issuer, iat, exp, plain, tidy)

