@@ -156,7 +156,9 @@ def tidy_as_written(payload: dict[str, Any], kind: str) -> bool:
     spelling of the entry's dates and the birth date remain to be looked at.  Written out per
     type: this runs on every verification.
     """
-    if len(payload) != 4:  # more than ver, nam, dob and the entry: look for empty type lists
+    # anything but ver, nam, dob and the entry (a payload without ver may hold an empty list
+    # of another type in its place): look for empty type lists
+    if len(payload) != 4 or "ver" not in payload or "nam" not in payload or "dob" not in payload:
         for other in _OTHER_TYPES[kind]:
             entries = payload.get(other)
             if type(entries) is list and not entries:
