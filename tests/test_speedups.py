@@ -17,7 +17,7 @@ import strategies_dcc
 import strategies_hostile
 from vaxcert.codes import FailureCode, Stage
 from vaxcert.errors import DecodeError
-from vaxcert.stages import _speedups, base45, cbor, cose, cwt, records
+from vaxcert.stages import _speedups, base45, cbor, compression, cose, cwt, hc1, prefix, records
 
 # Text ends that str.strip() removes (or not): ASCII and Unicode spaces, controls, look-alikes.
 _EDGES = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u1680", "\u2000", "\u2028",
@@ -320,3 +320,172 @@ def test_the_stages_use_the_shortcuts() -> None:
     assert cbor._compiled_dumps is _speedups.cbor_dumps
     assert cose._compiled_der_to_raw is _speedups.der_to_raw
     assert records._compiled_make is _speedups.make_frozen
+
+
+# -- the whole-HC1 unwrap and the CWT claims ------------------------------------------------------------------
+
+_KID = b"\x01\x02\x03\x04\x05\x06\x07\x08"
+
+
+def _message(claims: bytes, protected: bytes | None = None, signature: bytes = b"\x11" * 64) -> bytes:
+    return cose.encode(claims, _FixedSigner(signature), protected=protected or cose.protected_header(-7, _KID))
+
+
+class _FixedSigner:
+    """A signer whose signature is fixed bytes (unwrapping does not look at it)."""
+
+    algorithm, kid = -7, _KID
+
+    def __init__(self, signature: bytes) -> None:
+        self.signature = signature
+
+    def sign(self, data: bytes) -> bytes:
+        return self.signature
+
+
+def _outcome(unwrap: Any, text: Any) -> Any:
+    try:
+        return unwrap(text)
+    except DecodeError as exc:
+        return exc.code
+
+
+def _check_unwrap(text: Any) -> bool:
+    """The compiled unwrap gives the Python stages' artefacts, or declines, and hc1.unwrap gives what
+    unwrap_python gives (the artefacts, or the same refusal); True when the compiled unwrap read it."""
+    assert _outcome(hc1.unwrap, text) == _outcome(hc1.unwrap_python, text)
+    quick = _speedups.hc1_unwrap(text, compression.MAX_DECOMPRESSED)
+    if quick is None:
+        return False
+    body = prefix.strip(text)
+    compressed = base45.decode_python(body)
+    message_bytes = compression.decompress(compressed)
+    assert quick == (body, compressed, message_bytes, *(cose._usual_layout(message_bytes) or ()))
+    return True
+
+
+_zlib_forms = st.sampled_from(["pack", "9", "1", "0", "store", "raw", "wbits9", "gzip"])
+
+
+def _zlib(form: str, data: bytes) -> bytes:
+    import zlib
+
+    if form == "pack":
+        return compression.pack(data)
+    if form == "store":
+        return compression.store(data)
+    if form == "raw":
+        return data
+    if form == "wbits9":
+        obj = zlib.compressobj(9, zlib.DEFLATED, 9)
+        return obj.compress(data) + obj.flush()
+    if form == "gzip":
+        obj = zlib.compressobj(9, zlib.DEFLATED, 31)
+        return obj.compress(data) + obj.flush()
+    return zlib.compress(data, int(form))
+
+
+@st.composite
+def _hc1_texts(draw: Any) -> str:
+    """HC1 text around usual and hostile COSE messages, zlib streams of every kind, damaged on the way."""
+    kind = draw(st.sampled_from(["usual", "usual", "shell", "bytes"]))
+    if kind == "usual":
+        payload = draw(strategies_dcc.payloads())
+        claims = cwt.encode(payload, issuer="VN", issued_at=1_700_000_000, expires_at=1_800_000_000)
+        cose_bytes = _message(claims, signature=draw(st.sampled_from([b"\x11" * 64, b"\x22" * 256, b""])))
+    elif kind == "shell":
+        cose_bytes = draw(strategies_hostile.cose_shells(_KID))
+    else:
+        cose_bytes = draw(st.binary(max_size=40))
+    cose_bytes = draw(strategies_hostile.truncated(st.just(cose_bytes)))
+    zdata = draw(strategies_hostile.truncated(_zlib_forms.map(lambda form: _zlib(form, cose_bytes))))
+    text = "HC1:" + base45.encode(zdata)
+    damage = draw(st.sampled_from(["none", "none", "none", "prefix", "char", "cut", "lower", "space", "nonascii"]))
+    if damage == "prefix":
+        text = draw(st.sampled_from(["HC2:", "hc1:", "HC1", "", "LT1:", " HC1:"])) + text[4:]
+    elif damage == "char" and len(text) > 5:
+        at = draw(st.integers(4, len(text) - 1))
+        text = text[:at] + draw(st.sampled_from([":", "a", "!", "\x00", "Z"])) + text[at + 1 :]
+    elif damage == "cut":
+        text = text[: draw(st.integers(0, len(text)))]
+    elif damage == "lower":
+        text = text.lower()
+    elif damage == "space":
+        text = text + " "
+    elif damage == "nonascii":
+        text = text + "é"
+    return text
+
+
+@settings(max_examples=800)
+@given(_hc1_texts())
+def test_hc1_unwrap_is_the_reference(text: str) -> None:
+    """On usual, hostile and damaged HC1 text the compiled unwrap gives the Python stages' artefacts or
+    declines; whatever Python refuses (prefix, Base45, zlib, COSE layout), it declines."""
+    _check_unwrap(text)
+
+
+def test_hc1_unwrap_reads_the_usual_certificate() -> None:
+    """The usual certificate (pack, tag 18, shortest heads) is unwrapped by the compiled shortcut; the
+    unusual forms are left to Python, which reads them."""
+    claims = cwt.encode({"ver": "1.3.0", "v": [{"dn": 1}]}, issuer="VN", issued_at=1_700_000_000,
+                        expires_at=1_800_000_000)  # fmt: skip
+    message = _message(claims)
+    assert _check_unwrap("HC1:" + base45.encode(compression.pack(message)))
+    assert _check_unwrap("HC1:" + base45.encode(_zlib("wbits9", message)))  # any valid zlib header
+    for declined in ["HC1:" + base45.encode(message),  # not compressed: Python refuses
+                     "HC1:" + base45.encode(_zlib("9", message) + b"\x00"),  # bytes after the stream
+                     "HC1:" + base45.encode(_zlib("9", message[:-1])),  # not the usual layout: Python reads
+                     "HC1:" + base45.encode(_zlib("9", b"\x84" + message[2:]))]:  # untagged: Python reads
+        assert _speedups.hc1_unwrap(declined, compression.MAX_DECOMPRESSED) is None
+        assert not _check_unwrap(declined)
+    big = _message(b"\x59\xff\xff" + b"\x00" * 0xFFFF)  # inflates past a small limit: declined
+    assert _speedups.hc1_unwrap("HC1:" + base45.encode(compression.pack(big)), 1000) is None
+    assert _speedups.hc1_unwrap(_Str("HC1:"), 100) is None
+
+
+def _reference_claims(data: bytes) -> Any:
+    try:
+        return cwt.decode_python(data)
+    except DecodeError as exc:
+        return exc.code
+
+
+def _check_claims(data: bytes) -> bool:
+    quick = _speedups.cwt_claims(data)
+    if quick is None:
+        return False
+    expected = _reference_claims(data)
+    assert isinstance(expected, cwt.Claims), f"the compiled reader read claims Python refuses ({expected})"
+    built = cwt.Claims(*quick)
+    assert built == expected
+    assert all(_same(a, b) for a, b in zip(_fields(built), _fields(expected), strict=True))
+    return True
+
+
+_hcert_values = st.one_of(strategies_dcc.payloads(), st.sampled_from([{"a": "b"}, {"a": 1.5}, {"a": None},
+                                                                       {" a": "b "}, [1]]))  # fmt: skip
+_claim_values = st.one_of(st.integers(0, 2**40), st.text(max_size=3), st.none(), st.floats(allow_nan=False),
+                          st.dictionaries(st.sampled_from([1, 2]), _hcert_values))  # fmt: skip
+_claim_maps = st.dictionaries(st.sampled_from([1, 4, 6, -260, 5, 7, "iss"]), _claim_values, max_size=5)
+
+
+@settings(max_examples=600)
+@given(_claim_maps.map(cbor2.dumps) | strategies_hostile.truncated(strategies_hostile.cbor_bytes))
+def test_cwt_claims_is_the_reference(data: bytes) -> None:
+    """On claim maps of every shape and on hostile CBOR the compiled reader gives decode_python's claims or
+    declines; whatever Python refuses, it declines."""
+    _check_claims(data)
+
+
+@settings(max_examples=200)
+@given(strategies_dcc.payloads())
+def test_cwt_claims_reads_every_dcc(payload: dict[str, Any]) -> None:
+    """The claims vaxcert writes are read by the compiled reader, as Python reads them."""
+    assert _check_claims(cwt.encode(payload, issuer="VN", issued_at=1_700_000_000, expires_at=1_800_000_000))
+
+
+def test_the_whole_paths_use_the_shortcuts() -> None:
+    """hc1.unwrap and cwt.decode go through the compiled shortcuts when they are built (with zlib here)."""
+    assert hc1._compiled_unwrap is _speedups.hc1_unwrap
+    assert cwt._compiled_claims is _speedups.cwt_claims

@@ -39,40 +39,22 @@
 static const char B45_ALPHABET[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 static signed char b45_values[256];
 
-static PyObject *
-b45decode(PyObject *module, PyObject *text)
+/* Decode canonical Base45 into out (room for size / 3 * 2 + 1 bytes); its length, or -1. */
+static Py_ssize_t
+b45_decode_into(const unsigned char *chars, Py_ssize_t size, unsigned char *bytes)
 {
-    if (!PyUnicode_Check(text)) {
-        Py_RETURN_NONE;
-    }
-#if PY_VERSION_HEX < 0x030C0000 /* strings are always ready from 3.12 on (and the call is deprecated) */
-    if (PyUnicode_READY(text) < 0) {
-        PyErr_Clear();
-        Py_RETURN_NONE;
-    }
-#endif
-    if (!PyUnicode_IS_ASCII(text)) {
-        Py_RETURN_NONE;
-    }
-    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
-    const unsigned char *chars = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t groups = size / 3, rest = size % 3;
     if (rest == 1) {
-        Py_RETURN_NONE;
+        return -1;
     }
-    PyObject *out = PyBytes_FromStringAndSize(NULL, groups * 2 + (rest ? 1 : 0));
-    if (out == NULL) {
-        return NULL;
-    }
-    unsigned char *bytes = (unsigned char *)PyBytes_AS_STRING(out);
     for (Py_ssize_t i = 0; i < groups; i++) {
         int c0 = b45_values[chars[3 * i]], c1 = b45_values[chars[3 * i + 1]], c2 = b45_values[chars[3 * i + 2]];
         if (c0 < 0 || c1 < 0 || c2 < 0) {
-            goto decline;
+            return -1;
         }
         long word = c0 + 45L * c1 + 2025L * c2;
         if (word > 0xFFFF) {
-            goto decline;
+            return -1;
         }
         bytes[2 * i] = (unsigned char)(word >> 8);
         bytes[2 * i + 1] = (unsigned char)(word & 0xFF);
@@ -80,14 +62,50 @@ b45decode(PyObject *module, PyObject *text)
     if (rest) {
         int c0 = b45_values[chars[3 * groups]], c1 = b45_values[chars[3 * groups + 1]];
         if (c0 < 0 || c1 < 0 || c0 + 45 * c1 > 0xFF) {
-            goto decline;
+            return -1;
         }
         bytes[2 * groups] = (unsigned char)(c0 + 45 * c1);
     }
+    return groups * 2 + (rest ? 1 : 0);
+}
+
+/* The ASCII characters of an exact str, or NULL (not a str, not ASCII). */
+static const unsigned char *
+ascii_chars(PyObject *text, Py_ssize_t *size)
+{
+    if (!PyUnicode_Check(text)) {
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000 /* strings are always ready from 3.12 on (and the call is deprecated) */
+    if (PyUnicode_READY(text) < 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+#endif
+    if (!PyUnicode_IS_ASCII(text)) {
+        return NULL;
+    }
+    *size = PyUnicode_GET_LENGTH(text);
+    return PyUnicode_1BYTE_DATA(text);
+}
+
+static PyObject *
+b45decode(PyObject *module, PyObject *text)
+{
+    Py_ssize_t size;
+    const unsigned char *chars = ascii_chars(text, &size);
+    if (chars == NULL || size % 3 == 1) {
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, size / 3 * 2 + (size % 3 ? 1 : 0));
+    if (out == NULL) {
+        return NULL;
+    }
+    if (b45_decode_into(chars, size, (unsigned char *)PyBytes_AS_STRING(out)) < 0) {
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
     return out;
-decline:
-    Py_DECREF(out);
-    Py_RETURN_NONE;
 }
 
 /* -------------------------------------------------------------------------------- CBOR */
@@ -132,6 +150,66 @@ read_head(Reader *r, int *major, uint64_t *argument)
     return 0;
 }
 
+/* The DCC's member names, made once: a text of 1-3 bytes equal to one of them is given as that
+ * (interned) string, so the payload's keys are neither allocated nor hashed again.  A fixed
+ * list: nothing read from a certificate is kept. */
+static const char *const DCC_KEYS[] = {
+    "v", "t", "r", "ver", "nam", "fn", "fnt", "gn", "gnt", "dob", "tg", "vp", "mp", "ma", "dn", "sd", "dt",
+    "co", "is", "ci", "tt", "nm", "sc", "tr", "tc", "fr", "df", "du", NULL,
+};
+#define KEY_SLOTS 128
+static PyObject *key_strings[KEY_SLOTS];
+static uint32_t key_codes[KEY_SLOTS];
+
+static inline uint32_t
+key_code(const unsigned char *text, Py_ssize_t size)
+{
+    uint32_t code = (uint32_t)size << 24;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        code |= (uint32_t)text[i] << (8 * i);
+    }
+    return code;
+}
+
+static inline unsigned
+key_slot(uint32_t code)
+{
+    return (code * 2654435761u) >> 25; /* 7 bits: KEY_SLOTS */
+}
+
+/* A new reference to the known string of these 1-3 bytes, or NULL (no exception set). */
+static PyObject *
+known_key(const unsigned char *text, Py_ssize_t size)
+{
+    uint32_t code = key_code(text, size);
+    for (unsigned slot = key_slot(code); key_strings[slot] != NULL; slot = (slot + 1) % KEY_SLOTS) {
+        if (key_codes[slot] == code) {
+            Py_INCREF(key_strings[slot]);
+            return key_strings[slot];
+        }
+    }
+    return NULL;
+}
+
+static int
+init_known_keys(void)
+{
+    for (int i = 0; DCC_KEYS[i] != NULL; i++) {
+        PyObject *text = PyUnicode_InternFromString(DCC_KEYS[i]);
+        if (text == NULL) {
+            return -1;
+        }
+        uint32_t code = key_code((const unsigned char *)DCC_KEYS[i], (Py_ssize_t)strlen(DCC_KEYS[i]));
+        unsigned slot = key_slot(code);
+        while (key_strings[slot] != NULL) {
+            slot = (slot + 1) % KEY_SLOTS;
+        }
+        key_strings[slot] = text;
+        key_codes[slot] = code;
+    }
+    return 0;
+}
+
 /* A new reference to the next item, or NULL to decline (no exception left set). */
 static PyObject *
 read_item(Reader *r, int depth)
@@ -160,6 +238,12 @@ read_item(Reader *r, int depth)
         r->pos += argument;
         if (major == 2) {
             return PyBytes_FromStringAndSize(start, (Py_ssize_t)argument);
+        }
+        if (argument >= 1 && argument <= 3) {
+            PyObject *known = known_key((const unsigned char *)start, (Py_ssize_t)argument);
+            if (known != NULL) {
+                return known;
+            }
         }
         PyObject *text = PyUnicode_DecodeUTF8(start, (Py_ssize_t)argument, "strict");
         if (text == NULL) {
@@ -207,8 +291,12 @@ read_item(Reader *r, int depth)
             }
             PyObject *value = read_item(r, depth + 1);
             int stored = -1;
-            if (value != NULL && PyDict_Contains(map, key) == 0) {
+            if (value != NULL) {
+                Py_ssize_t before = PyDict_GET_SIZE(map);
                 stored = PyDict_SetItem(map, key, value);
+                if (stored == 0 && PyDict_GET_SIZE(map) == before) { /* the key was there already */
+                    stored = -1;
+                }
             }
             Py_DECREF(key);
             Py_XDECREF(value);
@@ -603,6 +691,185 @@ der_to_raw(PyObject *module, PyObject *der)
     return PyBytes_FromStringAndSize((const char *)raw, 64);
 }
 
+/* ---------------------------------------------------------------- CWT claims of a DCC */
+
+/* (iss, iat, exp, payload, tidy) as vaxcert.stages.cwt.decode reads them from the usual claims
+ * (plain CBOR, integer times, iss absent or text, -260 a map holding 1, a plain payload), or
+ * None: cwt.decode then reads them itself, and names what is wrong. */
+static PyObject *
+cwt_claims(PyObject *module, PyObject *data)
+{
+    if (!PyBytes_CheckExact(data)) {
+        Py_RETURN_NONE;
+    }
+    Reader reader = {(const unsigned char *)PyBytes_AS_STRING(data),
+                     (const unsigned char *)PyBytes_AS_STRING(data) + PyBytes_GET_SIZE(data)};
+    PyObject *claims = read_item(&reader, 0), *out = NULL;
+    if (claims == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (reader.pos != reader.end || !PyDict_CheckExact(claims)) {
+        goto decline;
+    }
+    PyObject *keys[4] = {PyLong_FromLong(1), PyLong_FromLong(6), PyLong_FromLong(4), PyLong_FromLong(-260)};
+    PyObject *found[4] = {NULL, NULL, NULL, NULL};
+    int failed = 0;
+    for (int i = 0; i < 4; i++) { /* small integers: the interpreter's own, never NULL */
+        found[i] = PyDict_GetItemWithError(claims, keys[i]);
+        Py_DECREF(keys[i]);
+        failed |= PyErr_Occurred() != NULL;
+    }
+    if (failed) {
+        goto decline;
+    }
+    PyObject *issuer = found[0] != NULL ? found[0] : Py_None, *hcert = found[3], *payload = NULL;
+    if ((issuer != Py_None && !PyUnicode_CheckExact(issuer)) || found[1] == NULL || !PyLong_CheckExact(found[1]) ||
+        found[2] == NULL || !PyLong_CheckExact(found[2]) || hcert == NULL || !PyDict_CheckExact(hcert)) {
+        goto decline;
+    }
+    PyObject *one = PyLong_FromLong(1);
+    payload = PyDict_GetItemWithError(hcert, one);
+    Py_DECREF(one);
+    if (payload == NULL || !PyDict_CheckExact(payload)) {
+        goto decline;
+    }
+    int state = state_of(payload, 0);
+    if (state < PLAIN) { /* not plain JSON (converted in Python), or too deep for this walk */
+        goto decline;
+    }
+    out = PyTuple_Pack(5, issuer, found[1], found[2], payload, state == TIDY ? Py_True : Py_False);
+decline:
+    PyErr_Clear();
+    Py_DECREF(claims);
+    if (out == NULL) {
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------ HC1 unwrap */
+
+#ifdef VAXCERT_WITH_ZLIB
+#include <zlib.h>
+
+/* The byte string at pos written with the shortest head (as cose._bstr_at reads it); its end, or NULL. */
+static const unsigned char *
+shortest_bstr(const unsigned char *pos, const unsigned char *end, const unsigned char **start, Py_ssize_t *size)
+{
+    if (pos >= end) {
+        return NULL;
+    }
+    unsigned char head = pos[0];
+    if (head >= 0x40 && head < 0x58) {
+        *start = pos + 1;
+        *size = head - 0x40;
+    }
+    else if (head == 0x58 && end - pos >= 2 && pos[1] >= 24) {
+        *start = pos + 2;
+        *size = pos[1];
+    }
+    else if (head == 0x59 && end - pos >= 3 && (pos[1] << 8 | pos[2]) >= 0x100) {
+        *start = pos + 3;
+        *size = pos[1] << 8 | pos[2];
+    }
+    else {
+        return NULL;
+    }
+    if (end - *start < *size) {
+        return NULL;
+    }
+    return *start + *size;
+}
+
+/* hc1_unwrap(text, max_size): (base45 text, zlib data, COSE bytes, protected, payload, signature)
+ * of "HC1:" + canonical Base45 of a complete zlib stream (nothing after it, at most max_size
+ * bytes inflated) holding a COSE_Sign1 in the usual layout (tag 18, shortest byte-string heads,
+ * an empty unprotected map, nothing after): what prefix.strip, base45.decode,
+ * compression.decompress and cose._usual_layout give.  None for anything else (Python then
+ * decides and names the error). */
+static PyObject *
+hc1_unwrap(PyObject *module, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t max_size;
+    if (!PyArg_ParseTuple(args, "On", &text, &max_size)) {
+        return NULL;
+    }
+    Py_ssize_t size;
+    const unsigned char *chars = PyUnicode_CheckExact(text) ? ascii_chars(text, &size) : NULL;
+    if (chars == NULL || size < 4 || memcmp(chars, "HC1:", 4) != 0 || (size - 4) % 3 == 1 || max_size <= 0) {
+        Py_RETURN_NONE;
+    }
+    PyObject *body = NULL, *compressed = NULL, *message = NULL, *out = NULL;
+    unsigned char *inflated = NULL;
+    compressed = PyBytes_FromStringAndSize(NULL, (size - 4) / 3 * 2 + ((size - 4) % 3 ? 1 : 0));
+    if (compressed == NULL) {
+        goto done;
+    }
+    const unsigned char *zdata = (const unsigned char *)PyBytes_AS_STRING(compressed);
+    Py_ssize_t zsize = PyBytes_GET_SIZE(compressed);
+    if (b45_decode_into(chars + 4, size - 4, (unsigned char *)zdata) < 0 || zsize < 2 || (zdata[0] & 0x0F) != 8 ||
+        (zdata[0] >> 4) > 7 || (zdata[0] << 8 | zdata[1]) % 31 != 0 || zsize > UINT_MAX) {
+        goto done;
+    }
+    inflated = PyMem_Malloc((size_t)max_size);
+    if (inflated == NULL) {
+        goto done;
+    }
+    z_stream stream;
+    memset(&stream, 0, sizeof stream);
+    if (inflateInit(&stream) != Z_OK) {
+        goto done;
+    }
+    stream.next_in = (Bytef *)zdata;
+    stream.avail_in = (uInt)zsize;
+    stream.next_out = inflated;
+    stream.avail_out = (uInt)(max_size > UINT_MAX ? UINT_MAX : max_size);
+    int status = inflate(&stream, Z_FINISH);
+    Py_ssize_t length = (Py_ssize_t)stream.total_out;
+    inflateEnd(&stream);
+    if (status != Z_STREAM_END || stream.avail_in != 0) { /* corrupt, truncated, too large, bytes after */
+        goto done;
+    }
+    /* COSE_Sign1, the usual layout: d2 84, protected, a0, payload, signature, nothing after */
+    const unsigned char *end = inflated + length, *prot, *payload, *signature, *pos;
+    Py_ssize_t prot_size, payload_size, signature_size;
+    if (length < 4 || inflated[0] != 0xD2 || inflated[1] != 0x84) {
+        goto done;
+    }
+    pos = shortest_bstr(inflated + 2, end, &prot, &prot_size);
+    if (pos == NULL || pos >= end || *pos != 0xA0) {
+        goto done;
+    }
+    pos = shortest_bstr(pos + 1, end, &payload, &payload_size);
+    if (pos == NULL) {
+        goto done;
+    }
+    pos = shortest_bstr(pos, end, &signature, &signature_size);
+    if (pos != end) {
+        goto done;
+    }
+    body = PyUnicode_Substring(text, 4, size);
+    message = PyBytes_FromStringAndSize((const char *)inflated, length);
+    if (body == NULL || message == NULL) {
+        goto done;
+    }
+    out = Py_BuildValue("(OOOy#y#y#)", body, compressed, message, prot, prot_size, payload, payload_size,
+                        signature, signature_size);
+done:
+    PyErr_Clear();
+    PyMem_Free(inflated);
+    Py_XDECREF(body);
+    Py_XDECREF(compressed);
+    Py_XDECREF(message);
+    if (out == NULL) {
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+#endif
+
 /* ------------------------------------------------------------------ frozen dataclasses */
 
 static PyObject *
@@ -652,6 +919,10 @@ static PyMethodDef methods[] = {
     {"b45encode", b45encode, METH_O, "bytes to Base45 text, or None for anything but exact bytes."},
     {"cbor_dumps", cbor_dumps, METH_O, "cbor2.dumps of plain JSON, or None (cbor2 then encodes)."},
     {"der_to_raw", der_to_raw, METH_O, "r||s of a strict DER ECDSA P-256 signature, or None."},
+    {"cwt_claims", cwt_claims, METH_O, "(iss, iat, exp, payload, tidy) of the usual CWT claims, or None."},
+#ifdef VAXCERT_WITH_ZLIB
+    {"hc1_unwrap", hc1_unwrap, METH_VARARGS, "The parts of usual HC1 text (Base45, zlib, COSE), or None."},
+#endif
     {"make_frozen", (PyCFunction)(void (*)(void))make_frozen, METH_FASTCALL,
      "make_frozen(cls, members, *values): object.__new__(cls) with each member descriptor set."},
     {NULL, NULL, 0, NULL},
@@ -668,6 +939,9 @@ PyInit__speedups(void)
     memset(b45_values, -1, sizeof b45_values);
     for (int i = 0; B45_ALPHABET[i]; i++) {
         b45_values[(unsigned char)B45_ALPHABET[i]] = (signed char)i;
+    }
+    if (init_known_keys() < 0) {
+        return NULL;
     }
     return PyModule_Create(&module_def);
 }

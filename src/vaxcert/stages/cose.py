@@ -37,6 +37,7 @@ __all__ = [
     "SignerLike",
     "decode",
     "encode",
+    "from_usual_layout",
     "protected_header",
     "raw_signature",
     "raw_signature_python",
@@ -291,15 +292,21 @@ def decode(data: bytes) -> CoseSign1:
     """Parse COSE_Sign1 (untagged, tag 18, or tag 61 wrapping 18) and its header parameters."""
     usual = _usual_layout(data) if type(data) is bytes else None
     if usual is not None:
-        prot_bytes, payload, signature = usual
-        known = _USUAL_HEADERS.get(prot_bytes)
-        if known is not None:
-            return _new_message(prot_bytes, known[0], _NO_HEADERS, payload, signature, known[1], known[2], known[3])
-        message = _read_headers(prot_bytes, _NO_HEADERS, payload, signature)
-        if prot_bytes in _PROTECTED_CACHE and len(_USUAL_HEADERS) < _PROTECTED_CACHE_MAX:
-            _USUAL_HEADERS[prot_bytes] = (message.protected, message.algorithm, message.kid, message.kid_in_protected)
-        return message
+        return from_usual_layout(*usual)
     return _read_headers(*_general_layout(data))
+
+
+def from_usual_layout(prot_bytes: bytes, payload: bytes, signature: bytes) -> CoseSign1:
+    """The message of the three byte strings of a COSE_Sign1 in the usual layout (tag 18, shortest
+    heads, an empty unprotected map, nothing after), its header parameters checked: what
+    :func:`decode` gives for it.  For the whole-HC1 shortcut, which found that layout."""
+    known = _USUAL_HEADERS.get(prot_bytes)
+    if known is not None:
+        return _new_message(prot_bytes, known[0], _NO_HEADERS, payload, signature, known[1], known[2], known[3])
+    message = _read_headers(prot_bytes, _NO_HEADERS, payload, signature)
+    if prot_bytes in _PROTECTED_CACHE and len(_USUAL_HEADERS) < _PROTECTED_CACHE_MAX:
+        _USUAL_HEADERS[prot_bytes] = (message.protected, message.algorithm, message.kid, message.kid_in_protected)
+    return message
 
 
 def _read_headers(prot_bytes: bytes, unprotected: Mapping[Any, Any], payload: bytes, signature: bytes) -> CoseSign1:

@@ -12,7 +12,12 @@ from ..errors import DecodeError
 from . import cbor
 from .records import maker
 
-__all__ = ["CLAIM_EXP", "CLAIM_HCERT", "CLAIM_IAT", "CLAIM_ISS", "Claims", "decode", "encode"]
+try:
+    from ._speedups import cwt_claims as _compiled_claims
+except ImportError:  # not built (a wheel, no C compiler): pure Python (scripts/build_speedups.py)
+    _compiled_claims = None  # type: ignore[assignment]
+
+__all__ = ["CLAIM_EXP", "CLAIM_HCERT", "CLAIM_IAT", "CLAIM_ISS", "Claims", "decode", "decode_python", "encode"]
 
 CLAIM_ISS = 1
 CLAIM_EXP = 4
@@ -70,7 +75,20 @@ def _time_claim(claims: Mapping[Any, Any], key: int, name: str) -> int | float:
 
 
 def decode(data: bytes) -> Claims:
-    """Decode the COSE payload bytes into Claims or raise DecodeError at Stage.CWT."""
+    """Decode the COSE payload bytes into Claims or raise DecodeError at Stage.CWT.
+
+    The usual claims are read in one C call when the compiled shortcuts are built
+    (:func:`decode_python`, the reference, otherwise and for everything they decline).
+    """
+    if _compiled_claims is not None:
+        usual = _compiled_claims(data)
+        if usual is not None:
+            return _new_claims(*usual)
+    return decode_python(data)
+
+
+def decode_python(data: bytes) -> Claims:
+    """:func:`decode` in Python (cbor2 or the compiled reader, then each claim looked at)."""
     claims = cbor.loads(data, Stage.CWT)
     if type(claims) is not dict:
         raise DecodeError(FailureCode.CWT_INVALID, Stage.CWT, "CWT claims are not a map")

@@ -16,7 +16,7 @@ from .cose import CoseSign1
 from .cwt import Claims
 from .cwt import decode as decode_claims
 
-__all__ = ["Unwrapped", "read_unverified", "unwrap", "wrap", "wrap_many"]
+__all__ = ["Unwrapped", "read_unverified", "unwrap", "unwrap_python", "wrap", "wrap_many"]
 
 
 class Unwrapped(NamedTuple):
@@ -32,6 +32,11 @@ class Unwrapped(NamedTuple):
 
 
 _tuple_new = tuple.__new__
+
+try:
+    from ._speedups import hc1_unwrap as _compiled_unwrap
+except ImportError:  # not built, or built without zlib: the stages below (scripts/build_speedups.py)
+    _compiled_unwrap = None  # type: ignore[assignment]
 
 
 def wrap(message: bytes) -> str:
@@ -52,7 +57,20 @@ def unwrap(text: str) -> Unwrapped:
     """Strip the prefix, decode Base45, decompress (bounded) and parse the COSE_Sign1 structure.
 
     Nothing is verified: the signature is the verifier's business (:mod:`vaxcert.verifier`).
+    The usual certificate is unwrapped in one C call when the compiled shortcuts are built
+    (:func:`unwrap_python`, the reference, otherwise and for everything they decline).
     """
+    if _compiled_unwrap is not None:
+        parts = _compiled_unwrap(text, compression.MAX_DECOMPRESSED)
+        if parts is not None:
+            body, compressed, message_bytes, protected, payload, signature = parts
+            message = cose.from_usual_layout(protected, payload, signature)
+            return _tuple_new(Unwrapped, (body, compressed, message_bytes, message))
+    return unwrap_python(text)
+
+
+def unwrap_python(text: str) -> Unwrapped:
+    """:func:`unwrap` stage by stage in Python (the reference the compiled shortcut is tested against)."""
     body = prefix.strip(text)
     compressed = base45.decode(body)
     message_bytes = compression.decompress(compressed)
