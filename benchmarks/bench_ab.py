@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import importlib.util
 import inspect
 import io
 import shutil
@@ -42,8 +43,32 @@ def load_base(revision: str, into: Path) -> ModuleType:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     shutil.move(into / "src" / "vaxcert", into / "src" / "vaxcert_base")
+    _build_speedups(into / "src" / "vaxcert_base" / "stages" / "_speedups.c")
     sys.path.insert(0, str(into / "src"))
     return importlib.import_module("vaxcert_base")
+
+
+def _build_speedups(source: Path) -> None:
+    """Compile the base's optional C shortcuts beside its source, as scripts/setup.sh does for this tree
+    (a revision without them, or a machine without a C compiler, runs the base in pure Python)."""
+    if not source.exists():
+        return
+    spec = importlib.util.spec_from_file_location("build_speedups", REPO / "scripts" / "build_speedups.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    problem = script.compile_to(source.with_name(script.MODULE_NAME), source)
+    if problem is not None:
+        print(f"the base's C shortcuts were not built (it runs in pure Python): {problem}", file=sys.stderr)
+
+
+def compiled(pkg: ModuleType) -> str:
+    """Whether a package runs with its compiled shortcuts."""
+    try:
+        importlib.import_module(f"{pkg.__name__}.stages._speedups")
+    except ImportError:
+        return "pure Python"
+    return "compiled shortcuts"
 
 
 def _module(pkg: ModuleType, *names: str) -> ModuleType:
@@ -130,6 +155,7 @@ def main() -> None:
     algorithms = "ES256 + PS256" if PS256 else "ES256"
     print(f"{args.rounds} interleaved rounds (CPU time), {ROTATION} distinct inputs per round and side ({algorithms}; "
           f"issue without checks); {machine_note()}")  # fmt: skip
+    print(f"base {args.base}: {compiled(base)}; this tree: {compiled(vaxcert)}")
     print(f"{'operation':10} {'base µs':>9} {'this µs':>9} {'this/base':>9}")
     for op in ("issue", "verify"):
         before = statistics.median(results[("base", op)]) * 1e6

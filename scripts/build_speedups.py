@@ -22,26 +22,26 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "vaxcert" / "stages" / "_
 MODULE_NAME = "_speedups" + str(sysconfig.get_config_var("EXT_SUFFIX"))
 
 
-def compile_to(target: Path) -> str | None:
+def compile_to(target: Path, source: Path = SOURCE) -> str | None:
     """Compile the extension into ``target``; None on success, else the compiler's complaint.
 
     With the system's zlib (``zlib.h``, ``-lz``) when the machine has it: the whole-HC1 unwrap
     (``hc1_unwrap``) inflates with it; without it the module is built without that function and
     the Python stages unwrap (the zlib-ng module decompresses: the same bytes).
     """
-    first = _compile(target, ["-DVAXCERT_WITH_ZLIB"], ["-lz"])
+    first = _compile(target, source, ["-DVAXCERT_WITH_ZLIB"], ["-lz"])
     if first is None:
         return None
-    second = _compile(target, [], [])
+    second = _compile(target, source, [], [])
     if second is None:
         print(f"note: the optional C shortcuts were built without zlib (no hc1_unwrap): {first}", file=sys.stderr)
     return second
 
 
-def _compile(target: Path, defines: list[str], libraries: list[str]) -> str | None:
+def _compile(target: Path, source: Path, defines: list[str], libraries: list[str]) -> str | None:
     compiler = os.environ.get("CC") or str(sysconfig.get_config_var("CC") or "cc").split()[0]
     command = [compiler, "-O2", "-shared", "-fPIC", "-std=c99", "-Wall", *defines,
-               f"-I{sysconfig.get_paths()['include']}", str(SOURCE), "-o", str(target), *libraries]  # fmt: skip
+               f"-I{sysconfig.get_paths()['include']}", str(source), "-o", str(target), *libraries]  # fmt: skip
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own command line
     except OSError as exc:  # no compiler at all

@@ -1,4 +1,4 @@
-/* Optional compiled shortcuts for the verification path (issue 15).
+/* Optional compiled shortcuts for the verification and issuing paths (issue 15).
  *
  * The Python modules stay the reference: every function here either gives exactly what the
  * Python code gives, or declines (returns None / -1) and the Python code decides, names the
@@ -23,6 +23,13 @@
  *                      16 deep; None for anything else (floats among them): cbor2 then encodes.
  *   der_to_raw(der)    the 64-byte r||s of a strictly DER-encoded ECDSA P-256 signature (what
  *                      cryptography's decode_dss_signature and two to_bytes(32) give), or None.
+ *   cwt_claims(data)   (iss, iat, exp, payload, tidy) of the usual CWT claims, as
+ *                      vaxcert.stages.cwt.decode_python reads them, or None.
+ *   hc1_unwrap(text, max_size)
+ *                      (Base45 text, zlib data, COSE bytes, protected, payload, signature) of
+ *                      usual HC1 text, as vaxcert.stages.hc1.unwrap_python unwraps it, or None.
+ *                      Built only with the system's zlib (scripts/build_speedups.py: inflating
+ *                      gives the same bytes with any zlib; nothing here compresses).
  *   make_frozen(cls, members, *values)
  *                      a new instance of a slotted class (a frozen dataclass) with each member
  *                      descriptor set to its value: what object.__new__(cls) and each
