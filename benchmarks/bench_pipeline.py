@@ -31,7 +31,7 @@ from vaxcert import Issuer, KeySigner, TrustList, Verifier
 from vaxcert.dcc.uvci import generate
 from vaxcert.pki.certificates import create_csca, create_dsc
 from vaxcert.pki.keys import generate_private_key
-from vaxcert.stages import base45, cbor, compression, cose, cwt, prefix
+from vaxcert.stages import base45, cbor, compression, cose, cwt, hc1, prefix
 from vaxcert.trust.revocation import RevocationList
 
 SIGNERS = 16
@@ -91,9 +91,13 @@ def main() -> None:
     figures = interleaved(ops, rounds)
     print(f"{ROTATION} rotating inputs, {SIGNERS} ES256 DSCs; thread CPU time per call, best (median) of {rounds} "
           f"interleaved passes; {machine_note()}")  # fmt: skip
-    print("compiled shortcuts (vaxcert.stages._speedups): "
-          + ("built (scripts/build_speedups.py)" if cbor._compiled_loads is not None
-             else "NOT built: pure Python (a wheel, or no C compiler)"))  # fmt: skip
+    if cbor._compiled_loads is None:
+        compiled = "NOT built: pure Python (a wheel, or no C compiler)"
+    elif hc1._compiled_unwrap is None:
+        compiled = "built without zlib (HC1 unwrapped stage by stage)"
+    else:
+        compiled = "built (scripts/build_speedups.py)"
+    print(f"compiled shortcuts (vaxcert.stages._speedups): {compiled}")
     print(f"{'operation':28} {'best µs':>9} {'median µs':>10} {'ratio':>7}")
     raw = {"sign": figures["raw ES256 sign"].best, "verify": figures["raw ES256 verify"].best}
     for name, figure in figures.items():
