@@ -265,6 +265,51 @@ def test_raw_signature_is_what_a_key_signs() -> None:
         key.public_key().verify(cose._der_signature(raw), data, ec.ECDSA(hashes.SHA256()))
 
 
+_raw_signatures = st.one_of(
+    st.binary(min_size=64, max_size=64),
+    st.tuples(st.integers(0, 33), st.integers(0, 33), st.binary(min_size=64, max_size=64)).map(
+        lambda t: bytes(t[0]) + t[2][t[0] : 32] + bytes(t[1]) + t[2][32 + t[1] :] if t[0] <= 32 and t[1] <= 32
+        else t[2]),
+    st.sampled_from([bytes(64), b"\xff" * 64, b"\x00" * 31 + b"\x80" + b"\x00" * 31 + b"\x7f"]),
+)  # fmt: skip
+_lengths = st.sampled_from([0, 1, 23, 24, 255, 256, 65535, 65536]) | st.integers(0, 700)
+
+
+@settings(max_examples=600)
+@given(_lengths, _lengths, _raw_signatures)
+def test_es256_inputs_are_the_reference(prot_size: int, payload_size: int, raw: bytes) -> None:
+    """The compiled DER signature and Sig_structure are cose._der_signature's and sig_structure's, at every
+    head size (1, 2, 3 and 5 bytes) and for numbers with leading zeros or a high bit."""
+    protected, payload = b"\xa1" * prot_size, bytes(range(256)) * (payload_size // 256) + b"p" * (payload_size % 256)
+    assert _speedups.es256_inputs(protected, payload, raw) == (cose._der_signature(raw),
+                                                                cose.sig_structure(protected, payload))
+
+
+def test_es256_inputs_declines_what_is_not_es256() -> None:
+    """Signatures that are not 64 bytes and arguments that are not bytes are left to Python."""
+    assert _speedups.es256_inputs(b"", b"", b"x" * 63) is None
+    assert _speedups.es256_inputs(b"", b"", b"x" * 65) is None
+    assert _speedups.es256_inputs(bytearray(b""), b"", b"x" * 64) is None
+
+
+def test_es256_inputs_check_real_signatures() -> None:
+    """What a P-256 key signs verifies with the compiled inputs, and a changed byte does not."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    protected = cose.protected_header(-7, b"k" * 8)
+    for index in range(100):
+        payload = index.to_bytes(2, "big") * (20 + index)
+        raw = cose.raw_signature(key.sign(cose.sig_structure(protected, payload), ec.ECDSA(hashes.SHA256())))
+        message = cose.from_usual_layout(protected, payload, raw)
+        der, data = cose.es256_inputs(message)
+        key.public_key().verify(der, data, ec.ECDSA(hashes.SHA256()))
+        with pytest.raises(InvalidSignature):
+            key.public_key().verify(der, data + b"x", ec.ECDSA(hashes.SHA256()))
+
+
 def _fields(obj: Any) -> list[Any]:
     import dataclasses
 
@@ -321,6 +366,7 @@ def test_the_stages_use_the_shortcuts() -> None:
     assert cose._compiled_der_to_raw is _speedups.der_to_raw
     assert records._compiled_make is _speedups.make_frozen
     assert cwt._compiled_claims is _speedups.cwt_claims
+    assert cose._compiled_es256_inputs is _speedups.es256_inputs
 
 
 # -- the whole-HC1 unwrap and the CWT claims ------------------------------------------------------------------

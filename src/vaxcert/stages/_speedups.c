@@ -23,6 +23,9 @@
  *                      16 deep; None for anything else (floats among them): cbor2 then encodes.
  *   der_to_raw(der)    the 64-byte r||s of a strictly DER-encoded ECDSA P-256 signature (what
  *                      cryptography's decode_dss_signature and two to_bytes(32) give), or None.
+ *   es256_inputs(protected, payload, signature)
+ *                      (DER signature, Sig_structure) for checking an ES256 COSE_Sign1, as
+ *                      vaxcert.stages.cose._der_signature and sig_structure write them, or None.
  *   cwt_claims(data)   (iss, iat, exp, payload, tidy) of the usual CWT claims, as
  *                      vaxcert.stages.cwt.decode_python reads them, or None.
  *   hc1_unwrap(text, max_size)
@@ -698,6 +701,92 @@ der_to_raw(PyObject *module, PyObject *der)
     return PyBytes_FromStringAndSize((const char *)raw, 64);
 }
 
+/* -------------------------------------------------------------- ES256 verification input */
+
+/* The shortest CBOR head of a byte string of `size` bytes (size < 2**32) into out; its length. */
+static Py_ssize_t
+bstr_head(Py_ssize_t size, unsigned char *out)
+{
+    if (size < 24) {
+        out[0] = (unsigned char)(0x40 | size);
+        return 1;
+    }
+    if (size < 0x100) {
+        out[0] = 0x58;
+        out[1] = (unsigned char)size;
+        return 2;
+    }
+    if (size < 0x10000) {
+        out[0] = 0x59;
+        out[1] = (unsigned char)(size >> 8);
+        out[2] = (unsigned char)size;
+        return 3;
+    }
+    out[0] = 0x5A;
+    for (int i = 0; i < 4; i++) {
+        out[1 + i] = (unsigned char)((uint64_t)size >> (24 - 8 * i));
+    }
+    return 5;
+}
+
+/* A DER INTEGER of a 32-byte unsigned big-endian number (minimal) into out; its length. */
+static Py_ssize_t
+der_integer(const unsigned char *value, unsigned char *out)
+{
+    Py_ssize_t start = 0;
+    while (start < 31 && value[start] == 0) {
+        start++;
+    }
+    Py_ssize_t size = 32 - start, pad = value[start] & 0x80 ? 1 : 0;
+    out[0] = 0x02;
+    out[1] = (unsigned char)(size + pad);
+    out[2] = 0;
+    memcpy(out + 2 + pad, value + start, (size_t)size);
+    return 2 + pad + size;
+}
+
+/* es256_inputs(protected, payload, signature): (DER signature, Sig_structure) of an ES256 COSE_Sign1,
+ * what cose._der_signature(signature) and cose.sig_structure(protected, payload) give; None unless
+ * the three are bytes, the signature is 64 bytes (r||s) and the lengths fit 32 bits. */
+static PyObject *
+es256_inputs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyBytes_CheckExact(args[0]) || !PyBytes_CheckExact(args[1]) || !PyBytes_CheckExact(args[2]) ||
+        PyBytes_GET_SIZE(args[2]) != 64 || PyBytes_GET_SIZE(args[0]) > 0xFFFFFFFFLL ||
+        PyBytes_GET_SIZE(args[1]) > 0xFFFFFFFFLL) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *raw = (const unsigned char *)PyBytes_AS_STRING(args[2]);
+    unsigned char der[72];
+    Py_ssize_t r_size = der_integer(raw, der + 2);
+    Py_ssize_t s_size = der_integer(raw + 32, der + 2 + r_size);
+    der[0] = 0x30;
+    der[1] = (unsigned char)(r_size + s_size);
+    Py_ssize_t prot_size = PyBytes_GET_SIZE(args[0]), payload_size = PyBytes_GET_SIZE(args[1]);
+    unsigned char prot_head[5], payload_head[5];
+    Py_ssize_t prot_head_size = bstr_head(prot_size, prot_head), payload_head_size = bstr_head(payload_size, payload_head);
+    static const unsigned char context[] = "\x84\x6aSignature1";
+    Py_ssize_t context_size = (Py_ssize_t)sizeof context - 1;
+    PyObject *tbs = PyBytes_FromStringAndSize(
+        NULL, context_size + prot_head_size + prot_size + 1 + payload_head_size + payload_size);
+    if (tbs == NULL) {
+        return NULL;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(tbs);
+    memcpy(out, context, (size_t)context_size);
+    out += context_size;
+    memcpy(out, prot_head, (size_t)prot_head_size);
+    out += prot_head_size;
+    memcpy(out, PyBytes_AS_STRING(args[0]), (size_t)prot_size);
+    out += prot_size;
+    *out++ = 0x40; /* external_aad: h'' */
+    memcpy(out, payload_head, (size_t)payload_head_size);
+    out += payload_head_size;
+    memcpy(out, PyBytes_AS_STRING(args[1]), (size_t)payload_size);
+    PyObject *pair = Py_BuildValue("(y#N)", (const char *)der, 2 + r_size + s_size, tbs);
+    return pair;
+}
+
 /* ---------------------------------------------------------------- CWT claims of a DCC */
 
 /* (iss, iat, exp, payload, tidy) as vaxcert.stages.cwt.decode reads them from the usual claims
@@ -926,6 +1015,8 @@ static PyMethodDef methods[] = {
     {"b45encode", b45encode, METH_O, "bytes to Base45 text, or None for anything but exact bytes."},
     {"cbor_dumps", cbor_dumps, METH_O, "cbor2.dumps of plain JSON, or None (cbor2 then encodes)."},
     {"der_to_raw", der_to_raw, METH_O, "r||s of a strict DER ECDSA P-256 signature, or None."},
+    {"es256_inputs", (PyCFunction)(void (*)(void))es256_inputs, METH_FASTCALL,
+     "(DER signature, Sig_structure) of an ES256 COSE_Sign1's parts, or None."},
     {"cwt_claims", cwt_claims, METH_O, "(iss, iat, exp, payload, tidy) of the usual CWT claims, or None."},
 #ifdef VAXCERT_WITH_ZLIB
     {"hc1_unwrap", hc1_unwrap, METH_VARARGS, "The parts of usual HC1 text (Base45, zlib, COSE), or None."},

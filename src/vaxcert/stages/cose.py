@@ -25,8 +25,9 @@ from .records import maker
 
 try:
     from ._speedups import der_to_raw as _compiled_der_to_raw
+    from ._speedups import es256_inputs as _compiled_es256_inputs
 except ImportError:  # not built (a wheel, no C compiler): pure Python (scripts/build_speedups.py)
-    _compiled_der_to_raw = None  # type: ignore[assignment]
+    _compiled_der_to_raw = _compiled_es256_inputs = None  # type: ignore[assignment]
 
 __all__ = [
     "ALGORITHMS",
@@ -37,6 +38,7 @@ __all__ = [
     "SignerLike",
     "decode",
     "encode",
+    "es256_inputs",
     "from_usual_layout",
     "protected_header",
     "raw_signature",
@@ -428,20 +430,33 @@ def raw_signature_python(der: bytes) -> bytes:
         raise ValueError("an ECDSA number longer than 32 bytes: not a P-256 signature") from None
 
 
+def es256_inputs(message: CoseSign1) -> tuple[bytes, bytes]:
+    """The DER signature and the Sig_structure an ES256 check takes (its signature must be 64 bytes).
+
+    In one C call when the compiled shortcuts are built; :func:`_der_signature` and
+    :meth:`CoseSign1.to_be_signed` are the reference.
+    """
+    if _compiled_es256_inputs is not None:
+        prepared = _compiled_es256_inputs(message.protected_bytes, message.payload, message.signature)
+        if prepared is not None:
+            return prepared
+    return _der_signature(message.signature), message.to_be_signed()
+
+
 def verify_signature(message: CoseSign1, public_key: object) -> None:
     """Check the signature with ``public_key``; raise DecodeError at Stage.SIGNATURE on failure."""
-    data = message.to_be_signed()
     try:
         if message.algorithm == ALG_ES256:
             if _key_kind(public_key) != "P-256":
                 raise DecodeError(FailureCode.ALGORITHM_KEY_MISMATCH, Stage.SIGNATURE, "ES256 needs a P-256 key")
-            sig = message.signature
-            if len(sig) != 64:
+            if len(message.signature) != 64:
                 raise DecodeError(
                     FailureCode.SIGNATURE_MALFORMED, Stage.SIGNATURE, "ES256 signature must be 64 bytes (r‖s)"
                 )
-            public_key.verify(_der_signature(sig), data, _ECDSA_SHA256)  # type: ignore[attr-defined]
+            der, data = es256_inputs(message)
+            public_key.verify(der, data, _ECDSA_SHA256)  # type: ignore[attr-defined]
         else:
+            data = message.to_be_signed()
             if _key_kind(public_key) != "RSA":
                 raise DecodeError(FailureCode.ALGORITHM_KEY_MISMATCH, Stage.SIGNATURE, "PS256 needs an RSA key")
             public_key.verify(message.signature, data, _PSS_ANY_SALT, _SHA256)  # type: ignore[attr-defined]
