@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import strategies_dcc
 import strategies_hostile
+from test_tolerance import quirky_payloads
 from vaxcert.codes import FailureCode, Stage
 from vaxcert.errors import DecodeError
 from vaxcert.stages import _speedups, base45, cbor, compression, cose, cwt, hc1, prefix, records
@@ -310,6 +311,52 @@ def test_es256_inputs_check_real_signatures() -> None:
             key.public_key().verify(der, data + b"x", ec.ECDSA(hashes.SHA256()))
 
 
+def _check_tidy_kind(payload: Any) -> None:
+    from vaxcert.dcc import lenient
+
+    quick = _speedups.tidy_kind(payload)
+    if quick is not False:
+        assert quick == lenient.tidy_kind_python(payload)
+        assert lenient.tidy_kind(payload) == quick
+
+
+@settings(max_examples=500)
+@given(quirky_payloads() | strategies_dcc.mutated_payloads())
+def test_tidy_kind_is_the_reference(payload: dict[str, Any]) -> None:
+    """On quirky and mutated payloads the compiled type look answers what lenient.tidy_kind_python answers."""
+    _check_tidy_kind(payload)
+    assert _speedups.tidy_kind(payload) is not False  # an exact dict is always answered
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(st.sampled_from(["v", "t", "r", "dob", "ver"]), _objects, max_size=4)
+       | st.builds(lambda kind, entry, dob: {kind: [entry], "dob": dob}, st.sampled_from(["v", "t", "r"]),
+                   st.dictionaries(st.sampled_from(["dt", "fr", "df", "du", "sc", "dr"]),
+                                   st.text(alphabet="0123456789-T:Z+é\U0001f600", max_size=26), max_size=4),
+                   st.text(alphabet="0123456789-é", max_size=11)))  # fmt: skip
+def test_tidy_kind_on_odd_values(payload: dict[str, Any]) -> None:
+    """Lists that are not lists, entries that are not dicts, dates of every length and width (1-, 2- and
+    4-byte strings): the same answer as the Python type look."""
+    _check_tidy_kind(payload)
+
+
+def test_tidy_kind_declines_what_is_not_a_dict_and_survives_hostile_keys() -> None:
+    """A mapping that is not a dict is left to Python; a key whose __eq__ raises makes it decline, not crash."""
+    from collections import OrderedDict
+
+    assert _speedups.tidy_kind(OrderedDict(v=[{}])) is False
+    assert _speedups.tidy_kind([]) is False
+
+    class Clash:
+        def __hash__(self) -> int:
+            return hash("dob")
+
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("hostile key")
+
+    assert _speedups.tidy_kind({Clash(): 1, "v": [{"dt": "2021-01-01"}]}) is False
+
+
 def _fields(obj: Any) -> list[Any]:
     import dataclasses
 
@@ -367,6 +414,9 @@ def test_the_stages_use_the_shortcuts() -> None:
     assert records._compiled_make is _speedups.make_frozen
     assert cwt._compiled_claims is _speedups.cwt_claims
     assert cose._compiled_es256_inputs is _speedups.es256_inputs
+    from vaxcert.dcc import lenient
+
+    assert lenient._compiled_tidy_kind is _speedups.tidy_kind
 
 
 # -- the whole-HC1 unwrap and the CWT claims ------------------------------------------------------------------

@@ -30,7 +30,12 @@ import datetime as dt
 import re
 from typing import Any, Final, NamedTuple
 
-__all__ = ["Reading", "read_payload", "reads_as_written", "tidy_as_written", "tidy_kind"]
+try:
+    from ..stages._speedups import tidy_kind as _compiled_tidy_kind
+except ImportError:  # not built (a wheel, no C compiler): pure Python (scripts/build_speedups.py)
+    _compiled_tidy_kind = None  # type: ignore[assignment]
+
+__all__ = ["Reading", "read_payload", "reads_as_written", "tidy_as_written", "tidy_kind", "tidy_kind_python"]
 
 _TYPES: Final = ("v", "t", "r")
 #: Members holding a date (``YYYY-MM-DD``) or a date-time (RFC 3339), per certificate type.
@@ -194,8 +199,18 @@ def tidy_kind(payload: dict[str, Any]) -> str | None:
     For a tidy payload (:attr:`vaxcert.stages.cwt.Claims.tidy`): ``kind`` when
     :func:`vaxcert.dcc.payload.certificate_type` gives ``kind`` and :func:`tidy_as_written`
     holds for it, None in every other case (the caller then asks those two, which explain).
-    The usual certificate on every verification: one type member holding one entry.
+    The usual certificate on every verification: one type member holding one entry.  Answered in
+    one C call when the compiled shortcuts are built (:func:`tidy_kind_python` is the reference).
     """
+    if _compiled_tidy_kind is not None:
+        kind = _compiled_tidy_kind(payload)
+        if kind is not False:
+            return kind
+    return tidy_kind_python(payload)
+
+
+def tidy_kind_python(payload: dict[str, Any]) -> str | None:
+    """:func:`tidy_kind` in Python (the reference the compiled shortcut is tested against)."""
     v, t, r = payload.get("v"), payload.get("t"), payload.get("r")
     if t is None and r is None:
         kind, entries = "v", v

@@ -23,6 +23,8 @@
  *                      16 deep; None for anything else (floats among them): cbor2 then encodes.
  *   der_to_raw(der)    the 64-byte r||s of a strictly DER-encoded ECDSA P-256 signature (what
  *                      cryptography's decode_dss_signature and two to_bytes(32) give), or None.
+ *   tidy_kind(payload) what vaxcert.dcc.lenient.tidy_kind answers ("v", "t", "r" or None) for an
+ *                      exact dict, or False (Python then answers).
  *   es256_inputs(protected, payload, signature)
  *                      (DER signature, Sig_structure) for checking an ES256 COSE_Sign1, as
  *                      vaxcert.stages.cose._der_signature and sig_structure write them, or None.
@@ -165,7 +167,7 @@ read_head(Reader *r, int *major, uint64_t *argument)
  * list: nothing read from a certificate is kept. */
 static const char *const DCC_KEYS[] = {
     "v", "t", "r", "ver", "nam", "fn", "fnt", "gn", "gnt", "dob", "tg", "vp", "mp", "ma", "dn", "sd", "dt",
-    "co", "is", "ci", "tt", "nm", "sc", "tr", "tc", "fr", "df", "du", NULL,
+    "co", "is", "ci", "tt", "nm", "sc", "tr", "tc", "fr", "df", "du", "dr", NULL,
 };
 #define KEY_SLOTS 128
 static PyObject *key_strings[KEY_SLOTS];
@@ -701,6 +703,131 @@ der_to_raw(PyObject *module, PyObject *der)
     return PyBytes_FromStringAndSize((const char *)raw, 64);
 }
 
+/* ------------------------------------------------------------- the certificate's type */
+
+/* The member names tidy_kind looks up (interned at start-up). */
+static PyObject *name_v, *name_t, *name_r, *name_dob, *name_sc, *name_dr, *name_dt, *name_fr, *name_df, *name_du;
+
+static int
+init_names(void)
+{
+    PyObject **slots[] = {&name_v, &name_t, &name_r, &name_dob, &name_sc, &name_dr, &name_dt, &name_fr, &name_df,
+                          &name_du};
+    const char *texts[] = {"v", "t", "r", "dob", "sc", "dr", "dt", "fr", "df", "du"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        *slots[i] = PyUnicode_InternFromString(texts[i]);
+        if (*slots[i] == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static inline Py_UCS4
+char_at(PyObject *text, Py_ssize_t index)
+{
+    return PyUnicode_READ_CHAR(text, index);
+}
+
+/* lenient._date_shaped: YYYY-MM-DD by shape. */
+static int
+date_shaped(PyObject *text)
+{
+    return PyUnicode_GET_LENGTH(text) == 10 && char_at(text, 4) == '-' && char_at(text, 7) == '-';
+}
+
+/* lenient._datetime_shaped: RFC 3339 by shape. */
+static int
+datetime_shaped(PyObject *text)
+{
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    if (size < 20 || char_at(text, 10) != 'T' || char_at(text, 13) != ':' || char_at(text, 16) != ':') {
+        return 0;
+    }
+    Py_UCS4 sign = char_at(text, size - 6);
+    return char_at(text, size - 1) == 'Z' || ((sign == '+' || sign == '-') && char_at(text, size - 3) == ':');
+}
+
+/* The shape checks of tidy_kind's entry: 1 when they hold, 0 when not, -1 on an error (a key's
+ * own __eq__ can run code: the caller holds references to what it looks at). */
+static int
+entry_dates_as_written(PyObject *entry, PyObject *kind)
+{
+    PyObject *datetimes[] = {name_sc, name_dr}, *dates[] = {name_dt, name_fr, name_df, name_du};
+    PyObject **names = kind == name_t ? datetimes : kind == name_v ? dates : dates + 1;
+    int count = kind == name_t ? 2 : kind == name_v ? 1 : 3;
+    for (int i = 0; i < count; i++) {
+        PyObject *text = PyDict_GetItemWithError(entry, names[i]);
+        if (text == NULL) {
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            continue;
+        }
+        if (PyUnicode_CheckExact(text) && !(kind == name_t ? datetime_shaped(text) : date_shaped(text))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* tidy_kind(payload): what vaxcert.dcc.lenient.tidy_kind answers ("v", "t", "r" or None) for an exact
+ * dict, or False for anything else, or when a lookup raised (Python then answers). */
+static PyObject *
+tidy_kind(PyObject *module, PyObject *payload)
+{
+    if (!PyDict_CheckExact(payload)) {
+        Py_RETURN_FALSE;
+    }
+    PyObject *found[4] = {NULL, NULL, NULL, NULL}; /* v, t, r, dob: strong references */
+    PyObject *names[4] = {name_v, name_t, name_r, name_dob};
+    PyObject *answer = Py_None, *entry = NULL;
+    for (int i = 0; i < 4; i++) {
+        found[i] = PyDict_GetItemWithError(payload, names[i]);
+        if (found[i] == NULL && PyErr_Occurred()) {
+            answer = Py_False;
+            goto done;
+        }
+        Py_XINCREF(found[i]);
+    }
+    PyObject *v = found[0] == Py_None ? NULL : found[0], *t = found[1] == Py_None ? NULL : found[1];
+    PyObject *r = found[2] == Py_None ? NULL : found[2], *dob = found[3], *kind, *entries;
+    if (t == NULL && r == NULL) {
+        kind = name_v, entries = v;
+    }
+    else if (v == NULL && r == NULL) {
+        kind = name_t, entries = t;
+    }
+    else if (v == NULL && t == NULL) {
+        kind = name_r, entries = r;
+    }
+    else {
+        goto done;
+    }
+    if (entries == NULL || !PyList_CheckExact(entries) || PyList_GET_SIZE(entries) != 1) {
+        goto done;
+    }
+    if (dob != NULL && PyUnicode_CheckExact(dob)) {
+        Py_ssize_t size = PyUnicode_GET_LENGTH(dob);
+        if (!(size == 0 || size == 4 || (size == 7 && char_at(dob, 4) == '-') ||
+              (size == 10 && char_at(dob, 4) == '-' && char_at(dob, 7) == '-'))) {
+            goto done;
+        }
+    }
+    entry = PyList_GET_ITEM(entries, 0);
+    Py_INCREF(entry);
+    int written = PyDict_CheckExact(entry) ? entry_dates_as_written(entry, kind) : 1;
+    answer = written < 0 ? Py_False : written ? kind : Py_None;
+done:
+    PyErr_Clear();
+    Py_XDECREF(entry);
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(found[i]);
+    }
+    Py_INCREF(answer);
+    return answer;
+}
+
 /* -------------------------------------------------------------- ES256 verification input */
 
 /* The shortest CBOR head of a byte string of `size` bytes (size < 2**32) into out; its length. */
@@ -1015,6 +1142,7 @@ static PyMethodDef methods[] = {
     {"b45encode", b45encode, METH_O, "bytes to Base45 text, or None for anything but exact bytes."},
     {"cbor_dumps", cbor_dumps, METH_O, "cbor2.dumps of plain JSON, or None (cbor2 then encodes)."},
     {"der_to_raw", der_to_raw, METH_O, "r||s of a strict DER ECDSA P-256 signature, or None."},
+    {"tidy_kind", tidy_kind, METH_O, "lenient.tidy_kind of an exact dict, or False (Python then answers)."},
     {"es256_inputs", (PyCFunction)(void (*)(void))es256_inputs, METH_FASTCALL,
      "(DER signature, Sig_structure) of an ES256 COSE_Sign1's parts, or None."},
     {"cwt_claims", cwt_claims, METH_O, "(iss, iat, exp, payload, tidy) of the usual CWT claims, or None."},
@@ -1038,7 +1166,7 @@ PyInit__speedups(void)
     for (int i = 0; B45_ALPHABET[i]; i++) {
         b45_values[(unsigned char)B45_ALPHABET[i]] = (signed char)i;
     }
-    if (init_known_keys() < 0) {
+    if (init_known_keys() < 0 || init_names() < 0) {
         return NULL;
     }
     return PyModule_Create(&module_def);
