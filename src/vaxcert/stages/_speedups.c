@@ -332,21 +332,33 @@ read_item(Reader *r, int depth)
     }
 }
 
+/* A new reference to the one plain CBOR item that is all of `data` (exact bytes), or NULL to
+ * decline, with no exception set (not bytes, not plain, or bytes after the item: cbor2 decides). */
 static PyObject *
-cbor_loads(PyObject *module, PyObject *data)
+read_whole(PyObject *data)
 {
     if (!PyBytes_CheckExact(data)) {
-        Py_RETURN_NONE;
+        return NULL;
     }
     Reader reader = {(const unsigned char *)PyBytes_AS_STRING(data),
                      (const unsigned char *)PyBytes_AS_STRING(data) + PyBytes_GET_SIZE(data)};
     PyObject *item = read_item(&reader, 0);
     if (item == NULL) {
         PyErr_Clear();
-        Py_RETURN_NONE;
+        return NULL;
     }
-    if (reader.pos != reader.end) { /* trailing bytes: cbor2 decides */
+    if (reader.pos != reader.end) {
         Py_DECREF(item);
+        return NULL;
+    }
+    return item;
+}
+
+static PyObject *
+cbor_loads(PyObject *module, PyObject *data)
+{
+    PyObject *item = read_whole(data);
+    if (item == NULL) {
         Py_RETURN_NONE;
     }
     PyObject *wrapped = PyTuple_Pack(1, item);
@@ -515,44 +527,31 @@ w_reserve(Writer *w, Py_ssize_t n)
     return 0;
 }
 
-/* The shortest head for a major type and its argument (as cbor2 writes it). */
+/* The shortest head for a major type and its argument (as cbor2 writes it) into out (room for 9
+ * bytes); its length. */
+static Py_ssize_t
+put_head(unsigned char *out, int major, uint64_t argument)
+{
+    unsigned char type = (unsigned char)(major << 5);
+    if (argument < 24) {
+        out[0] = type | (unsigned char)argument;
+        return 1;
+    }
+    int length = argument <= 0xFF ? 1 : argument <= 0xFFFF ? 2 : argument <= 0xFFFFFFFFULL ? 4 : 8;
+    out[0] = type | (length == 1 ? 24 : length == 2 ? 25 : length == 4 ? 26 : 27);
+    for (int i = 0; i < length; i++) {
+        out[1 + i] = (unsigned char)(argument >> (8 * (length - 1 - i)));
+    }
+    return 1 + length;
+}
+
 static int
 w_head(Writer *w, int major, uint64_t argument)
 {
     if (w_reserve(w, 9) < 0) {
         return -1;
     }
-    unsigned char *out = w->data + w->size;
-    unsigned char type = (unsigned char)(major << 5);
-    if (argument < 24) {
-        out[0] = type | (unsigned char)argument;
-        w->size += 1;
-    }
-    else if (argument <= 0xFF) {
-        out[0] = type | 24;
-        out[1] = (unsigned char)argument;
-        w->size += 2;
-    }
-    else if (argument <= 0xFFFF) {
-        out[0] = type | 25;
-        out[1] = (unsigned char)(argument >> 8);
-        out[2] = (unsigned char)argument;
-        w->size += 3;
-    }
-    else if (argument <= 0xFFFFFFFFULL) {
-        out[0] = type | 26;
-        for (int i = 0; i < 4; i++) {
-            out[1 + i] = (unsigned char)(argument >> (24 - 8 * i));
-        }
-        w->size += 5;
-    }
-    else {
-        out[0] = type | 27;
-        for (int i = 0; i < 8; i++) {
-            out[1 + i] = (unsigned char)(argument >> (56 - 8 * i));
-        }
-        w->size += 9;
-    }
+    w->size += put_head(w->data + w->size, major, argument);
     return 0;
 }
 
@@ -705,7 +704,7 @@ der_to_raw(PyObject *module, PyObject *der)
 
 /* ------------------------------------------------------------- the certificate's type */
 
-/* The member names tidy_kind looks up (interned at start-up). */
+/* The member names tidy_kind looks up: the known keys' own strings (init_known_keys made them). */
 static PyObject *name_v, *name_t, *name_r, *name_dob, *name_sc, *name_dr, *name_dt, *name_fr, *name_df, *name_du;
 
 static int
@@ -715,8 +714,9 @@ init_names(void)
                           &name_du};
     const char *texts[] = {"v", "t", "r", "dob", "sc", "dr", "dt", "fr", "df", "du"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-        *slots[i] = PyUnicode_InternFromString(texts[i]);
-        if (*slots[i] == NULL) {
+        *slots[i] = known_key((const unsigned char *)texts[i], (Py_ssize_t)strlen(texts[i]));
+        if (*slots[i] == NULL) { /* a name missing from DCC_KEYS */
+            PyErr_Format(PyExc_SystemError, "_speedups: %s is not among the known keys", texts[i]);
             return -1;
         }
     }
@@ -830,32 +830,6 @@ done:
 
 /* -------------------------------------------------------------- ES256 verification input */
 
-/* The shortest CBOR head of a byte string of `size` bytes (size < 2**32) into out; its length. */
-static Py_ssize_t
-bstr_head(Py_ssize_t size, unsigned char *out)
-{
-    if (size < 24) {
-        out[0] = (unsigned char)(0x40 | size);
-        return 1;
-    }
-    if (size < 0x100) {
-        out[0] = 0x58;
-        out[1] = (unsigned char)size;
-        return 2;
-    }
-    if (size < 0x10000) {
-        out[0] = 0x59;
-        out[1] = (unsigned char)(size >> 8);
-        out[2] = (unsigned char)size;
-        return 3;
-    }
-    out[0] = 0x5A;
-    for (int i = 0; i < 4; i++) {
-        out[1 + i] = (unsigned char)((uint64_t)size >> (24 - 8 * i));
-    }
-    return 5;
-}
-
 /* A DER INTEGER of a 32-byte unsigned big-endian number (minimal) into out; its length. */
 static Py_ssize_t
 der_integer(const unsigned char *value, unsigned char *out)
@@ -890,8 +864,9 @@ es256_inputs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     der[0] = 0x30;
     der[1] = (unsigned char)(r_size + s_size);
     Py_ssize_t prot_size = PyBytes_GET_SIZE(args[0]), payload_size = PyBytes_GET_SIZE(args[1]);
-    unsigned char prot_head[5], payload_head[5];
-    Py_ssize_t prot_head_size = bstr_head(prot_size, prot_head), payload_head_size = bstr_head(payload_size, payload_head);
+    unsigned char prot_head[9], payload_head[9];
+    Py_ssize_t prot_head_size = put_head(prot_head, 2, (uint64_t)prot_size);
+    Py_ssize_t payload_head_size = put_head(payload_head, 2, (uint64_t)payload_size);
     static const unsigned char context[] = "\x84\x6aSignature1";
     Py_ssize_t context_size = (Py_ssize_t)sizeof context - 1;
     PyObject *tbs = PyBytes_FromStringAndSize(
@@ -922,17 +897,11 @@ es256_inputs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 cwt_claims(PyObject *module, PyObject *data)
 {
-    if (!PyBytes_CheckExact(data)) {
-        Py_RETURN_NONE;
-    }
-    Reader reader = {(const unsigned char *)PyBytes_AS_STRING(data),
-                     (const unsigned char *)PyBytes_AS_STRING(data) + PyBytes_GET_SIZE(data)};
-    PyObject *claims = read_item(&reader, 0), *out = NULL;
+    PyObject *claims = read_whole(data), *out = NULL;
     if (claims == NULL) {
-        PyErr_Clear();
         Py_RETURN_NONE;
     }
-    if (reader.pos != reader.end || !PyDict_CheckExact(claims)) {
+    if (!PyDict_CheckExact(claims)) {
         goto decline;
     }
     PyObject *keys[4] = {PyLong_FromLong(1), PyLong_FromLong(6), PyLong_FromLong(4), PyLong_FromLong(-260)};
