@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
-import importlib.util
 import inspect
 import io
 import shutil
@@ -29,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from benchkit import ROTATION, machine_note, rotating_payloads
+from benchkit import ROTATION, build_script, machine_note, rotating_payloads
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
@@ -53,11 +52,8 @@ def _build_speedups(source: Path) -> None:
     (a revision without them, or a machine without a C compiler, runs the base in pure Python)."""
     if not source.exists():
         return
-    spec = importlib.util.spec_from_file_location("build_speedups", REPO / "scripts" / "build_speedups.py")
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    problem = script.compile_to(source.with_name(script.MODULE_NAME), source)
+    script = build_script()
+    problem = script["compile_to"](source.with_name(script["MODULE_NAME"]), source)
     if problem is not None:
         print(f"the base's C shortcuts were not built (it runs in pure Python): {problem}", file=sys.stderr)
 

@@ -2,12 +2,17 @@
 
     .venv/bin/python benchmarks/bench_fuzz.py --inputs 200000              # mutation engine (no extra)
     .venv/bin/python benchmarks/bench_fuzz.py --inputs 200000 --engine atheris   # coverage-guided ([fuzz])
+    .venv/bin/python benchmarks/bench_fuzz.py --inputs 200000 --sanitized --mode compiled   # the C code, ASan + UBSan
 
 Prints inputs/s, mean / p50 / p99 / max time per input, peak memory (max RSS) and the findings
 (broken rules: an exception escaping, INTERNAL_ERROR, a tampered certificate valid, anything
 printed on stdout/stderr).  The mutation engine is deterministic (``--seed``): it flips, inserts,
 deletes and splices bytes of valid certificates, trust lists and JSON at every layer, and adds
-random bytes.  Not a test: speed goes here, never into assertions (see fuzz/README.md).
+random bytes.  ``--mode`` keeps every input to one mode of the target.  ``--sanitized`` runs the
+mutation engine in a child process on a copy of the package whose compiled shortcuts are built
+with AddressSanitizer and UndefinedBehaviorSanitizer (scripts/build_speedups.py): a report stops
+the child, and the report and the input that caused it are printed.  Not a test: speed goes here,
+never into assertions (see fuzz/README.md).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 
 import targets
+from benchkit import build_script
 
 _times: list[int] = []
 _findings: list[str] = []
@@ -87,9 +93,12 @@ def _stats(seconds: float, engine: str, max_rss_kib: int | None = None) -> None:
         print(f"  {finding}")
 
 
-def _run_mutation(inputs: int, seed: int) -> None:
+def _run_mutation(inputs: int, seed: int, mode: str | None) -> None:
     rnd = random.Random(seed)
     pool = targets.seeds()
+    if mode is not None:
+        pool = [data for data in pool if data[0] == targets.MODES.index(mode)]
+    last = os.open(os.environ["VAXCERT_FUZZ_LAST"], os.O_WRONLY) if "VAXCERT_FUZZ_LAST" in os.environ else None
     with tempfile.TemporaryFile() as sink:
         saved = os.dup(1), os.dup(2)
         os.dup2(sink.fileno(), 1)
@@ -98,9 +107,13 @@ def _run_mutation(inputs: int, seed: int) -> None:
         try:
             for _ in range(inputs):
                 if rnd.random() < 0.1:
-                    data = bytes([rnd.randrange(len(targets.MODES))]) + rnd.randbytes(rnd.randrange(1, 600))
+                    first = targets.MODES.index(mode) if mode is not None else rnd.randrange(len(targets.MODES))
+                    data = bytes([first]) + rnd.randbytes(rnd.randrange(1, 600))
                 else:
                     data = _mutate(rnd, rnd.choice(pool))
+                if last is not None:  # the input a sanitizer report would be about (--sanitized)
+                    os.pwrite(last, data, 0)
+                    os.ftruncate(last, len(data))
                 before = sink.tell()
                 _timed(data)
                 sink.seek(0, 2)
@@ -132,19 +145,57 @@ def _run_atheris(inputs: int, corpus: str | None) -> None:
     _stats(data["seconds"], "atheris", max_rss_kib=data["max_rss_kib"])
 
 
+def _run_sanitized(argv: list[str]) -> int:
+    """This benchmark again, without ``--sanitized``, in a child on the sanitized copy; its exit code."""
+    with tempfile.TemporaryDirectory(prefix="vaxcert-sanitized-") as tmp:
+        env = build_script()["sanitized_copy"](Path(tmp))
+        if isinstance(env, str):
+            print(f"cannot build the sanitized copy: {env}")
+            return 2
+        reports, last = Path(tmp) / "report", Path(tmp) / "last-input"
+        last.write_bytes(b"")
+        env["VAXCERT_FUZZ_LAST"] = str(last)
+        env["VAXCERT_FUZZ_SANITIZED"] = tmp
+        env["ASAN_OPTIONS"] += f":log_path={reports}"  # the child's stderr goes to a sink while it fuzzes
+        env["UBSAN_OPTIONS"] += f":log_path={reports}"
+        child = subprocess.run([sys.executable, __file__, *(a for a in argv if a != "--sanitized")], env=env,
+                               check=False)  # fmt: skip
+        found = sorted(Path(tmp).glob("report*"))
+        if child.returncode != 0 or found:
+            print(f"the sanitized child stopped with exit code {child.returncode}")
+            for path in found:
+                print(path.read_text(errors="replace")[-6000:])
+            print(f"the input it was reading (mode byte first): {last.read_bytes().hex()}")
+            return 1
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--inputs", type=int, default=100_000)
     parser.add_argument("--engine", choices=["mutation", "atheris"], default="mutation")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--corpus", default=None, help="atheris: corpus folder (seeded with valid inputs)")
+    parser.add_argument("--mode", choices=targets.MODES, default=None, help="mutation: only this mode of the target")
+    parser.add_argument("--sanitized", action="store_true",
+                        help="mutation: in a child on a copy whose compiled shortcuts are built with ASan + UBSan")
     args = parser.parse_args()
+    if args.sanitized:
+        if args.engine != "mutation":
+            parser.error("--sanitized runs the mutation engine")
+        sys.exit(_run_sanitized(sys.argv[1:]))
+    if "VAXCERT_FUZZ_SANITIZED" in os.environ:
+        from vaxcert.stages import _speedups
+
+        if not _speedups.__file__ or not _speedups.__file__.startswith(os.environ["VAXCERT_FUZZ_SANITIZED"]):
+            sys.exit(f"the child did not load the sanitized copy ({_speedups.__file__})")
+        print(f"compiled shortcuts under ASan + UBSan: {_speedups.__file__}")
     if args.engine == "atheris":
         _run_atheris(args.inputs, args.corpus)
     else:
         targets.world()  # key generation and the valid certificate are set-up, not fuzzing
         targets.install_guards()
-        _run_mutation(args.inputs, args.seed)
+        _run_mutation(args.inputs, args.seed, args.mode)
 
 
 if __name__ == "__main__":

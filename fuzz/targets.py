@@ -2,11 +2,12 @@
 
 :func:`one_input` feeds bytes to the part of vaxcert that reads hostile input, chosen by the first
 byte: the verifier (as COSE bytes, as HC1 text around zlib + Base45, as raw text, or as a mutation
-of a valid certificate), the CBOR / COSE / CWT stages, a signed trust list, and the JSON loader.
-It raises :class:`FuzzFinding` when a verdict breaks the rules: an exception escaping the
-verifier, an ``INTERNAL_ERROR``, a tampered certificate found valid, or something printed (an
-"Exception ignored" report goes through ``sys.unraisablehook``, which :func:`install_guards`
-turns into a finding).
+of a valid certificate), the CBOR / COSE / CWT stages, a signed trust list, the JSON loader, and
+the compiled shortcuts against their Python references (tests/speedups_checks.py).  It raises
+:class:`FuzzFinding` when a verdict breaks the rules: an exception escaping the verifier, an
+``INTERNAL_ERROR``, a tampered certificate found valid, a compiled shortcut answering otherwise
+than its reference, or something printed (an "Exception ignored" report goes through
+``sys.unraisablehook``, which :func:`install_guards` turns into a finding).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 from vaxcert import FailureCode, InputError, Issuer, KeySigner, TrustList, Verifier
@@ -25,8 +27,14 @@ from vaxcert.stages import base45, cbor, compression, cose, cwt, hc1, prefix
 from vaxcert.trust import load_signed, publish
 from vaxcert.trust.signeddoc import DocumentError
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the comparisons of the compiled shortcuts
+try:
+    import speedups_checks
+except ImportError:  # the compiled shortcuts are not built: the compiled mode has nothing to compare
+    speedups_checks = None
+
 NOW = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
-MODES = ("cose", "hc1", "text", "mutate", "stages", "trust-list", "json")
+MODES = ("cose", "hc1", "text", "mutate", "stages", "trust-list", "json", "compiled")
 
 PAYLOAD: dict[str, Any] = {
     "ver": "1.3.0",
@@ -52,6 +60,7 @@ class _World:
         signer = KeySigner(key, dsc, deterministic=True)
         self.verifier = Verifier(TrustList.from_certificates([dsc]))
         self.cert = Issuer(signer, facility_override=True).issue(PAYLOAD, now=NOW)
+        self.der_signature = cose._der_signature(cose.decode(self.cert.cose).signature)
         self.trust_list = publish([dsc], KeySigner(csca_key, self.csca), cscas=[self.csca], now=NOW,
                                   valid_for=dt.timedelta(days=1))
 
@@ -73,6 +82,10 @@ def seeds() -> list[bytes]:
            bytes([MODES.index("hc1")]) + w.cert.cose, bytes([MODES.index("stages")]) + w.cert.cose,
            bytes([MODES.index("trust-list")]) + w.trust_list, bytes([MODES.index("json")]) + b'{"a": [1, 2.5, "x"]}']
     out += [bytes([MODES.index("mutate"), i % 256, (i * 7) % 256, 0x41]) for i in range(8)]
+    compiled = bytes([MODES.index("compiled")])
+    out += [compiled + w.cert.cose, compiled + w.cert.hc1.encode(), compiled + w.cert.hc1[4:].encode(),
+            compiled + cose.decode(w.cert.cose).payload, compiled + w.der_signature,
+            compiled + compression.pack(w.cert.cose)]  # fmt: skip
     return out
 
 
@@ -128,6 +141,12 @@ def one_input(data: bytes) -> None:
             hc1.unwrap(body.decode("latin-1"))
         except DecodeError:
             pass
+    elif mode == "compiled":
+        if speedups_checks is not None:
+            try:
+                speedups_checks.check_bytes(body)
+            except AssertionError as exc:
+                raise FuzzFinding(f"a compiled shortcut differs from its Python reference: {exc}") from exc
     elif mode == "trust-list":
         try:
             load_signed(body, [w.csca], now=NOW)

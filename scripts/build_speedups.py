@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -49,6 +50,42 @@ def _compile(target: Path, source: Path, defines: list[str], libraries: list[str
     if result.returncode != 0:
         return f"{shlex.join(command)}:\n{result.stderr}"
     return None
+
+
+def sanitized_copy(into: Path, source: Path = SOURCE) -> dict[str, str] | str:
+    """A copy of the package under ``into/src`` whose ``_speedups`` is built with AddressSanitizer and
+    UndefinedBehaviorSanitizer (gcc, the system's zlib), and the environment that runs a child Python on
+    it: PYTHONPATH, the sanitizer runtimes preloaded, both set to stop at the first report, and
+    ``PYTHONMALLOC=malloc`` (Python's own allocator hands out small objects from its arenas, where ASan
+    would not see a read past a bytes or str object's end).  A string
+    says why it cannot be built here (no gcc, no sanitizer runtime).  Used by
+    tests/test_speedups_sanitized.py and ``benchmarks/bench_fuzz.py --sanitized``.
+    """
+    compiler = shutil.which("gcc")
+    if compiler is None:
+        return "no gcc: the sanitizer build needs it"
+    runtimes = [_runtime(compiler, name) for name in ("libasan.so", "libubsan.so")]
+    if None in runtimes:
+        return "gcc has no AddressSanitizer / UndefinedBehaviorSanitizer runtime here"
+    package = into / "src" / "vaxcert"
+    shutil.copytree(SOURCE.parents[1], package, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    command = [compiler, "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+               "-fno-sanitize-recover=undefined", "-shared", "-fPIC", "-std=c99", "-DVAXCERT_WITH_ZLIB",
+               f"-I{sysconfig.get_paths()['include']}", str(source),
+               "-o", str(package / "stages" / MODULE_NAME), "-lz"]  # fmt: skip
+    built = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own command line
+    if built.returncode != 0:
+        return f"{shlex.join(command)}:\n{built.stderr}"
+    return dict(os.environ, PYTHONPATH=str(into / "src"), LD_PRELOAD=" ".join(str(r) for r in runtimes),
+                PYTHONMALLOC="malloc",
+                ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
+                UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")  # fmt: skip
+
+
+def _runtime(compiler: str, name: str) -> str | None:
+    found = subprocess.run([compiler, f"-print-file-name={name}"], capture_output=True, text=True, check=False)  # noqa: S603
+    path = found.stdout.strip()
+    return path if found.returncode == 0 and os.path.isabs(path) and os.path.exists(path) else None
 
 
 def main() -> int:

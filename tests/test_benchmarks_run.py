@@ -56,3 +56,16 @@ def test_every_benchmark_is_run_here() -> None:
     by_hand = {"bench_ab.py", "bench_batch_ab.py", "bench_service.py"}
     present = {p.name for p in (REPO / "benchmarks").glob("bench_*.py")}
     assert present - by_hand == set(RUNS)
+
+
+@pytest.mark.slow
+def test_the_sanitized_fuzz_run() -> None:
+    """`bench_fuzz.py --sanitized --mode compiled` builds the ASan + UBSan copy, runs in a child on it, and
+    reports what it found (a planted over-read is caught this way: docs/security.md)."""
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_fuzz.py"), "--inputs", "300",
+                           "--sanitized", "--mode", "compiled"], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, check=False)  # fmt: skip
+    if "cannot build the sanitized copy" in done.stdout:
+        pytest.skip(done.stdout.strip())
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert "compiled shortcuts under ASan + UBSan" in done.stdout and "findings: 0" in done.stdout, done.stdout

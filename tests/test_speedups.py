@@ -15,10 +15,20 @@ from hypothesis import strategies as st
 
 import strategies_dcc
 import strategies_hostile
+from speedups_checks import (
+    check_b45decode,
+    check_claims,
+    check_der_to_raw,
+    check_dumps,
+    check_es256_inputs,
+    check_loads,
+    check_tidy_kind,
+    check_unwrap,
+    fields,
+)
 from test_tolerance import quirky_payloads
 from vaxcert.codes import FailureCode, Stage
-from vaxcert.errors import DecodeError
-from vaxcert.stages import _speedups, base45, cbor, compression, cose, cwt, hc1, prefix, records
+from vaxcert.stages import _speedups, base45, cbor, compression, cose, cwt, hc1, records
 
 # Text ends that str.strip() removes (or not): ASCII and Unicode spaces, controls, look-alikes.
 _EDGES = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u1680", "\u2000", "\u2028",
@@ -55,48 +65,18 @@ _encodable = st.recursive(
 )
 
 
-def _same(left: Any, right: Any) -> bool:
-    """Equal with the same exact types all the way down (``True == 1`` does not count)."""
-    if type(left) is not type(right):
-        return False
-    if type(left) is dict:
-        return list(left) == list(right) and all(
-            _same(k1, k2) and _same(left[k1], right[k2]) for k1, k2 in zip(left, right, strict=True))
-    if type(left) is list:
-        return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right, strict=True))
-    return bool(left == right)
-
-
-def _reference_loads(data: bytes) -> tuple[Any] | FailureCode:
-    try:
-        return (cbor.loads_cbor2(data, Stage.CWT),)
-    except DecodeError as exc:
-        return exc.code
-
-
-def _check_loads(data: bytes) -> bool:
-    """The compiled reader gives cbor2's item or declines; True when it read the item."""
-    quick = _speedups.cbor_loads(data)
-    if quick is None:
-        return False
-    expected = _reference_loads(data)
-    assert isinstance(expected, tuple), "the compiled reader read what cbor2 refuses"
-    assert _same(quick[0], expected[0])
-    return True
-
-
 @settings(max_examples=400)
 @given(_encodable)
 def test_cbor_loads_gives_what_cbor2_gives(value: Any) -> None:
     """On cbor2's own encodings the compiled reader gives cbor2's decoding (or leaves it to cbor2)."""
-    _check_loads(cbor2.dumps(value))
+    check_loads(cbor2.dumps(value))
 
 
 @settings(max_examples=600)
 @given(strategies_hostile.truncated(strategies_hostile.cbor_bytes))
 def test_cbor_loads_on_hostile_bytes(data: bytes) -> None:
     """Malformed, truncated, tagged, indefinite, duplicate-keyed CBOR: the compiled reader declines or agrees."""
-    _check_loads(data)
+    check_loads(data)
 
 
 @settings(max_examples=200)
@@ -104,7 +84,7 @@ def test_cbor_loads_on_hostile_bytes(data: bytes) -> None:
 def test_cbor_loads_reads_every_plain_claims_set(payload: dict[str, Any]) -> None:
     """A DCC's CWT claims (integers, text, maps, arrays) are read by the compiled reader, as cbor2 reads them."""
     claims = cbor2.dumps({1: "VN", 6: 1_700_000_000, 4: 1_800_000_000, -260: {1: payload}})
-    assert _check_loads(claims)
+    assert check_loads(claims)
 
 
 @pytest.mark.parametrize("data", [
@@ -140,14 +120,8 @@ def test_plain_state_hands_deep_values_to_python() -> None:
        | st.binary(max_size=80).map(base45.encode))  # fmt: skip
 def test_b45decode_is_the_reference_decoder(text: str) -> None:
     """The compiled Base45 decoder gives the Python decoder's bytes, and declines exactly what it refuses."""
-    quick = _speedups.b45decode(text)
-    try:
-        expected: bytes | None = base45.decode_python(text)
-    except DecodeError as exc:
-        assert exc.code == FailureCode.BASE45_INVALID
-        expected = None
-    assert quick == expected
-    assert _speedups.b45decode(_Str(text)) == expected
+    check_b45decode(text)
+    assert _speedups.b45decode(_Str(text)) == _speedups.b45decode(text)
 
 
 @settings(max_examples=600)
@@ -159,28 +133,19 @@ def test_b45encode_is_the_reference_encoder(data: bytes) -> None:
     assert base45.encode(data) == base45.encode_python(data)
 
 
-def _check_dumps(value: Any) -> bool:
-    """The compiled encoder writes cbor2's bytes or declines; True when it wrote them."""
-    quick = _speedups.cbor_dumps(value)
-    if quick is None:
-        return False
-    assert quick == cbor.dumps_cbor2(value)
-    return True
-
-
 @settings(max_examples=600)
 @given(_objects)
 def test_cbor_dumps_writes_what_cbor2_writes(value: Any) -> None:
     """On any Python value (floats, tuples, str subclasses, integer keys, big integers among them) the
     compiled encoder gives cbor2's bytes or leaves the value to cbor2."""
-    _check_dumps(value)
+    check_dumps(value)
 
 
 @settings(max_examples=300)
 @given(strategies_dcc.payloads())
 def test_cbor_dumps_writes_every_dcc_payload(payload: dict[str, Any]) -> None:
     """A DCC payload (plain JSON) is written by the compiled encoder, byte for byte as cbor2 writes it."""
-    assert _check_dumps(payload)
+    assert check_dumps(payload)
     assert cwt.decode(cwt.encode(payload, issuer="VN", issued_at=1_700_000_000, expires_at=1_800_000_000)).payload \
         == payload
 
@@ -234,9 +199,7 @@ def test_der_to_raw_is_the_reference(r: int, s: int) -> None:
            lambda t: bytes(t[0][: t[1]]) + bytes((t[2],)) + t[0][t[1] + 1 :]))  # fmt: skip
 def test_der_to_raw_on_hostile_bytes(data: bytes) -> None:
     """Random, too long and bit-flipped DER: the compiled reader declines, or agrees with cryptography's."""
-    quick = _speedups.der_to_raw(data)
-    if quick is not None:
-        assert quick == cose.raw_signature_python(data)
+    check_der_to_raw(data)
 
 
 @pytest.mark.parametrize("der", [
@@ -282,8 +245,7 @@ def test_es256_inputs_are_the_reference(prot_size: int, payload_size: int, raw: 
     """The compiled DER signature and Sig_structure are cose._der_signature's and sig_structure's, at every
     head size (1, 2, 3 and 5 bytes) and for numbers with leading zeros or a high bit."""
     protected, payload = b"\xa1" * prot_size, bytes(range(256)) * (payload_size // 256) + b"p" * (payload_size % 256)
-    assert _speedups.es256_inputs(protected, payload, raw) == (cose._der_signature(raw),
-                                                                cose.sig_structure(protected, payload))
+    assert check_es256_inputs(protected, payload, raw)
 
 
 def test_es256_inputs_declines_what_is_not_es256() -> None:
@@ -311,20 +273,11 @@ def test_es256_inputs_check_real_signatures() -> None:
             key.public_key().verify(der, data + b"x", ec.ECDSA(hashes.SHA256()))
 
 
-def _check_tidy_kind(payload: Any) -> None:
-    from vaxcert.dcc import lenient
-
-    quick = _speedups.tidy_kind(payload)
-    if quick is not False:
-        assert quick == lenient.tidy_kind_python(payload)
-        assert lenient.tidy_kind(payload) == quick
-
-
 @settings(max_examples=500)
 @given(quirky_payloads() | strategies_dcc.mutated_payloads())
 def test_tidy_kind_is_the_reference(payload: dict[str, Any]) -> None:
     """On quirky and mutated payloads the compiled type look answers what lenient.tidy_kind_python answers."""
-    _check_tidy_kind(payload)
+    check_tidy_kind(payload)
     assert _speedups.tidy_kind(payload) is not False  # an exact dict is always answered
 
 
@@ -337,7 +290,7 @@ def test_tidy_kind_is_the_reference(payload: dict[str, Any]) -> None:
 def test_tidy_kind_on_odd_values(payload: dict[str, Any]) -> None:
     """Lists that are not lists, entries that are not dicts, dates of every length and width (1-, 2- and
     4-byte strings): the same answer as the Python type look."""
-    _check_tidy_kind(payload)
+    check_tidy_kind(payload)
 
 
 def test_tidy_kind_declines_what_is_not_a_dict_and_survives_hostile_keys() -> None:
@@ -355,12 +308,6 @@ def test_tidy_kind_declines_what_is_not_a_dict_and_survives_hostile_keys() -> No
             raise RuntimeError("hostile key")
 
     assert _speedups.tidy_kind({Clash(): 1, "v": [{"dt": "2021-01-01"}]}) is False
-
-
-def _fields(obj: Any) -> list[Any]:
-    import dataclasses
-
-    return [getattr(obj, f.name) for f in dataclasses.fields(obj)]
 
 
 def test_make_frozen_builds_what_the_class_builds() -> None:
@@ -383,7 +330,7 @@ def test_make_frozen_builds_what_the_class_builds() -> None:
         expected = cls(*values)
         assert type(built) is cls
         assert built == expected
-        assert all(a is b for a, b in zip(_fields(built), _fields(expected), strict=True))
+        assert all(a is b for a, b in zip(fields(built), fields(expected), strict=True))
         assert repr(built) == repr(expected)
         with pytest.raises(dataclasses.FrozenInstanceError):
             built.__setattr__(dataclasses.fields(cls)[0].name, None)
@@ -440,28 +387,6 @@ class _FixedSigner:
 
     def sign(self, data: bytes) -> bytes:
         return self.signature
-
-
-def _outcome(fn: Any, arg: Any) -> Any:
-    """``fn(arg)``, or the code of the DecodeError it raises."""
-    try:
-        return fn(arg)
-    except DecodeError as exc:
-        return exc.code
-
-
-def _check_unwrap(text: Any) -> bool:
-    """The compiled unwrap gives the Python stages' artefacts, or declines, and hc1.unwrap gives what
-    unwrap_python gives (the artefacts, or the same refusal); True when the compiled unwrap read it."""
-    assert _outcome(hc1.unwrap, text) == _outcome(hc1.unwrap_python, text)
-    quick = _speedups.hc1_unwrap(text, compression.MAX_DECOMPRESSED)
-    if quick is None:
-        return False
-    body = prefix.strip(text)
-    compressed = base45.decode_python(body)
-    message_bytes = compression.decompress(compressed)
-    assert quick == (body, compressed, message_bytes, *(cose._usual_layout(message_bytes) or ()))
-    return True
 
 
 _zlib_forms = st.sampled_from(["pack", "9", "1", "0", "store", "raw", "wbits9", "gzip"])
@@ -523,7 +448,7 @@ def _hc1_texts(draw: Any) -> str:
 def test_hc1_unwrap_is_the_reference(text: str) -> None:
     """On usual, hostile and damaged HC1 text the compiled unwrap gives the Python stages' artefacts or
     declines; whatever Python refuses (prefix, Base45, zlib, COSE layout), it declines."""
-    _check_unwrap(text)
+    check_unwrap(text)
 
 
 @_needs_zlib
@@ -533,29 +458,17 @@ def test_hc1_unwrap_reads_the_usual_certificate() -> None:
     claims = cwt.encode({"ver": "1.3.0", "v": [{"dn": 1}]}, issuer="VN", issued_at=1_700_000_000,
                         expires_at=1_800_000_000)  # fmt: skip
     message = _message(claims)
-    assert _check_unwrap("HC1:" + base45.encode(compression.pack(message)))
-    assert _check_unwrap("HC1:" + base45.encode(_zlib("wbits9", message)))  # any valid zlib header
+    assert check_unwrap("HC1:" + base45.encode(compression.pack(message)))
+    assert check_unwrap("HC1:" + base45.encode(_zlib("wbits9", message)))  # any valid zlib header
     for declined in ["HC1:" + base45.encode(message),  # not compressed: Python refuses
                      "HC1:" + base45.encode(_zlib("9", message) + b"\x00"),  # bytes after the stream
                      "HC1:" + base45.encode(_zlib("9", message[:-1])),  # not the usual layout: Python reads
                      "HC1:" + base45.encode(_zlib("9", b"\x84" + message[2:]))]:  # untagged: Python reads
         assert _speedups.hc1_unwrap(declined, compression.MAX_DECOMPRESSED) is None
-        assert not _check_unwrap(declined)
+        assert not check_unwrap(declined)
     big = _message(b"\x59\xff\xff" + b"\x00" * 0xFFFF)  # inflates past a small limit: declined
     assert _speedups.hc1_unwrap("HC1:" + base45.encode(compression.pack(big)), 1000) is None
     assert _speedups.hc1_unwrap(_Str("HC1:"), 100) is None
-
-
-def _check_claims(data: bytes) -> bool:
-    quick = _speedups.cwt_claims(data)
-    if quick is None:
-        return False
-    expected = _outcome(cwt.decode_python, data)
-    assert isinstance(expected, cwt.Claims), f"the compiled reader read claims Python refuses ({expected})"
-    built = cwt.Claims(*quick)
-    assert built == expected
-    assert all(_same(a, b) for a, b in zip(_fields(built), _fields(expected), strict=True))
-    return True
 
 
 _hcert_values = st.one_of(strategies_dcc.payloads(), st.sampled_from([{"a": "b"}, {"a": 1.5}, {"a": None},
@@ -570,17 +483,36 @@ _claim_maps = st.dictionaries(st.sampled_from([1, 4, 6, -260, 5, 7, "iss"]), _cl
 def test_cwt_claims_is_the_reference(data: bytes) -> None:
     """On claim maps of every shape and on hostile CBOR the compiled reader gives decode_python's claims or
     declines; whatever Python refuses, it declines."""
-    _check_claims(data)
+    check_claims(data)
 
 
 @settings(max_examples=200)
 @given(strategies_dcc.payloads())
 def test_cwt_claims_reads_every_dcc(payload: dict[str, Any]) -> None:
     """The claims vaxcert writes are read by the compiled reader, as Python reads them."""
-    assert _check_claims(cwt.encode(payload, issuer="VN", issued_at=1_700_000_000, expires_at=1_800_000_000))
+    assert check_claims(cwt.encode(payload, issuer="VN", issued_at=1_700_000_000, expires_at=1_800_000_000))
 
 
 @_needs_zlib
 def test_hc1_unwrap_uses_the_shortcut() -> None:
     """hc1.unwrap goes through the compiled shortcut when it is built (with the system's zlib)."""
     assert hc1._compiled_unwrap is _speedups.hc1_unwrap
+
+
+def test_the_fuzz_target_compares_the_shortcuts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fuzz/targets.py's compiled mode (what `bench_fuzz.py --sanitized --mode compiled` runs) passes its seeds
+    and reports a compiled shortcut that answers otherwise than its reference."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "fuzz"))
+    import targets
+
+    seeds = [seed for seed in targets.seeds() if seed[0] == targets.MODES.index("compiled")]
+    assert len(seeds) >= 5
+    for seed in seeds:
+        targets.one_input(seed)
+    der = seeds[4]
+    assert _speedups.der_to_raw(der[1:]) is not None  # the seed's DER signature is read by the shortcut
+    monkeypatch.setattr(_speedups, "der_to_raw", lambda data: bytes(64) if len(data) > 8 else None)
+    with pytest.raises(targets.FuzzFinding, match="differs from its Python reference"):
+        targets.one_input(der)
