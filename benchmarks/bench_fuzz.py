@@ -35,6 +35,12 @@ from benchkit import build_script
 
 _times: list[int] = []
 _findings: list[str] = []
+_found_inputs: list[bytes] = []  # the mutation engine's findings, written out whole at the end
+
+
+def _finding(message: str, data: bytes) -> None:
+    _findings.append(f"{message} (input {data[:40].hex()}...)")
+    _found_inputs.append(data)
 
 
 def _timed(data: bytes) -> None:
@@ -42,9 +48,9 @@ def _timed(data: bytes) -> None:
     try:
         targets.one_input(data)
     except targets.FuzzFinding as exc:
-        _findings.append(f"{exc} (input {data[:40].hex()}...)")
+        _finding(str(exc), data)
     except Exception as exc:
-        _findings.append(f"{type(exc).__name__} escaped (input {data[:40].hex()}...)")
+        _finding(f"{type(exc).__name__} escaped", data)
     finally:
         _times.append(time.perf_counter_ns() - start)
 
@@ -91,6 +97,11 @@ def _stats(seconds: float, engine: str, max_rss_kib: int | None = None) -> None:
     print(f"findings: {len(_findings)}")
     for finding in _findings[:20]:
         print(f"  {finding}")
+    if _found_inputs:  # replay one with: targets.one_input(Path(file).read_bytes())
+        folder = Path(tempfile.mkdtemp(prefix="vaxcert-findings-"))
+        for index, data in enumerate(_found_inputs):
+            (folder / f"finding-{index:04d}").write_bytes(data)
+        print(f"the inputs of these findings (mode byte first): {folder}")
 
 
 def _run_mutation(inputs: int, seed: int, mode: str | None) -> None:
@@ -118,7 +129,7 @@ def _run_mutation(inputs: int, seed: int, mode: str | None) -> None:
                 _timed(data)
                 sink.seek(0, 2)
                 if sink.tell() != before:
-                    _findings.append(f"printed {sink.tell() - before} bytes (input {data[:40].hex()}...)")
+                    _finding(f"printed {sink.tell() - before} bytes", data)
         finally:
             seconds = time.perf_counter() - started
             os.dup2(saved[0], 1)
