@@ -69,6 +69,7 @@ def sanitized_copy(into: Path, source: Path = SOURCE) -> dict[str, str] | str:
         return "gcc has no AddressSanitizer / UndefinedBehaviorSanitizer runtime here"
     package = into / "src" / "vaxcert"
     shutil.copytree(SOURCE.parents[1], package, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    shutil.copytree(SOURCE.parents[3] / "schemas", into / "schemas")  # found beside src/, as in the repository
     command = [compiler, "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
                "-fno-sanitize-recover=undefined", "-shared", "-fPIC", "-std=c99", "-DVAXCERT_WITH_ZLIB",
                f"-I{sysconfig.get_paths()['include']}", str(source),
