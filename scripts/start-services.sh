@@ -24,6 +24,8 @@ command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)    # card tests
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+# tests/test_speedups_sanitized.py: clang builds the C shortcuts for coverage-guided fuzzing (fuzz/fuzz_compiled.py)
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing ${need_apt[*]} ..." >&2
     export DEBIAN_FRONTEND=noninteractive
