@@ -126,18 +126,21 @@ def check_claims(data: bytes) -> bool:
 
 
 def check_bytes(data: bytes) -> None:
-    """Every comparison that reads bytes, on one (hostile) input: as Base45 text, CBOR, CWT claims, DER, the
-    parts of a Sig_structure, HC1 text (as it is, around the input as the zlib stream, and around the input
-    as the COSE message), and, where cbor2
-    reads it, its item through the encoder, the plain-JSON walk and the type look."""
-    text = data.decode("latin-1")
-    check_b45decode(text)
+    """Every comparison that reads bytes, on one (hostile) input: as Base45 and HC1 text (read as Latin-1
+    and as UTF-8, so that every width of CPython's strings comes up), CBOR, CWT claims, DER, the parts of a
+    Sig_structure, HC1 text around the input as the zlib stream and as the COSE message, and, where the
+    stages' CBOR reader reads it, its item through the encoder, the plain-JSON walk and the type look."""
+    text = data.decode("latin-1")  # one byte per character (CPython's 1-byte kind)
+    wide = data.decode("utf-8", errors="replace")  # U+FFFD and other characters past U+00FF: 2- and 4-byte kinds
+    for chars in {text, wide}:
+        check_b45decode(chars)
+        check_unwrap(chars)
     check_loads(data)
     check_claims(data)
     check_der_to_raw(data)
     cut = data[0] if data else 0
     check_es256_inputs(data[1 : 1 + cut % 64], data[1 + cut % 64 : -64], data[-64:])
-    check_unwrap(text)
+    check_unwrap(prefix.PREFIX + wide)  # past the prefix, characters of every width
     check_unwrap(prefix.PREFIX + base45.encode(data))  # the input as the zlib stream
     check_unwrap(prefix.PREFIX + base45.encode(compression.pack(data)))  # the input as the COSE message
     try:  # the stages' reader (bounded: bare cbor2 prints "Exception ignored" on a 5,000-digit bignum)
