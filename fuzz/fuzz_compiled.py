@@ -15,15 +15,13 @@ See fuzz/README.md.
 
 from __future__ import annotations
 
-import os
-import runpy
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-_COPY = "VAXCERT_FUZZ_COPY"  # set in the child: the folder of the instrumented copy
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import instrumented
+
+REPO = instrumented.REPO
 
 
 def _in_child() -> None:
@@ -31,16 +29,12 @@ def _in_child() -> None:
 
     sys.path.insert(0, str(REPO / "tests"))
     import speedups_checks
-    from vaxcert.stages import _speedups
 
-    if not str(_speedups.__file__).startswith(os.environ[_COPY]):
-        sys.exit(f"the child did not load the instrumented copy ({_speedups.__file__})")
     for folder in (Path(a) for a in sys.argv[1:] if not a.startswith("-")):
         if folder.suffix or folder.is_file():  # a crash file to replay, not a corpus
             continue
         folder.mkdir(parents=True, exist_ok=True)
         if not any(folder.iterdir()):  # seed an empty corpus with the fuzz target's inputs of the compiled mode
-            sys.path.insert(0, str(REPO / "fuzz"))
             import targets
 
             compiled = targets.MODES.index("compiled")
@@ -52,17 +46,14 @@ def _in_child() -> None:
 
 def main() -> int:
     """Build the instrumented copy and run this script on it; the child's exit code."""
-    if _COPY in os.environ:
+    if instrumented.in_copy():
         _in_child()
         return 0
-    with tempfile.TemporaryDirectory(prefix="vaxcert-fuzzing-") as tmp:
-        env = runpy.run_path(str(REPO / "scripts" / "build_speedups.py"))["fuzzing_copy"](Path(tmp))
-        if isinstance(env, str):
-            print(f"cannot build the instrumented copy: {env}", file=sys.stderr)
-            return 2
-        env[_COPY] = tmp
-        child = [sys.executable, __file__, *sys.argv[1:]]
-        return subprocess.run(child, env=env, check=False).returncode  # noqa: S603 - this script, its own arguments
+    outcome = instrumented.reexec(__file__)
+    if isinstance(outcome, str):
+        print(f"cannot build the instrumented copy: {outcome}", file=sys.stderr)
+        return 2
+    return outcome
 
 
 if __name__ == "__main__":

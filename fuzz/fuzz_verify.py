@@ -3,7 +3,10 @@
     .venv/bin/pip install 'vaxcert[fuzz]'         # atheris
     .venv/bin/python fuzz/fuzz_verify.py fuzz/corpus -max_total_time=600
 
-See fuzz/README.md.  The target is :func:`targets.one_input`.
+Where clang can build it, the run goes on a copy of vaxcert whose C shortcuts libFuzzer instruments
+and ASan watches (fuzz/instrumented.py), so their branches guide the mutations too; elsewhere, or
+with ``VAXCERT_FUZZ_PLAIN=1``, on the installed package (it says so).  See fuzz/README.md.  The
+target is :func:`targets.one_input`.
 """
 
 from __future__ import annotations
@@ -18,9 +21,18 @@ from pathlib import Path
 import atheris
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import instrumented
+
+if __name__ == "__main__" and instrumented.COPY not in os.environ and not os.environ.get("VAXCERT_FUZZ_PLAIN"):
+    _outcome = instrumented.reexec(__file__)  # before anything imports vaxcert
+    if isinstance(_outcome, int):
+        sys.exit(_outcome)
+    print(f"fuzzing without the C shortcuts' coverage: {_outcome}", file=sys.stderr)
 
 with atheris.instrument_imports(include=["vaxcert", "cbor2"]):
     import targets
+
+instrumented.in_copy()  # in the child: check that it loaded the instrumented copy
 
 
 def main() -> None:

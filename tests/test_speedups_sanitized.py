@@ -64,6 +64,17 @@ def test_coverage_guided_fuzzing_of_the_shortcuts_runs(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_the_verifier_fuzzer_sees_the_c_code_too(tmp_path: Path) -> None:
+    """fuzz/fuzz_verify.py runs on the instrumented copy where it can be built: libFuzzer gets the C module's
+    counters beside atheris's Python coverage."""
+    _fuzzing_tools()
+    run = subprocess.run([sys.executable, str(REPO / "fuzz" / "fuzz_verify.py"), str(tmp_path / "corpus"),
+                          "-runs=2000"], cwd=tmp_path, capture_output=True, text=True, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Using preloaded libfuzzer" in run.stderr and "inline 8-bit counters" in run.stderr, run.stderr[-3000:]
+
+
+@pytest.mark.slow
 def test_coverage_guided_fuzzing_catches_a_planted_over_read(tmp_path: Path) -> None:
     """The instrumented copy's ASan reports a read planted past a Base45 text, on an input that reaches it."""
     _fuzzing_tools()
