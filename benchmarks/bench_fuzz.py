@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 
+import instrumented
 import targets
 from benchkit import build_script
 
@@ -167,7 +168,7 @@ def _run_sanitized(argv: list[str]) -> int:
         reports, last = Path(tmp) / "report", Path(tmp) / "last-input"
         last.write_bytes(b"")
         env["VAXCERT_FUZZ_LAST"] = str(last)
-        env["VAXCERT_FUZZ_SANITIZED"] = tmp
+        env[instrumented.COPY] = tmp
         env["ASAN_OPTIONS"] += f":log_path={reports}"  # the child's stderr goes to a sink while it fuzzes
         env["UBSAN_OPTIONS"] += f":log_path={reports}"
         child = subprocess.run([sys.executable, __file__, *(a for a in argv if a != "--sanitized")], env=env,
@@ -196,12 +197,8 @@ def main() -> None:
         if args.engine != "mutation":
             parser.error("--sanitized runs the mutation engine")
         sys.exit(_run_sanitized(sys.argv[1:]))
-    if "VAXCERT_FUZZ_SANITIZED" in os.environ:
-        from vaxcert.stages import _speedups
-
-        if not _speedups.__file__ or not _speedups.__file__.startswith(os.environ["VAXCERT_FUZZ_SANITIZED"]):
-            sys.exit(f"the child did not load the sanitized copy ({_speedups.__file__})")
-        print(f"compiled shortcuts under ASan + UBSan: {_speedups.__file__}")
+    if instrumented.in_copy():  # the --sanitized child (it exits if it did not load the copy)
+        print(f"compiled shortcuts under ASan + UBSan: the copy in {os.environ[instrumented.COPY]}")
     if args.engine == "atheris":
         _run_atheris(args.inputs, args.corpus)
     else:

@@ -4,7 +4,8 @@ atheris instruments Python code as it is imported; the compiled module (``vaxcer
 needs a clang build for libFuzzer to see its branches, and ASan to watch its memory.
 :func:`reexec` builds that copy (``scripts/build_speedups.fuzzing_copy``) and runs the calling
 script again on it, with the matching libFuzzer + ASan runtime preloaded.  Used by fuzz_compiled.py
-(which needs the copy) and fuzz_verify.py (which uses it when it can be built).
+(which needs the copy) and fuzz_verify.py (which uses it when it can be built); :func:`in_copy` also
+checks the child of ``benchmarks/bench_fuzz.py --sanitized`` (a gcc ASan + UBSan copy).
 """
 
 from __future__ import annotations

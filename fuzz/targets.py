@@ -60,7 +60,7 @@ class _World:
         signer = KeySigner(key, dsc, deterministic=True)
         self.verifier = Verifier(TrustList.from_certificates([dsc]))
         self.cert = Issuer(signer, facility_override=True).issue(PAYLOAD, now=NOW)
-        self.der_signature = cose._der_signature(cose.decode(self.cert.cose).signature)
+        self.message = cose.decode(self.cert.cose)
         self.trust_list = publish([dsc], KeySigner(csca_key, self.csca), cscas=[self.csca], now=NOW,
                                   valid_for=dt.timedelta(days=1))
 
@@ -84,7 +84,7 @@ def seeds() -> list[bytes]:
     out += [bytes([MODES.index("mutate"), i % 256, (i * 7) % 256, 0x41]) for i in range(8)]
     compiled = bytes([MODES.index("compiled")])
     out += [compiled + w.cert.cose, compiled + w.cert.hc1.encode(), compiled + w.cert.hc1[4:].encode(),
-            compiled + cose.decode(w.cert.cose).payload, compiled + w.der_signature,
+            compiled + w.message.payload, compiled + cose._der_signature(w.message.signature),
             compiled + compression.pack(w.cert.cose)]  # fmt: skip
     return out
 

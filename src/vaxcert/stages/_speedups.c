@@ -809,8 +809,7 @@ tidy_kind(PyObject *module, PyObject *payload)
     }
     if (dob != NULL && PyUnicode_CheckExact(dob)) {
         Py_ssize_t size = PyUnicode_GET_LENGTH(dob);
-        if (!(size == 0 || size == 4 || (size == 7 && char_at(dob, 4) == '-') ||
-              (size == 10 && char_at(dob, 4) == '-' && char_at(dob, 7) == '-'))) {
+        if (!(size == 0 || size == 4 || (size == 7 && char_at(dob, 4) == '-') || date_shaped(dob))) {
             goto done;
         }
     }
